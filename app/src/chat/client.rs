@@ -1,0 +1,206 @@
+//! The browser half of the chat: one socket per page and the handlers that turn its events
+//! into rows.
+//!
+//! Delivery guarantees on this side:
+//! - `auth.serverOffset` is the highest offset shown, so every (re)connection replays
+//!   exactly what is missing;
+//! - a message at or below that offset is a duplicate and is dropped;
+//! - offsets are consecutive, so a live message that skips one means this tab missed it
+//!   (the server could not queue it): the tab reconnects and the replay fills the gap;
+//! - client offsets are `<random tab id>-<counter>`, unique across tabs, reloads and
+//!   offline periods; the client library resends unacked messages after a reconnect and
+//!   the server stores each key once.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+use super::{Chat, Outgoing, OutgoingStatus, Row};
+use crate::socket::{EmitError, Options, Socket, random_id};
+
+/// The tutorial's ack timeout and retry count.
+const OPTIONS: Options = Options {
+    ack_timeout: 10_000,
+    retries: 3,
+};
+
+/// What the server acks a `chat message` with: `{ serverOffset }` or `{ error }`. The
+/// tutorial's server acks with nothing, which also means stored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatAck {
+    #[allow(dead_code)]
+    server_offset: Option<i64>,
+    error: Option<String>,
+}
+
+/// Tracks one connection's replay, to mark what a reconnect recovered.
+#[derive(Debug, Default)]
+struct Replay {
+    /// Between `connect` and `replay done`.
+    running: bool,
+    /// This connection is not the page's first.
+    after_reconnect: bool,
+    /// The page has connected before.
+    connected_once: bool,
+    /// First message this replay recovered.
+    first_recovered: Option<i64>,
+    /// Messages this replay recovered.
+    recovered: usize,
+}
+
+/// The page's socket session.
+struct Session {
+    socket: Socket,
+    tab_id: String,
+    sent: Cell<u64>,
+}
+
+thread_local! {
+    static SESSION: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
+}
+
+fn session() -> Option<Rc<Session>> {
+    SESSION.with(|s| s.borrow().clone())
+}
+
+/// Connects and wires the socket's events into `chat`.
+pub fn start(chat: Chat) {
+    if session().is_some() {
+        return;
+    }
+    let last_offset = Rc::new(Cell::new(0_i64));
+    let auth_offset = last_offset.clone();
+    let socket = Socket::connect("", &OPTIONS, move || {
+        serde_json::json!({ "serverOffset": auth_offset.get() })
+    });
+    let state = socket.state();
+    Effect::new(move |_| chat.connection.set(state.get()));
+
+    let replay = Rc::new(RefCell::new(Replay::default()));
+    {
+        let replay = replay.clone();
+        socket.on::<serde_json::Value>("connect", move |_| {
+            let mut r = replay.borrow_mut();
+            r.running = true;
+            r.after_reconnect = r.connected_once;
+            r.connected_once = true;
+            r.first_recovered = None;
+            r.recovered = 0;
+        });
+    }
+    {
+        let replay = replay.clone();
+        let resync = socket.clone();
+        socket.on::<(String, i64)>("chat message", move |(text, offset)| {
+            let last = last_offset.get();
+            if offset <= last {
+                return;
+            }
+            let mut r = replay.borrow_mut();
+            if !r.running && offset != last + 1 {
+                web_sys::console::warn_1(&format!("missed messages {}..{offset}; replaying", last + 1).into());
+                resync.reconnect();
+                return;
+            }
+            let recovered = r.running && r.after_reconnect;
+            if recovered {
+                r.first_recovered.get_or_insert(offset);
+                r.recovered += 1;
+            }
+            last_offset.set(offset);
+            chat.rows.update(|rows| rows.push(Row::Message { offset, text, recovered }));
+        });
+    }
+    socket.on::<serde_json::Value>("replay done", move |_| {
+        let mut r = replay.borrow_mut();
+        r.running = false;
+        if let (true, Some(before)) = (r.after_reconnect, r.first_recovered) {
+            let count = r.recovered;
+            chat.rows.update(|rows| {
+                let at = rows
+                    .iter()
+                    .position(|row| matches!(row, Row::Message { offset, .. } if *offset == before))
+                    .unwrap_or(rows.len());
+                rows.insert(at, Row::RecoveredDivider { before, count });
+            });
+        }
+    });
+
+    let tab_id = random_id();
+    SESSION.with(|s| {
+        *s.borrow_mut() = Some(Rc::new(Session {
+            socket,
+            tab_id,
+            sent: Cell::new(0),
+        }))
+    });
+}
+
+/// Queues `text` in the outbox and emits it.
+pub fn send(chat: Chat, text: String) {
+    let Some(session) = session() else { return };
+    let n = session.sent.get() + 1;
+    session.sent.set(n);
+    let client_offset = format!("{}-{n}", session.tab_id);
+    chat.outbox.update(|outbox| {
+        outbox.push(Outgoing {
+            client_offset: client_offset.clone(),
+            text: text.clone(),
+            status: OutgoingStatus::Sending,
+        })
+    });
+    emit(chat, session, text, client_offset);
+}
+
+/// Emits a failed outbox message again with its original client offset.
+pub fn retry(chat: Chat, client_offset: String) {
+    let Some(session) = session() else { return };
+    let mut text = None;
+    chat.outbox.update(|outbox| {
+        if let Some(o) = outbox.iter_mut().find(|o| o.client_offset == client_offset) {
+            o.status = OutgoingStatus::Sending;
+            text = Some(o.text.clone());
+        }
+    });
+    if let Some(text) = text {
+        emit(chat, session, text, client_offset);
+    }
+}
+
+/// Emits one message and settles its outbox entry from the ack.
+fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String) {
+    spawn_local(async move {
+        let ack = session
+            .socket
+            .emit_with_ack::<_, Option<ChatAck>>("chat message", &(text, &client_offset))
+            .await;
+        let failure = match ack {
+            Ok(Some(ChatAck { error: Some(error), .. })) => Some(error),
+            Ok(_) => None,
+            Err(EmitError::NoAck(_)) => Some("not delivered".to_owned()),
+            Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => Some("unexpected reply from the server".to_owned()),
+        };
+        chat.outbox.update(|outbox| match failure {
+            None => outbox.retain(|o| o.client_offset != client_offset),
+            Some(reason) => {
+                if let Some(o) = outbox.iter_mut().find(|o| o.client_offset == client_offset) {
+                    o.status = OutgoingStatus::Failed(reason);
+                }
+            }
+        });
+    });
+}
+
+/// The tutorial's Disconnect/Connect button.
+pub fn toggle_connection(chat: Chat) {
+    let Some(session) = session() else { return };
+    if chat.connection.get_untracked().is_active() {
+        session.socket.disconnect();
+    } else {
+        session.socket.connect_again();
+    }
+}

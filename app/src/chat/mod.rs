@@ -1,0 +1,128 @@
+//! The chat as the page sees it: messages by server offset, the outbox of own messages
+//! waiting for their ack, and the connection state, all as signals.
+//!
+//! [`Chat`] is created in [`crate::App`] and provided as context; components read its
+//! signals and call [`Chat::send`] / [`Chat::toggle_connection`]. The socket work happens
+//! in the browser only ([`client`]); the server render shows the empty, connecting state.
+
+#[cfg(feature = "hydrate")]
+mod client;
+
+use leptos::prelude::*;
+
+use crate::socket_state::ConnectionState;
+
+/// One row of the message list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// A stored message.
+    Message {
+        /// Its server offset.
+        offset: i64,
+        /// Its text.
+        text: String,
+        /// Whether it was recovered by a replay after a reconnect (it arrived while this
+        /// page was away).
+        recovered: bool,
+    },
+    /// "N new messages while you were offline", before the first recovered message.
+    RecoveredDivider {
+        /// The offset of the first recovered message (also the row's key).
+        before: i64,
+        /// How many messages were recovered.
+        count: usize,
+    },
+}
+
+impl Row {
+    /// A key unique within the list.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Message { offset, .. } => format!("m{offset}"),
+            Self::RecoveredDivider { before, .. } => format!("d{before}"),
+        }
+    }
+}
+
+/// Where an own message stands before its ack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OutgoingStatus {
+    /// Waiting for the server's ack (queued while offline).
+    Sending,
+    /// Refused by the server, or no ack after every retry.
+    Failed(String),
+}
+
+/// An own message not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its idempotency key: resending with it never stores twice.
+    pub client_offset: String,
+    /// Its text.
+    pub text: String,
+    /// Its status.
+    pub status: OutgoingStatus,
+}
+
+/// The page's chat state. `Copy`: every field is a signal.
+#[derive(Debug, Clone, Copy)]
+pub struct Chat {
+    /// Messages in offset order, with recovered-message dividers.
+    pub rows: RwSignal<Vec<Row>>,
+    /// Own messages awaiting their ack.
+    pub outbox: RwSignal<Vec<Outgoing>>,
+    /// The connection state.
+    pub connection: RwSignal<ConnectionState>,
+}
+
+impl Chat {
+    /// Empty state: nothing received, connecting.
+    pub fn new() -> Self {
+        Self {
+            rows: RwSignal::new(Vec::new()),
+            outbox: RwSignal::new(Vec::new()),
+            connection: RwSignal::new(ConnectionState::Connecting),
+        }
+    }
+
+    /// Opens the socket (browser only; a no-op in the server render).
+    pub fn start(self) {
+        #[cfg(feature = "hydrate")]
+        client::start(self);
+    }
+
+    /// Sends `text` unless it is blank. Returns whether it was sent.
+    pub fn send(self, text: &str) -> bool {
+        if text.trim().is_empty() {
+            return false;
+        }
+        #[cfg(feature = "hydrate")]
+        client::send(self, text.to_owned());
+        true
+    }
+
+    /// Sends a failed message again, with the same client offset.
+    pub fn retry(self, client_offset: &str) {
+        #[cfg(feature = "hydrate")]
+        client::retry(self, client_offset.to_owned());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = client_offset;
+    }
+
+    /// Forgets a failed message.
+    pub fn dismiss(self, client_offset: &str) {
+        self.outbox.update(|outbox| outbox.retain(|o| o.client_offset != client_offset));
+    }
+
+    /// Disconnects when connected (or trying to be), connects when offline.
+    pub fn toggle_connection(self) {
+        #[cfg(feature = "hydrate")]
+        client::toggle_connection(self);
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
+    }
+}

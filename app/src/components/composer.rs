@@ -1,0 +1,29 @@
+//! The composer: a labelled input and Send, fixed at the bottom. Enter sends; blank text is
+//! not sent; the input is cleared after sending.
+
+use leptos::html::Input;
+use leptos::prelude::*;
+
+use crate::chat::Chat;
+
+/// The message input.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let input = NodeRef::<Input>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(field) = input.get() else { return };
+        if chat.send(&field.value()) {
+            field.set_value("");
+        }
+        let _ = field.focus();
+    };
+    view! {
+        <form id="form" class="composer" on:submit=submit>
+            <label for="input" class="visually-hidden">"Message"</label>
+            <input id="input" node_ref=input autocomplete="off" placeholder="Type a message…" maxlength="4096"/>
+            <button type="submit">"Send"</button>
+        </form>
+    }
+}

@@ -1,0 +1,9 @@
+//! The page's components, one per file.
+
+pub mod composer;
+pub mod connection;
+pub mod message_list;
+
+pub use composer::Composer;
+pub use connection::{ConnectionIndicator, ConnectionToggle};
+pub use message_list::MessageList;

@@ -1,0 +1,76 @@
+//! The chat's web app: Leptos components rendered on the server and hydrated in the browser.
+//!
+//! - [`shell`] is the HTML document the server renders; [`App`] the page inside it;
+//! - [`chat`] holds the page state (messages, outbox, connection) and, in the browser, the
+//!   socket session that fills it;
+//! - [`socket`] (browser only) is the typed binding over the official socket.io-client;
+//! - [`components`] are the message list, the composer and the connection controls;
+//! - [`hydrate`] is the WASM entry point.
+
+pub mod chat;
+pub mod components;
+#[cfg(feature = "hydrate")]
+pub mod socket;
+pub mod socket_state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+
+use chat::Chat;
+use components::{Composer, ConnectionIndicator, ConnectionToggle, MessageList};
+
+/// The HTML document: head with the hydration scripts, body with the [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The chat page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let chat = Chat::new();
+    provide_context(chat);
+    // Effects run only in the browser, after hydration: that is where the socket opens.
+    Effect::new(move |_| chat.start());
+    view! {
+        <Stylesheet id="leptos" href="/pkg/chat.css"/>
+        <Title text="Chat"/>
+        <header class="topbar">
+            <h1>"Chat"</h1>
+            <ConnectionIndicator/>
+            <ConnectionToggle/>
+        </header>
+        <main>
+            <MessageList/>
+        </main>
+        <Composer/>
+    }
+}
+
+/// The WASM entry point: hydrate the server-rendered page, then mark `<body>` so tests (and
+/// scripts) know the page is interactive.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

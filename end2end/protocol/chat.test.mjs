@@ -1,0 +1,224 @@
+// The tutorial's wire protocol, against the real server, with the real socket.io-client:
+// emit/ack/broadcast, replay from auth.serverOffset, dedupe by clientOffset, error acks.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connectClient, isConsecutiveFrom, offsets, startServer } from "./server.mjs";
+
+describe("chat message", () => {
+  let server;
+  before(async () => { server = await startServer(["--max-message-bytes", "100"]); });
+  after(async () => { await server.stop(); });
+
+  test("is stored, broadcast to everyone (sender included), then acked with its offset", async () => {
+    const alice = await connectClient(server.url);
+    const bob = await connectClient(server.url);
+    await Promise.all([alice.until(() => alice.replayDone), bob.until(() => bob.replayDone)]);
+    const ack = await alice.send("hello from alice", "alice-1");
+    assert.equal(typeof ack.serverOffset, "number");
+    // The broadcast precedes the ack on the sender's socket.
+    assert.deepEqual(alice.live().map((m) => [m.text, m.offset]), [["hello from alice", ack.serverOffset]]);
+    await bob.until(() => bob.received.some((m) => m.offset === ack.serverOffset), 5000, "broadcast");
+    assert.equal(bob.received.at(-1).text, "hello from alice");
+    alice.close(); bob.close();
+  });
+
+  test("a resent clientOffset is acked with the same offset, stored and broadcast once", async () => {
+    const sender = await connectClient(server.url);
+    const watcher = await connectClient(server.url);
+    await watcher.until(() => watcher.replayDone);
+    const first = await sender.send("only once", "dedupe-key-1");
+    const second = await sender.send("only once", "dedupe-key-1");
+    assert.equal(second.serverOffset, first.serverOffset);
+    assert.equal(second.duplicate, true);
+    // A marker after the retry: once the watcher has it, any duplicate broadcast would have arrived.
+    const marker = await sender.send("marker", "dedupe-marker-1");
+    await watcher.until(() => watcher.received.some((m) => m.offset === marker.serverOffset));
+    assert.equal(watcher.live().filter((m) => m.text === "only once").length, 1);
+    const fresh = await connectClient(server.url, { serverOffset: 0 });
+    await fresh.until(() => fresh.replayDone);
+    assert.equal(fresh.received.filter((m) => m.text === "only once").length, 1);
+    sender.close(); watcher.close(); fresh.close();
+  });
+
+  const refusals = [
+    ["a number as text", [42, "k-num"], /text must be a string, got number/],
+    ["an object as text", [{ a: 1 }, "k-obj"], /text must be a string, got object/],
+    ["empty text", ["", "k-empty"], /message is empty/],
+    ["whitespace-only text", ["  \n\t ", "k-ws"], /message is empty/],
+    ["text over the limit", ["x".repeat(101), "k-long"], /message too long: 101 bytes, max 100/],
+    ["a missing clientOffset", ["no key"], /expected 2 arguments \(text, clientOffset\), got 1/],
+    ["a null clientOffset", ["null key", null], /clientOffset must be a string, got null/],
+    ["a numeric clientOffset", ["num key", 7], /clientOffset must be a string, got number/],
+    ["an over-long clientOffset", ["long key", "k".repeat(129)], /clientOffset too long: 129 characters, max 128/],
+    ["extra arguments", ["a", "k-extra", "surprise"], /expected 2 arguments \(text, clientOffset\), got 3/],
+    ["no arguments", [], /expected 2 arguments \(text, clientOffset\), got 0/],
+  ];
+  for (const [what, args, error] of refusals) {
+    test(`refuses ${what} with an error ack, no row and no broadcast`, async () => {
+      const sender = await connectClient(server.url);
+      const watcher = await connectClient(server.url);
+      await Promise.all([sender.until(() => sender.replayDone), watcher.until(() => watcher.replayDone)]);
+      const ack = await sender.send(...args);
+      assert.match(ack.error, error);
+      assert.equal(ack.serverOffset, undefined);
+      const marker = await sender.send(`after ${what}`, `marker-${what}`);
+      await watcher.until(() => watcher.received.some((m) => m.offset === marker.serverOffset));
+      // Nothing but the marker was broadcast, and offsets stayed consecutive (no row used).
+      const seen = watcher.live().map((m) => m.text);
+      assert.deepEqual(seen, [`after ${what}`]);
+      assert.equal(marker.serverOffset, watcher.replayDone.serverOffset + 1);
+      sender.close(); watcher.close();
+    });
+  }
+
+  test("a multi-byte text is limited by bytes and stored verbatim", async () => {
+    const client = await connectClient(server.url);
+    const ok = await client.send("€".repeat(33), "k-euro-ok"); // 99 bytes
+    assert.equal(typeof ok.serverOffset, "number");
+    const refused = await client.send("€".repeat(34), "k-euro-long"); // 102 bytes
+    assert.match(refused.error, /message too long: 102 bytes, max 100/);
+    client.close();
+  });
+
+  test("an unknown event is ignored and the socket keeps working", async () => {
+    const client = await connectClient(server.url);
+    client.socket.emit("no such event", { x: 1 });
+    const answered = await client.socket.timeout(500).emitWithAck("no such event either", 1).then(() => true, () => false);
+    assert.equal(answered, false);
+    const ack = await client.send("still here", "k-still-here");
+    assert.equal(typeof ack.serverOffset, "number");
+    assert.ok(client.socket.connected);
+    client.close();
+  });
+});
+
+describe("replay on connect", () => {
+  let server;
+  let sent = [];
+  before(async () => {
+    server = await startServer();
+    const writer = await connectClient(server.url);
+    for (let i = 1; i <= 20; i++) sent.push(await writer.send(`history ${i}`, `history-${i}`));
+    writer.close();
+  });
+  after(async () => { await server.stop(); });
+
+  test("sends every message after auth.serverOffset, in order, then `replay done`", async () => {
+    const client = await connectClient(server.url, { serverOffset: sent[9].serverOffset });
+    await client.until(() => client.replayDone);
+    assert.deepEqual(client.received.map((m) => m.text), sent.slice(10).map((_, i) => `history ${i + 11}`));
+    assert.ok(isConsecutiveFrom(offsets(client), sent[10].serverOffset));
+    assert.deepEqual(client.replayDone, { serverOffset: sent[19].serverOffset, count: 10 });
+    client.close();
+  });
+
+  for (const [what, auth] of [["no auth", undefined], ["a non-numeric offset", { serverOffset: "abc" }],
+    ["a negative offset", { serverOffset: -5 }], ["an offset past the end", { serverOffset: 1e9 }]]) {
+    test(`${what} replays the whole history`, async () => {
+      const client = await connectClient(server.url, auth);
+      await client.until(() => client.replayDone);
+      assert.deepEqual(client.received.slice(0, 20).map((m) => m.text), sent.map((_, i) => `history ${i + 1}`));
+      client.close();
+    });
+  }
+
+  test("replay and live stream meet with no duplicate and no hole under concurrent writes", async () => {
+    const writer = await connectClient(server.url);
+    const base = sent.at(-1).serverOffset;
+    const writes = [];
+    const clients = [];
+    // 300 writes in flight while 30 clients connect at different moments, from different offsets.
+    let committed = base;
+    for (let i = 0; i < 300; i++) {
+      writes.push(writer.send(`live ${i}`, `live-${i}`).then((a) => { committed = Math.max(committed, a.serverOffset); return a; }));
+      if (i % 10 === 0) {
+        // Clients resume from offsets they could have seen: committed ones.
+        const from = Math.floor(Math.random() * (committed + 1));
+        clients.push(connectClient(server.url, { serverOffset: from }).then((c) => ({ c, from })));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    const acks = await Promise.all(writes);
+    const last = Math.max(...acks.map((a) => a.serverOffset));
+    for (const { c, from } of await Promise.all(clients)) {
+      await c.until(() => c.received.at(-1)?.offset === last, 10000, `offset ${last}`);
+      assert.ok(isConsecutiveFrom(offsets(c), from + 1), `client from ${from} got a gap or duplicate`);
+      c.close();
+    }
+    writer.close();
+  });
+});
+
+describe("back-pressure", () => {
+  test("a large replay to a socket with a small queue arrives whole and in order", async () => {
+    const server = await startServer(["--socket-buffer", "16", "--max-batch", "64"]);
+    try {
+      // The queue also carries the writer's own broadcasts and acks: keep few in flight.
+      const writer = await connectClient(server.url);
+      const acks = [];
+      for (let i = 0; i < 3000; i += 8) {
+        acks.push(...await Promise.all(Array.from({ length: 8 }, (_, j) => writer.send(`bulk ${i + j}`, `bulk-${i + j}`))));
+      }
+      writer.close();
+      const reader = await connectClient(server.url, { serverOffset: 0 });
+      await reader.until(() => reader.replayDone, 20000, "replay done");
+      assert.equal(reader.received.length, 3000);
+      assert.ok(isConsecutiveFrom(offsets(reader), 1));
+      assert.equal(reader.replayDone.count, 3000);
+      assert.equal(Math.max(...acks.map((a) => a.serverOffset)), 3000);
+      reader.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("process", () => {
+  test("serves the official client bundle at Node's paths, in front of Socket.IO", async () => {
+    const server = await startServer();
+    try {
+      for (const path of ["/socket.io/socket.io.js", "/socket.io/socket.io.min.js", "/socket.io/socket.io.esm.min.js"]) {
+        const res = await fetch(server.url + path);
+        assert.equal(res.status, 200, path);
+        assert.match(res.headers.get("content-type"), /javascript/);
+        const body = await res.text();
+        assert.ok(body.length > 10000, `${path} is the real bundle`);
+        const again = await fetch(server.url + path, { headers: { "if-none-match": res.headers.get("etag") } });
+        assert.equal(again.status, 304);
+      }
+      const esm = await (await fetch(server.url + "/socket.io/socket.io.esm.min.js")).text();
+      assert.match(esm, /export\s*\{[^}]*\bio\b/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("keeps messages across a restart and stops cleanly on SIGTERM and SIGINT", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "chat-restart-"));
+    let server = await startServer([], { dir });
+    const client = await connectClient(server.url);
+    const ack = await client.send("survives restarts", "restart-1");
+    const disconnected = new Promise((r) => client.socket.once("disconnect", r));
+    assert.deepEqual(await server.stop("SIGTERM"), { code: 0, signal: null });
+    await disconnected;
+    server = await startServer([], { dir });
+    const again = await connectClient(server.url);
+    await again.until(() => again.replayDone);
+    assert.deepEqual(again.received.map((m) => [m.text, m.offset]), [["survives restarts", ack.serverOffset]]);
+    again.close();
+    assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });
+  });
+
+  test("--help documents every flag with its environment variable", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { serverBin } = await import("./server.mjs");
+    const help = execFileSync(serverBin, ["--help"]).toString();
+    for (const flag of ["--host", "--port", "--db", "--max-message-bytes", "--max-batch", "--socket-buffer", "--site-root", "--log"]) {
+      assert.match(help, new RegExp(flag), flag);
+    }
+    for (const env of ["CHAT_PORT", "CHAT_DB", "CHAT_MAX_MESSAGE_BYTES"]) assert.match(help, new RegExp(env), env);
+  });
+});

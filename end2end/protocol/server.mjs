@@ -1,0 +1,93 @@
+// Test support: start the real chat server binary on a free port with a fresh database,
+// and connect real socket.io-client sockets to it.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { io } from "socket.io-client";
+
+const root = resolve(fileURLToPath(import.meta.url), "../../..");
+export const serverBin = process.env.CHAT_SERVER_BIN ?? join(root, "target/debug/chat-server");
+
+/** Starts a server; resolves once it listens. `args` are extra CLI flags. */
+export async function startServer(args = [], { dir } = {}) {
+  const dataDir = dir ?? mkdtempSync(join(tmpdir(), "chat-test-"));
+  const child = spawn(serverBin, ["--port", "0", "--db", join(dataDir, "chat.db"), ...args], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  const exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 15000);
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      const m = log.match(/listening addr=([\d.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(`http://${m[1]}`);
+      }
+    });
+    exited.then(({ code }) => fail(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    dataDir,
+    exited,
+    log: () => log,
+    async stop(signal = "SIGTERM") {
+      child.kill(signal);
+      const result = await exited;
+      if (!dir) rmSync(dataDir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+/** A connected client that records every `chat message` it receives. */
+export async function connectClient(url, auth = {}) {
+  const socket = io(url, { auth, transports: ["websocket"], reconnection: false, forceNew: true });
+  const received = [];
+  let replayDone = null;
+  let liveFrom = 0;
+  const waiters = [];
+  const notify = () => {
+    for (const w of [...waiters]) if (w.check()) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
+  };
+  socket.on("chat message", (text, offset, ...rest) => { received.push({ text, offset, rest }); notify(); });
+  socket.on("replay done", (info) => { replayDone = info; liveFrom = received.length; notify(); });
+  await new Promise((ok, fail) => {
+    socket.once("connect", ok);
+    socket.once("connect_error", fail);
+  });
+  const client = {
+    socket,
+    received,
+    get replayDone() { return replayDone; },
+    /** Messages received after `replay done`. */
+    live() { return replayDone ? received.slice(liveFrom) : []; },
+    /** Resolves when `check()` holds (re-evaluated on every event), or fails after `ms`. */
+    until(check, ms = 10000, what = "condition") {
+      if (check()) return Promise.resolve();
+      return new Promise((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`timed out waiting for ${what}; got ${received.length} messages`)), ms);
+        waiters.push({ check, done: () => { clearTimeout(timer); done(); } });
+      });
+    },
+    /** Emits `chat message` with the given raw arguments; resolves with the ack's argument. */
+    send(...args) {
+      return socket.timeout(10000).emitWithAck("chat message", ...args);
+    },
+    close() { socket.disconnect(); },
+  };
+  return client;
+}
+
+/** Offsets received by a client. */
+export const offsets = (client) => client.received.map((m) => m.offset);
+
+/** Asserts-friendly: whether `xs` is strictly increasing by exactly one from `first`. */
+export function isConsecutiveFrom(xs, first) {
+  return xs.every((x, i) => x === first + i);
+}

@@ -1,0 +1,44 @@
+//! The chat itself: how a message travels from one client to every other.
+//!
+//! - [`handlers`]: the Socket.IO event handlers (connect, `chat message`, anything else);
+//! - [`args`]: the raw argument list of an event, before validation;
+//! - [`sequencer`]: the single writer that stores messages in batches (group commit) and
+//!   hands committed messages to the feed in id order;
+//! - [`feed`]: delivers committed messages to this process's sockets, and joins a connecting
+//!   socket to the live stream exactly where its replay ended;
+//! - [`replay`]: sends a connecting socket what it missed, respecting its queue.
+//!
+//! The wire protocol is the Socket.IO tutorial's: `chat message` (text, clientOffset) with an
+//! ack from clients, `chat message` (text, serverOffset) to clients, and a replay of every
+//! message after `auth.serverOffset` on connect.
+
+pub mod args;
+pub mod feed;
+pub mod handlers;
+pub mod replay;
+pub mod sequencer;
+
+use std::sync::Arc;
+
+use crate::store::SqliteStore;
+
+/// The event carrying chat messages, both ways.
+pub const CHAT_MESSAGE: &str = "chat message";
+
+/// Sent to a socket once its replay is complete and live messages follow. Payload:
+/// `{ "serverOffset": <highest id sent>, "count": <messages replayed> }`. The tutorial's
+/// client ignores it; ours uses it to mark recovered messages.
+pub const REPLAY_DONE: &str = "replay done";
+
+/// What the socket handlers share, injected as Socket.IO state.
+#[derive(Clone)]
+pub struct ChatState {
+    /// Where replays read from.
+    pub store: SqliteStore,
+    /// Where writes go.
+    pub sequencer: sequencer::Sequencer,
+    /// Where live messages come from.
+    pub feed: Arc<feed::Feed>,
+    /// Largest accepted message, in UTF-8 bytes.
+    pub max_message_bytes: usize,
+}

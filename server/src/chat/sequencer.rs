@@ -1,0 +1,113 @@
+//! The sequencer: the one writer of messages.
+//!
+//! Handlers send validated messages here and wait for the outcome. The sequencer takes
+//! whatever is queued (up to a batch limit), stores it in one transaction (group commit: one
+//! fsync for many messages), hands the new rows to the [`Feed`] in id order, and only then
+//! answers each waiter. So an ack always follows both the commit and the broadcast, and ids
+//! are broadcast in the order they were committed.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::feed::Feed;
+use crate::domain::NewMessage;
+use crate::store::{SqliteStore, StoredMessage, WriteOutcome};
+
+/// Why a write was not committed. The client is not acked and will retry.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The store failed; the batch was rolled back.
+    #[error("storage failed: {0}")]
+    Storage(Arc<str>),
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// One message waiting to be written.
+struct WriteRequest {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
+}
+
+/// The handle handlers write through. Cloning it is cheap; when every clone is dropped the
+/// sequencer finishes what is queued and stops.
+#[derive(Clone)]
+pub struct Sequencer {
+    requests: mpsc::Sender<WriteRequest>,
+}
+
+impl Sequencer {
+    /// Starts the writer task over `store`, publishing to `feed`, committing at most
+    /// `max_batch` messages per transaction.
+    pub fn spawn(store: SqliteStore, feed: Arc<Feed>, max_batch: usize) -> (Self, JoinHandle<()>) {
+        let (requests, queue) = mpsc::channel(max_batch * 4);
+        let task = tokio::spawn(run(store, feed, queue, max_batch));
+        (Self { requests }, task)
+    }
+
+    /// Stores `message` (or finds it already stored) and returns once it is committed and
+    /// broadcast.
+    pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
+        let (reply, outcome) = oneshot::channel();
+        self.requests
+            .send(WriteRequest { message, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        outcome.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+}
+
+/// The writer loop: batch, commit, publish, answer.
+async fn run(
+    store: SqliteStore,
+    feed: Arc<Feed>,
+    mut queue: mpsc::Receiver<WriteRequest>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<WriteRequest> = Vec::with_capacity(max_batch);
+    while queue.recv_many(&mut batch, max_batch).await > 0 {
+        let messages: Vec<NewMessage> = batch.iter().map(|r| r.message.clone()).collect();
+        let created_at = now_millis();
+        match store.insert_batch(&messages, created_at).await {
+            Ok(outcomes) => {
+                let fresh: Vec<StoredMessage> = outcomes
+                    .iter()
+                    .zip(&messages)
+                    .filter_map(|(outcome, message)| match outcome {
+                        WriteOutcome::Inserted(id) => Some(StoredMessage {
+                            id: *id,
+                            text: message.text.as_str().to_owned(),
+                            created_at,
+                        }),
+                        WriteOutcome::Duplicate(_) => None,
+                    })
+                    .collect();
+                feed.publish(&fresh).await;
+                tracing::debug!(batch = batch.len(), stored = fresh.len(), "committed");
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = request.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, batch = batch.len(), "storing a batch failed; not acked");
+                let error = WriteError::Storage(error.to_string().into());
+                for request in batch.drain(..) {
+                    let _ = request.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+    tracing::debug!("sequencer stopped: no more writers");
+}
+
+/// The current time in unix milliseconds.
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,57 @@
+//! Every setting of the server, as one clap struct: each flag has an environment variable
+//! fallback and a default, and `--help` documents them all.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use clap::builder::TypedValueParser;
+
+use crate::domain::MessageText;
+
+/// A realtime chat server: the Socket.IO tutorial's chat, in Rust.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chat-server", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CHAT_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free port; the chosen one is logged).
+    #[arg(long, env = "CHAT_PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// SQLite database file, created (with its directory) on first run.
+    #[arg(long, env = "CHAT_DB", default_value = "data/chat.db")]
+    pub db: PathBuf,
+
+    /// Largest accepted message, in UTF-8 bytes; longer ones get an error ack.
+    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = MessageText::DEFAULT_MAX_BYTES,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576).map(|n| n as usize))]
+    pub max_message_bytes: usize,
+
+    /// Most messages committed in one transaction (group commit).
+    #[arg(long, env = "CHAT_MAX_BATCH", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536).map(|n| n as usize))]
+    pub max_batch: usize,
+
+    /// Packets queued per socket before it counts as too slow.
+    #[arg(long, env = "CHAT_SOCKET_BUFFER", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(16..=1_048_576).map(|n| n as usize))]
+    pub socket_buffer: usize,
+
+    /// Directory of the built site (the WASM bundle, CSS, assets), as written by cargo-leptos.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Log filter, in `RUST_LOG` syntax (e.g. `info`, `chat_server=debug`).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    /// The Engine.IO payload limit: room for one maximal message, JSON-escaped, and framing.
+    pub fn max_payload(&self) -> u64 {
+        (self.max_message_bytes as u64 * 6 + 1024).max(64 * 1024)
+    }
+}

@@ -1,0 +1,235 @@
+//! Validated values of the chat protocol.
+//!
+//! Everything that arrives from the network is parsed here, once, into newtypes; the rest of
+//! the server can then only hold a valid text, client offset or server offset. Each rejection
+//! is a [`ValidationError`] whose `Display` is the message the client reads in its ack.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why a `chat message` event was refused. The text is sent to the client verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The event carried a number of arguments other than `(text, clientOffset)`.
+    #[error("expected 2 arguments (text, clientOffset), got {0}")]
+    ArgumentCount(usize),
+    /// The text argument was not a JSON string.
+    #[error("text must be a string, got {0}")]
+    TextNotString(&'static str),
+    /// The text was empty or only whitespace.
+    #[error("message is empty")]
+    EmptyText,
+    /// The text was longer than the configured limit, in UTF-8 bytes.
+    #[error("message too long: {len} bytes, max {max}")]
+    TextTooLong {
+        /// Length of the refused text in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The client offset was missing or not a string.
+    #[error("clientOffset must be a string, got {0}")]
+    ClientOffsetNotString(&'static str),
+    /// The client offset was empty.
+    #[error("clientOffset is empty")]
+    EmptyClientOffset,
+    /// The client offset was longer than [`ClientOffset::MAX_CHARS`].
+    #[error("clientOffset too long: {0} characters, max {max}", max = ClientOffset::MAX_CHARS)]
+    ClientOffsetTooLong(usize),
+}
+
+/// Names a JSON value's type for error messages.
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The text of a chat message: a non-blank string within the size limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    /// Default limit on a message's size in UTF-8 bytes.
+    pub const DEFAULT_MAX_BYTES: usize = 4096;
+
+    /// Accepts `text` if it is not blank and at most `max_bytes` long. The text is kept as
+    /// sent (not trimmed): what the author typed is what everyone reads.
+    pub fn parse(text: String, max_bytes: usize) -> Result<Self, ValidationError> {
+        if text.len() > max_bytes {
+            return Err(ValidationError::TextTooLong {
+                len: text.len(),
+                max: max_bytes,
+            });
+        }
+        if text.trim().is_empty() {
+            return Err(ValidationError::EmptyText);
+        }
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The client's idempotency key for one message: the same key sent twice is stored once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientOffset(String);
+
+impl ClientOffset {
+    /// Longest accepted key, in characters.
+    pub const MAX_CHARS: usize = 128;
+
+    /// Accepts a non-empty key of at most [`Self::MAX_CHARS`] characters.
+    pub fn parse(key: String) -> Result<Self, ValidationError> {
+        let chars = key.chars().count();
+        if chars == 0 {
+            return Err(ValidationError::EmptyClientOffset);
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(ValidationError::ClientOffsetTooLong(chars));
+        }
+        Ok(Self(key))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message's position in the global order: its row id. Clients resume from the highest one
+/// they have seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(transparent)]
+pub struct ServerOffset(pub i64);
+
+impl ServerOffset {
+    /// Reads the offset a client sent in its connect `auth` payload (`{ serverOffset: N }`).
+    /// A missing, negative or malformed value means "from the beginning", as in the tutorial.
+    /// Numeric strings are accepted since some clients store the offset as text.
+    pub fn from_auth(auth: &Value) -> Self {
+        let offset = match auth.get("serverOffset") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        Self(offset.filter(|n| *n >= 0).unwrap_or(0))
+    }
+}
+
+/// A validated `chat message` event: what the client asked the server to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The message text.
+    pub text: MessageText,
+    /// The client's idempotency key.
+    pub client_offset: ClientOffset,
+}
+
+impl NewMessage {
+    /// Validates the raw arguments of a `chat message` event: exactly `(text, clientOffset)`.
+    pub fn from_event_args(args: Vec<Value>, max_bytes: usize) -> Result<Self, ValidationError> {
+        let [text, client_offset]: [Value; 2] = args
+            .try_into()
+            .map_err(|args: Vec<Value>| ValidationError::ArgumentCount(args.len()))?;
+        let text = match text {
+            Value::String(text) => MessageText::parse(text, max_bytes)?,
+            other => return Err(ValidationError::TextNotString(json_type_name(&other))),
+        };
+        let client_offset = match client_offset {
+            Value::String(key) => ClientOffset::parse(key)?,
+            other => {
+                return Err(ValidationError::ClientOffsetNotString(json_type_name(
+                    &other,
+                )));
+            }
+        };
+        Ok(Self {
+            text,
+            client_offset,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(values: Value) -> Vec<Value> {
+        values.as_array().expect("test args are an array").clone()
+    }
+
+    #[test]
+    fn accepts_text_and_client_offset() {
+        let msg = NewMessage::from_event_args(args(json!(["hi", "abc-1"])), 4096).unwrap();
+        assert_eq!(msg.text.as_str(), "hi");
+        assert_eq!(msg.client_offset.as_str(), "abc-1");
+    }
+
+    #[test]
+    fn rejects_wrong_argument_count() {
+        for (values, n) in [(json!([]), 0), (json!(["hi"]), 1), (json!(["a", "b", "c"]), 3)] {
+            let err = NewMessage::from_event_args(args(values), 4096).unwrap_err();
+            assert_eq!(err, ValidationError::ArgumentCount(n));
+        }
+    }
+
+    #[test]
+    fn rejects_blank_and_non_string_text() {
+        let err = NewMessage::from_event_args(args(json!([" \n\t", "k"])), 4096).unwrap_err();
+        assert_eq!(err, ValidationError::EmptyText);
+        let err = NewMessage::from_event_args(args(json!([42, "k"])), 4096).unwrap_err();
+        assert_eq!(err.to_string(), "text must be a string, got number");
+    }
+
+    #[test]
+    fn rejects_text_over_the_limit_with_its_size() {
+        let err = NewMessage::from_event_args(args(json!(["x".repeat(5000), "k"])), 4096)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "message too long: 5000 bytes, max 4096");
+    }
+
+    #[test]
+    fn limit_counts_bytes_not_characters() {
+        // 3 characters, 9 bytes.
+        assert!(MessageText::parse("€€€".into(), 8).is_err());
+        assert!(MessageText::parse("€€€".into(), 9).is_ok());
+    }
+
+    #[test]
+    fn rejects_missing_empty_and_long_client_offsets() {
+        let err = NewMessage::from_event_args(args(json!(["hi", null])), 4096).unwrap_err();
+        assert_eq!(err, ValidationError::ClientOffsetNotString("null"));
+        let err = NewMessage::from_event_args(args(json!(["hi", ""])), 4096).unwrap_err();
+        assert_eq!(err, ValidationError::EmptyClientOffset);
+        let err = NewMessage::from_event_args(args(json!(["hi", "k".repeat(129)])), 4096)
+            .unwrap_err();
+        assert_eq!(err, ValidationError::ClientOffsetTooLong(129));
+        assert!(ClientOffset::parse("k".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn server_offset_from_auth_defaults_to_zero() {
+        assert_eq!(ServerOffset::from_auth(&json!({})), ServerOffset(0));
+        assert_eq!(ServerOffset::from_auth(&json!(null)), ServerOffset(0));
+        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": -3})), ServerOffset(0));
+        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": "x"})), ServerOffset(0));
+        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": 1.5})), ServerOffset(0));
+        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": 12})), ServerOffset(12));
+        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": "7"})), ServerOffset(7));
+    }
+}

@@ -1,0 +1,160 @@
+//! Startup: open the store, start the sequencer, build the routes and the Socket.IO layer,
+//! bind the listener; then serve until told to stop, and stop in order.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use leptos::config::LeptosOptions;
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower::Layer;
+use tower_http::services::ServeDir;
+
+use crate::chat::feed::Feed;
+use crate::chat::sequencer::Sequencer;
+use crate::chat::{handlers, ChatState};
+use crate::config::Config;
+use crate::http;
+use crate::store::{SqliteStore, StoreError};
+
+/// How long shutdown waits for connections and queued writes before giving up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The Leptos settings in the environment (`LEPTOS_*`) are invalid.
+    #[error("invalid Leptos configuration: {0}")]
+    Leptos(#[from] leptos::config::errors::LeptosConfigError),
+    /// The accept loop failed.
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    io: SocketIo,
+    store: SqliteStore,
+    sequencer: JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the store and binds the listener; nothing is served until [`Self::run_until`].
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        let store = SqliteStore::open(&config.db).await?;
+        let feed = Arc::new(Feed::new(store.last_offset().await?));
+        let (sequencer, sequencer_task) = Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
+        let state = ChatState {
+            store: store.clone(),
+            sequencer,
+            feed: feed.clone(),
+            max_message_bytes: config.max_message_bytes,
+        };
+        let (socket_layer, io) = SocketIo::builder()
+            .max_buffer_size(config.socket_buffer)
+            .max_payload(config.max_payload())
+            .with_state(state)
+            .build_layer();
+        feed.attach(io.clone());
+        io.ns("/", handlers::on_connect);
+
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let site_addr = listener.local_addr()?;
+        let options = leptos_options(config, site_addr)?;
+
+        // Static files and the Socket.IO endpoint share the fallback: socketioxide answers
+        // everything under /socket.io/ (except the bundle routes, matched first), the site
+        // directory the rest.
+        let static_files = ServeDir::new(&config.site_root).precompressed_gzip().precompressed_br();
+        let router = Router::new()
+            .merge(http::client_bundle::routes())
+            .merge(http::page::routes(options))
+            .fallback_service(socket_layer.layer(static_files));
+
+        Ok(Self {
+            listener,
+            router,
+            io,
+            store,
+            sequencer: sequencer_task,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then disconnects every socket (clients reconnect),
+    /// lets queued writes commit, and closes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let Self {
+            listener,
+            router,
+            io,
+            store,
+            sequencer,
+        } = self;
+        tracing::info!(addr = %listener.local_addr()?, client = http::client_bundle::version(), "listening");
+        let listener = listener.tap_io(|tcp| {
+            // Chat frames are small: without this, Nagle's algorithm delays them ~40 ms.
+            let _ = tcp.set_nodelay(true);
+        });
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let io_for_shutdown = io.clone();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+            // Close every socket so long-lived connections end and clients reconnect.
+            io_for_shutdown.close().await;
+        });
+        let serving = tokio::spawn(async move { serve.await });
+        let _ = stopping_rx.await;
+        match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join_error)) => tracing::error!(%join_error, "server task failed"),
+            Err(_) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing anyway"),
+        }
+        // The handlers' state holds the last sequencer handles; dropping the server drops
+        // them, and the sequencer stops once its queue is drained.
+        drop(io);
+        if tokio::time::timeout(SHUTDOWN_GRACE, sequencer).await.is_err() {
+            tracing::warn!("writes still queued after {SHUTDOWN_GRACE:?}");
+        }
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Leptos settings for rendering and hydration, from our own configuration.
+fn leptos_options(config: &Config, site_addr: SocketAddr) -> Result<LeptosOptions, StartupError> {
+    let mut options = leptos::config::get_configuration(None)?.leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "chat".into();
+    }
+    options.site_root = config.site_root.to_string_lossy().into();
+    options.site_addr = site_addr;
+    Ok(options)
+}

@@ -1,0 +1,61 @@
+//! Durable message storage.
+//!
+//! The store is the source of truth for the order of messages: a message's row id is its
+//! [`ServerOffset`]. Writes come in batches (one transaction each, see
+//! [`crate::chat::sequencer`]) and are idempotent on the client offset; reads page forward
+//! from an offset for replay.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::domain::ServerOffset;
+
+/// A failure of the storage engine. Never shown to clients as an ack: a message whose write
+/// failed is simply not acknowledged, so the client retries it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file's directory could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The schema migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A message as stored, ready to send to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its position in the global order.
+    pub id: ServerOffset,
+    /// Its text.
+    pub text: String,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What happened to one message of a written batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored now under this id.
+    Inserted(ServerOffset),
+    /// Its client offset was already stored, under this id: nothing was written.
+    Duplicate(ServerOffset),
+}
+
+impl WriteOutcome {
+    /// The id the message is stored under, whether now or before.
+    pub fn id(self) -> ServerOffset {
+        match self {
+            Self::Inserted(id) | Self::Duplicate(id) => id,
+        }
+    }
+}
