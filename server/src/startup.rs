@@ -59,6 +59,9 @@ pub struct Application {
 impl Application {
     /// Opens the store and binds the listener; nothing is served until [`Self::run_until`].
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        // Leptos renders with reactive tasks on a global executor: tokio's. (Already set when
+        // several servers share a process, as in tests.)
+        let _ = any_spawner::Executor::init_tokio();
         let store = SqliteStore::open(&config.db).await?;
         let feed = Arc::new(Feed::new(store.last_offset().await?));
         let (sequencer, sequencer_task) = Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);

@@ -1,0 +1,70 @@
+// The tutorial's chat in the browser: send, broadcast, history, and text that stays text.
+import { expect, test } from "@playwright/test";
+import { messageTexts, openChat, send, tag } from "./support";
+
+test("two people exchange messages, each seen once by both", async ({ browser }) => {
+  const alice = await openChat(await browser.newContext());
+  const bob = await openChat(await browser.newContext());
+  const t = tag("hello");
+  await send(alice, `${t} from alice`);
+  await send(bob, `${t} from bob`);
+  for (const page of [alice, bob]) {
+    await expect(messageTexts(page).filter({ hasText: t })).toHaveText([`${t} from alice`, `${t} from bob`]);
+  }
+  // Once acked, nothing is left pending.
+  await expect(alice.locator("#messages li.own")).toHaveCount(0);
+  await expect(alice.getByRole("textbox", { name: "Message" })).toHaveValue("");
+});
+
+test("blank text is not sent", async ({ browser }) => {
+  const page = await openChat(await browser.newContext());
+  const before = await messageTexts(page).count();
+  await send(page, "   ");
+  await page.getByRole("button", { name: "Send" }).click();
+  const t = tag("after-blank");
+  await send(page, t);
+  await expect(messageTexts(page).last()).toHaveText(t);
+  expect(await messageTexts(page).count()).toBe(before + 1);
+});
+
+test("a reload shows the history in order", async ({ browser }) => {
+  const page = await openChat(await browser.newContext());
+  const t = tag("history");
+  const texts = [1, 2, 3, 4, 5].map((i) => `${t} #${i}`);
+  for (const text of texts) {
+    await send(page, text);
+    await expect(messageTexts(page).filter({ hasText: text })).toHaveCount(1);
+  }
+  await page.reload();
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  await expect(messageTexts(page).filter({ hasText: t })).toHaveText(texts);
+  // The whole history is in strictly increasing offset order.
+  const offsets = await page.locator("#messages li.message[data-offset]").evaluateAll((rows) =>
+    rows.map((row) => Number(row.getAttribute("data-offset"))),
+  );
+  expect(offsets.length).toBeGreaterThanOrEqual(5);
+  expect(offsets.every((o, i) => i === 0 || o > offsets[i - 1])).toBe(true);
+});
+
+test("HTML in a message renders as text", async ({ browser }) => {
+  const alice = await openChat(await browser.newContext());
+  const bob = await openChat(await browser.newContext());
+  let dialogs = 0;
+  for (const page of [alice, bob]) page.on("dialog", async (d) => { dialogs++; await d.dismiss(); });
+  const html = `<img src=x onerror=alert(1)> ${tag("xss")}`;
+  await send(alice, html);
+  for (const page of [alice, bob]) {
+    await expect(messageTexts(page).filter({ hasText: html })).toHaveCount(1);
+    await expect(page.locator("#messages img")).toHaveCount(0);
+  }
+  expect(dialogs).toBe(0);
+});
+
+test("the page is accessible: labelled input, live region, status", async ({ browser }) => {
+  const page = await openChat(await browser.newContext());
+  await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
+  await expect(page.locator("#messages")).toHaveAttribute("aria-live", "polite");
+  await expect(page.getByRole("status")).toHaveText(/connected/);
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
+});
