@@ -25,7 +25,13 @@ fn main() {
         .nth(1)
         .and_then(|rest| rest.split('"').nth(1))
         .expect("socket.io-client/package.json has a version");
-    println!("cargo:rustc-env=SOCKET_IO_CLIENT_DIST={}", dist.canonicalize().expect("dist exists").display());
+    println!(
+        "cargo:rustc-env=SOCKET_IO_CLIENT_DIST={}",
+        dist.canonicalize().expect("dist exists").display()
+    );
     println!("cargo:rustc-env=SOCKET_IO_CLIENT_VERSION={version}");
-    println!("cargo:rerun-if-changed={}", package.join("package.json").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        package.join("package.json").display()
+    );
 }

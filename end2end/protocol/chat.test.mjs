@@ -32,6 +32,8 @@ describe("chat message", () => {
     assert.equal(second.duplicate, true);
     // A marker after the retry: once the watcher has it, any duplicate broadcast would have arrived.
     const marker = await sender.send("marker", "dedupe-marker-1");
+    // The retry used no offset: offsets stay consecutive.
+    assert.equal(marker.serverOffset, first.serverOffset + 1);
     await watcher.until(() => watcher.received.some((m) => m.offset === marker.serverOffset));
     assert.equal(watcher.live().filter((m) => m.text === "only once").length, 1);
     const fresh = await connectClient(server.url, { serverOffset: 0 });

@@ -182,7 +182,11 @@ mod tests {
 
     #[test]
     fn rejects_wrong_argument_count() {
-        for (values, n) in [(json!([]), 0), (json!(["hi"]), 1), (json!(["a", "b", "c"]), 3)] {
+        for (values, n) in [
+            (json!([]), 0),
+            (json!(["hi"]), 1),
+            (json!(["a", "b", "c"]), 3),
+        ] {
             let err = NewMessage::from_event_args(args(values), 4096).unwrap_err();
             assert_eq!(err, ValidationError::ArgumentCount(n));
         }
@@ -198,8 +202,8 @@ mod tests {
 
     #[test]
     fn rejects_text_over_the_limit_with_its_size() {
-        let err = NewMessage::from_event_args(args(json!(["x".repeat(5000), "k"])), 4096)
-            .unwrap_err();
+        let err =
+            NewMessage::from_event_args(args(json!(["x".repeat(5000), "k"])), 4096).unwrap_err();
         assert_eq!(err.to_string(), "message too long: 5000 bytes, max 4096");
     }
 
@@ -216,8 +220,8 @@ mod tests {
         assert_eq!(err, ValidationError::ClientOffsetNotString("null"));
         let err = NewMessage::from_event_args(args(json!(["hi", ""])), 4096).unwrap_err();
         assert_eq!(err, ValidationError::EmptyClientOffset);
-        let err = NewMessage::from_event_args(args(json!(["hi", "k".repeat(129)])), 4096)
-            .unwrap_err();
+        let err =
+            NewMessage::from_event_args(args(json!(["hi", "k".repeat(129)])), 4096).unwrap_err();
         assert_eq!(err, ValidationError::ClientOffsetTooLong(129));
         assert!(ClientOffset::parse("k".repeat(128)).is_ok());
     }
@@ -226,10 +230,25 @@ mod tests {
     fn server_offset_from_auth_defaults_to_zero() {
         assert_eq!(ServerOffset::from_auth(&json!({})), ServerOffset(0));
         assert_eq!(ServerOffset::from_auth(&json!(null)), ServerOffset(0));
-        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": -3})), ServerOffset(0));
-        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": "x"})), ServerOffset(0));
-        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": 1.5})), ServerOffset(0));
-        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": 12})), ServerOffset(12));
-        assert_eq!(ServerOffset::from_auth(&json!({"serverOffset": "7"})), ServerOffset(7));
+        assert_eq!(
+            ServerOffset::from_auth(&json!({"serverOffset": -3})),
+            ServerOffset(0)
+        );
+        assert_eq!(
+            ServerOffset::from_auth(&json!({"serverOffset": "x"})),
+            ServerOffset(0)
+        );
+        assert_eq!(
+            ServerOffset::from_auth(&json!({"serverOffset": 1.5})),
+            ServerOffset(0)
+        );
+        assert_eq!(
+            ServerOffset::from_auth(&json!({"serverOffset": 12})),
+            ServerOffset(12)
+        );
+        assert_eq!(
+            ServerOffset::from_auth(&json!({"serverOffset": "7"})),
+            ServerOffset(7)
+        );
     }
 }

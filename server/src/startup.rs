@@ -17,7 +17,7 @@ use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
 use crate::chat::sequencer::Sequencer;
-use crate::chat::{handlers, ChatState};
+use crate::chat::{ChatState, handlers};
 use crate::config::Config;
 use crate::http;
 use crate::store::{SqliteStore, StoreError};
@@ -64,7 +64,8 @@ impl Application {
         let _ = any_spawner::Executor::init_tokio();
         let store = SqliteStore::open(&config.db).await?;
         let feed = Arc::new(Feed::new(store.last_offset().await?));
-        let (sequencer, sequencer_task) = Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
+        let (sequencer, sequencer_task) =
+            Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
         let state = ChatState {
             store: store.clone(),
             sequencer,
@@ -89,7 +90,9 @@ impl Application {
         // Static files and the Socket.IO endpoint share the fallback: socketioxide answers
         // everything under /socket.io/ (except the bundle routes, matched first), the site
         // directory the rest.
-        let static_files = ServeDir::new(&config.site_root).precompressed_gzip().precompressed_br();
+        let static_files = ServeDir::new(&config.site_root)
+            .precompressed_gzip()
+            .precompressed_br();
         let router = Router::new()
             .merge(http::client_bundle::routes())
             .merge(http::page::routes(options))
@@ -106,12 +109,17 @@ impl Application {
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then disconnects every socket (clients reconnect),
     /// lets queued writes commit, and closes the store.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let Self {
             listener,
             router,
@@ -137,12 +145,17 @@ impl Application {
         match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => tracing::error!(%join_error, "server task failed"),
-            Err(_) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing anyway"),
+            Err(_) => {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing anyway")
+            }
         }
         // The handlers' state holds the last sequencer handles; dropping the server drops
         // them, and the sequencer stops once its queue is drained.
         drop(io);
-        if tokio::time::timeout(SHUTDOWN_GRACE, sequencer).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, sequencer)
+            .await
+            .is_err()
+        {
             tracing::warn!("writes still queued after {SHUTDOWN_GRACE:?}");
         }
         store.close().await;

@@ -74,9 +74,11 @@ pub fn start(chat: Chat) {
     }
     let last_offset = Rc::new(Cell::new(0_i64));
     let auth_offset = last_offset.clone();
-    let socket = Socket::connect("", &OPTIONS, move || {
-        serde_json::json!({ "serverOffset": auth_offset.get() })
-    });
+    let socket = Socket::connect(
+        "",
+        &OPTIONS,
+        move || serde_json::json!({ "serverOffset": auth_offset.get() }),
+    );
     let state = socket.state();
     Effect::new(move |_| chat.connection.set(state.get()));
 
@@ -102,7 +104,9 @@ pub fn start(chat: Chat) {
             }
             let mut r = replay.borrow_mut();
             if !r.running && offset != last + 1 {
-                web_sys::console::warn_1(&format!("missed messages {}..{offset}; replaying", last + 1).into());
+                web_sys::console::warn_1(
+                    &format!("missed messages {}..{offset}; replaying", last + 1).into(),
+                );
                 resync.reconnect();
                 return;
             }
@@ -112,7 +116,13 @@ pub fn start(chat: Chat) {
                 r.recovered += 1;
             }
             last_offset.set(offset);
-            chat.rows.update(|rows| rows.push(Row::Message { offset, text, recovered }));
+            chat.rows.update(|rows| {
+                rows.push(Row::Message {
+                    offset,
+                    text,
+                    recovered,
+                })
+            });
         });
     }
     socket.on::<serde_json::Value>("replay done", move |_| {
@@ -179,10 +189,14 @@ fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String) {
             .emit_with_ack::<_, Option<ChatAck>>("chat message", &(text, &client_offset))
             .await;
         let failure = match ack {
-            Ok(Some(ChatAck { error: Some(error), .. })) => Some(error),
+            Ok(Some(ChatAck {
+                error: Some(error), ..
+            })) => Some(error),
             Ok(_) => None,
             Err(EmitError::NoAck(_)) => Some("not delivered".to_owned()),
-            Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => Some("unexpected reply from the server".to_owned()),
+            Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => {
+                Some("unexpected reply from the server".to_owned())
+            }
         };
         chat.outbox.update(|outbox| match failure {
             None => outbox.retain(|o| o.client_offset != client_offset),

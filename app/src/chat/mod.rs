@@ -111,7 +111,8 @@ impl Chat {
 
     /// Forgets a failed message.
     pub fn dismiss(self, client_offset: &str) {
-        self.outbox.update(|outbox| outbox.retain(|o| o.client_offset != client_offset));
+        self.outbox
+            .update(|outbox| outbox.retain(|o| o.client_offset != client_offset));
     }
 
     /// Disconnects when connected (or trying to be), connects when offline.

@@ -77,9 +77,17 @@ fn follow_new_messages(chat: Chat) {
 
 #[cfg(feature = "hydrate")]
 fn scroll_to_bottom_if_near() {
-    let Some(window) = web_sys::window() else { return };
-    let Some(body) = window.document().and_then(|d| d.document_element()) else { return };
-    let viewport = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(body) = window.document().and_then(|d| d.document_element()) else {
+        return;
+    };
+    let viewport = window
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
     let bottom = window.scroll_y().unwrap_or(0.0) + viewport;
     let height = f64::from(body.scroll_height());
     // Near the bottom before this render added rows (a row is ~40px; allow a few).

@@ -65,10 +65,15 @@ pub struct Socket {
 impl Socket {
     /// Connects to the server that served the page (`url` empty) or to `url`. `auth` is
     /// called before every connection attempt for the `auth` payload.
-    pub fn connect<A: Serialize>(url: &str, options: &Options, auth: impl Fn() -> A + 'static) -> Self {
+    pub fn connect<A: Serialize>(
+        url: &str,
+        options: &Options,
+        auth: impl Fn() -> A + 'static,
+    ) -> Self {
         let options = serde_wasm_bindgen::to_value(options).expect("options serialize");
         let get_auth = Closure::<dyn Fn() -> JsValue>::new(move || {
-            auth().serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            auth()
+                .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
                 .unwrap_or(JsValue::NULL)
         });
         let inner = connect_socket(url, &options, get_auth.as_ref().unchecked_ref());
@@ -88,12 +93,18 @@ impl Socket {
 
     /// Calls `handler` with each `event`'s arguments, deserialized as `T` (use a tuple for
     /// several arguments). Events whose arguments do not fit `T` are logged and skipped.
-    pub fn on<T: DeserializeOwned + 'static>(&self, event: &str, mut handler: impl FnMut(T) + 'static) {
+    pub fn on<T: DeserializeOwned + 'static>(
+        &self,
+        event: &str,
+        mut handler: impl FnMut(T) + 'static,
+    ) {
         let name = event.to_owned();
         let callback = Closure::<dyn FnMut(JsValue)>::new(move |args: JsValue| {
             match serde_wasm_bindgen::from_value::<T>(args) {
                 Ok(value) => handler(value),
-                Err(error) => web_sys::console::warn_1(&format!("socket: bad `{name}` event: {error}").into()),
+                Err(error) => {
+                    web_sys::console::warn_1(&format!("socket: bad `{name}` event: {error}").into())
+                }
             }
         });
         on_event(&self.inner, event, callback.as_ref().unchecked_ref());
@@ -102,14 +113,23 @@ impl Socket {
 
     /// Emits `event` with `args` (a tuple is sent as several arguments) and resolves with the
     /// ack's first argument. While disconnected the emit waits in the client's queue.
-    pub async fn emit_with_ack<A: Serialize, R: DeserializeOwned>(&self, event: &str, args: &A) -> Result<R, EmitError> {
+    pub async fn emit_with_ack<A: Serialize, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &A,
+    ) -> Result<R, EmitError> {
         let args = args
             .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| EmitError::BadArgs(e.to_string()))?;
-        let args = if js_sys::Array::is_array(&args) { args } else { js_sys::Array::of1(&args).into() };
-        let reply = wasm_bindgen_futures::JsFuture::from(emit_with_ack_js(&self.inner, event, &args))
-            .await
-            .map_err(|e| EmitError::NoAck(e.as_string().unwrap_or_else(|| "no ack".into())))?;
+        let args = if js_sys::Array::is_array(&args) {
+            args
+        } else {
+            js_sys::Array::of1(&args).into()
+        };
+        let reply =
+            wasm_bindgen_futures::JsFuture::from(emit_with_ack_js(&self.inner, event, &args))
+                .await
+                .map_err(|e| EmitError::NoAck(e.as_string().unwrap_or_else(|| "no ack".into())))?;
         serde_wasm_bindgen::from_value(reply).map_err(|e| EmitError::BadAck(e.to_string()))
     }
 
@@ -148,11 +168,18 @@ impl Socket {
             state.set(if socket_active(&active) {
                 ConnectionState::Reconnecting
             } else {
-                ConnectionState::Offline { reason: "connection refused".into() }
+                ConnectionState::Offline {
+                    reason: "connection refused".into(),
+                }
             })
         });
-        let callback = Closure::<dyn FnMut(JsValue)>::new(move |_| state.set(ConnectionState::Reconnecting));
-        on_manager_event(&inner, "reconnect_attempt", callback.as_ref().unchecked_ref());
+        let callback =
+            Closure::<dyn FnMut(JsValue)>::new(move |_| state.set(ConnectionState::Reconnecting));
+        on_manager_event(
+            &inner,
+            "reconnect_attempt",
+            callback.as_ref().unchecked_ref(),
+        );
         callback.forget();
     }
 }

@@ -148,7 +148,9 @@ impl Feed {
         };
         match socket.emit(REPLAY_DONE, &done) {
             Ok(()) => {}
-            Err(SendError::Socket(SocketError::InternalChannelFull)) => return Subscribe::QueueFull,
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                return Subscribe::QueueFull;
+            }
             Err(_) => return Subscribe::Closed,
         }
         socket.join(LIVE_ROOM);

@@ -5,9 +5,9 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 
 use super::args::EventArgs;
-use super::replay::{replay_then_go_live, ReplayError};
+use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{ChatState, CHAT_MESSAGE};
+use super::{CHAT_MESSAGE, ChatState};
 use crate::domain::{NewMessage, ServerOffset};
 use crate::store::WriteOutcome;
 
@@ -28,7 +28,11 @@ struct Refused {
 
 /// A socket connected: register its handlers, replay what it missed, then make it live.
 pub async fn on_connect(socket: SocketRef, auth: TryData<Value>, State(chat): State<ChatState>) {
-    let requested = auth.0.as_ref().map(ServerOffset::from_auth).unwrap_or_default();
+    let requested = auth
+        .0
+        .as_ref()
+        .map(ServerOffset::from_auth)
+        .unwrap_or_default();
     socket.on(CHAT_MESSAGE, on_chat_message);
     socket.on_fallback(on_unknown_event);
 
@@ -36,7 +40,11 @@ pub async fn on_connect(socket: SocketRef, auth: TryData<Value>, State(chat): St
     // from backup): the client's view is stale, so it gets the whole history. (The store,
     // not this process's feed, is the reference: a feed may trail the commit by a moment.)
     let committed = chat.store.last_offset().await.unwrap_or(requested);
-    let from = if requested > committed { ServerOffset(0) } else { requested };
+    let from = if requested > committed {
+        ServerOffset(0)
+    } else {
+        requested
+    };
     tracing::debug!(sid = %socket.id, from = from.0, "connected");
 
     match replay_then_go_live(&socket, &chat.store, &chat.feed, from).await {
@@ -64,7 +72,9 @@ pub async fn on_chat_message(
         Ok(message) => message,
         Err(error) => {
             tracing::debug!(sid = %socket.id, %error, "refused a chat message");
-            let _ = ack.send(&Refused { error: error.to_string() });
+            let _ = ack.send(&Refused {
+                error: error.to_string(),
+            });
             return;
         }
     };

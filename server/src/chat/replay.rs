@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
-use super::feed::{Feed, ReplayProgress, Subscribe};
 use super::CHAT_MESSAGE;
+use super::feed::{Feed, ReplayProgress, Subscribe};
 use crate::domain::ServerOffset;
 use crate::store::{SqliteStore, StoreError};
 
@@ -81,7 +81,10 @@ async fn replay_from_store(
 }
 
 /// Emits one `chat message`, waiting while the socket's queue is full.
-async fn emit_when_room(socket: &SocketRef, data: &(&String, ServerOffset)) -> Result<(), ReplayError> {
+async fn emit_when_room(
+    socket: &SocketRef,
+    data: &(&String, ServerOffset),
+) -> Result<(), ReplayError> {
     let mut waiting_since: Option<Instant> = None;
     loop {
         match socket.emit(CHAT_MESSAGE, data) {

@@ -18,14 +18,22 @@ const UMD: &[u8] = include_bytes!(concat!(env!("SOCKET_IO_CLIENT_DIST"), "/socke
 /// The minified UMD build.
 const UMD_MIN: &[u8] = include_bytes!(concat!(env!("SOCKET_IO_CLIENT_DIST"), "/socket.io.min.js"));
 /// The ES module build, exporting `io`; the Leptos app imports this one.
-const ESM_MIN: &[u8] =
-    include_bytes!(concat!(env!("SOCKET_IO_CLIENT_DIST"), "/socket.io.esm.min.js"));
+const ESM_MIN: &[u8] = include_bytes!(concat!(
+    env!("SOCKET_IO_CLIENT_DIST"),
+    "/socket.io.esm.min.js"
+));
 
 /// The routes of the client bundle, to merge in front of the Socket.IO layer.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/socket.io/socket.io.js", get(|h: HeaderMap| async move { serve(&h, UMD) }))
-        .route("/socket.io/socket.io.min.js", get(|h: HeaderMap| async move { serve(&h, UMD_MIN) }))
+        .route(
+            "/socket.io/socket.io.js",
+            get(|h: HeaderMap| async move { serve(&h, UMD) }),
+        )
+        .route(
+            "/socket.io/socket.io.min.js",
+            get(|h: HeaderMap| async move { serve(&h, UMD_MIN) }),
+        )
         .route(
             "/socket.io/socket.io.esm.min.js",
             get(|h: HeaderMap| async move { serve(&h, ESM_MIN) }),
@@ -39,8 +47,14 @@ fn serve(request: &HeaderMap, body: &'static [u8]) -> Response {
         .get(header::IF_NONE_MATCH)
         .is_some_and(|tag| tag.as_bytes() == etag.as_bytes());
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/javascript; charset=utf-8")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=0, must-revalidate")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/javascript; charset=utf-8"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=0, must-revalidate"),
+        ),
         (header::ETAG, etag),
     ];
     if cached {

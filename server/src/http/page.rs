@@ -6,9 +6,7 @@ use leptos::config::LeptosOptions;
 
 /// The route of the page.
 pub fn routes<S: Clone + Send + Sync + 'static>(options: LeptosOptions) -> Router<S> {
-    let render = leptos_axum::render_app_to_stream_with_context(
-        || {},
-        move || app::shell(options.clone()),
-    );
+    let render =
+        leptos_axum::render_app_to_stream_with_context(|| {}, move || app::shell(options.clone()));
     Router::new().route("/", get(render))
 }

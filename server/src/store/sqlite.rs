@@ -67,26 +67,32 @@ impl SqliteStore {
         batch: &[NewMessage],
         created_at: i64,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
+        // waits (busy timeout) instead of failing the upgrade from a read lock.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for message in batch {
-            let inserted = sqlx::query(
-                "INSERT INTO messages (client_offset, content, created_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-            )
-            .bind(message.client_offset.as_str())
-            .bind(message.text.as_str())
-            .bind(created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let outcome = match inserted {
-                Some(row) => WriteOutcome::Inserted(ServerOffset(row.try_get(0)?)),
+            // Look before inserting: with AUTOINCREMENT, an `INSERT .. ON CONFLICT DO NOTHING`
+            // that hits the conflict still consumes an id, and ids must stay consecutive
+            // (clients detect missed messages by a jump in offsets).
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?1")
+                    .bind(message.client_offset.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let outcome = match existing {
+                Some(id) => WriteOutcome::Duplicate(ServerOffset(id)),
                 None => {
-                    let id: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?1")
-                        .bind(message.client_offset.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    WriteOutcome::Duplicate(ServerOffset(id))
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO messages (client_offset, content, created_at) \
+                         VALUES (?1, ?2, ?3) RETURNING id",
+                    )
+                    .bind(message.client_offset.as_str())
+                    .bind(message.text.as_str())
+                    .bind(created_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    WriteOutcome::Inserted(ServerOffset(id))
                 }
             };
             outcomes.push(outcome);
@@ -151,7 +157,9 @@ mod tests {
 
     async fn open_temp() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("nested/chat.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("nested/chat.db"))
+            .await
+            .unwrap();
         (dir, store)
     }
 
@@ -169,7 +177,13 @@ mod tests {
             .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
             .await
             .unwrap();
-        assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(1)), WriteOutcome::Inserted(ServerOffset(2))]);
+        assert_eq!(
+            out,
+            [
+                WriteOutcome::Inserted(ServerOffset(1)),
+                WriteOutcome::Inserted(ServerOffset(2))
+            ]
+        );
         let out = store.insert_batch(&[message("c", "k3")], 2).await.unwrap();
         assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
     }
@@ -179,7 +193,14 @@ mod tests {
         let (_dir, store) = open_temp().await;
         store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
         let out = store
-            .insert_batch(&[message("a again", "k1"), message("b", "k2"), message("b", "k2")], 2)
+            .insert_batch(
+                &[
+                    message("a again", "k1"),
+                    message("b", "k2"),
+                    message("b", "k2"),
+                ],
+                2,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -191,20 +212,33 @@ mod tests {
             ]
         );
         let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
-        assert_eq!(all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
     }
 
     #[tokio::test]
     async fn replay_resumes_after_the_given_offset_in_id_order() {
         let (_dir, store) = open_temp().await;
-        let batch: Vec<_> = (0..10).map(|i| message(&format!("m{i}"), &format!("k{i}"))).collect();
+        let batch: Vec<_> = (0..10)
+            .map(|i| message(&format!("m{i}"), &format!("k{i}")))
+            .collect();
         store.insert_batch(&batch, 7).await.unwrap();
         let page = store.messages_after(ServerOffset(4), 3).await.unwrap();
         assert_eq!(
-            page.iter().map(|m| (m.id.0, m.text.as_str(), m.created_at)).collect::<Vec<_>>(),
+            page.iter()
+                .map(|m| (m.id.0, m.text.as_str(), m.created_at))
+                .collect::<Vec<_>>(),
             [(5, "m4", 7), (6, "m5", 7), (7, "m6", 7)]
         );
-        assert!(store.messages_after(ServerOffset(10), 3).await.unwrap().is_empty());
+        assert!(
+            store
+                .messages_after(ServerOffset(10), 3)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(store.last_offset().await.unwrap(), ServerOffset(10));
     }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test: sets up what is missing (tools, npm packages, Chromium), checks format and
+# lints, runs the Rust tests, builds the site, then the protocol suite (real socket.io-client
+# under node:test against the real server) and the browser suite (Playwright + Debian
+# Chromium). Ends with one line: "total: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+logs="$root/target/test-logs"
+mkdir -p "$logs"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh --browser
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p app --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "build the site (server + WASM)"
+cargo leptos build
+
+failed_suites=()
+
+step "Rust tests"
+if ! cargo test --workspace --locked 2>&1 | tee "$logs/cargo.txt"; then failed_suites+=("cargo test"); fi
+cargo_pass=$(grep -Eo '[0-9]+ passed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
+cargo_fail=$(grep -Eo '[0-9]+ failed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
+
+step "protocol tests (socket.io-client against the server)"
+if ! node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$logs/protocol.tap" end2end/protocol/; then
+  failed_suites+=("protocol")
+fi
+proto_pass=$(awk '/^# pass /{print $3}' "$logs/protocol.tap" | tail -n1)
+proto_fail=$(awk '/^# fail /{print $3}' "$logs/protocol.tap" | tail -n1)
+
+step "browser tests (Playwright, Chromium)"
+if ! (cd end2end && npx playwright test); then failed_suites+=("browser"); fi
+read -r e2e_pass e2e_fail < <(node -e '
+  const r = require(process.argv[1]);
+  console.log(r.stats.expected + r.stats.flaky, r.stats.unexpected);
+' "$root/end2end/test-results/results.json" 2>/dev/null || echo "0 1")
+
+pass=$((cargo_pass + ${proto_pass:-0} + e2e_pass))
+fail=$((cargo_fail + ${proto_fail:-1} + e2e_fail))
+echo
+printf "%-10s %4s passed %4s failed\n" cargo "$cargo_pass" "$cargo_fail" protocol "${proto_pass:-0}" "${proto_fail:-?}" browser "$e2e_pass" "$e2e_fail"
+if ((${#failed_suites[@]})); then
+  echo "failing suites: ${failed_suites[*]}"
+  fail=$((fail > 0 ? fail : 1))
+fi
+echo "total: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]
