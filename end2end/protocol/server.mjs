@@ -13,7 +13,7 @@ export const serverBin = process.env.CHAT_SERVER_BIN ?? join(root, "target/debug
 /** Starts a server; resolves once it listens. `args` are extra CLI flags. */
 export async function startServer(args = [], { dir } = {}) {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), "chat-test-"));
-  const child = spawn(serverBin, ["--port", "0", "--db", join(dataDir, "chat.db"), ...args], {
+  const child = spawn(serverBin, ["--port", "0", "--workers", "0", "--db", join(dataDir, "chat.db"), ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -90,4 +90,71 @@ export const offsets = (client) => client.received.map((m) => m.offset);
 /** Asserts-friendly: whether `xs` is strictly increasing by exactly one from `first`. */
 export function isConsecutiveFrom(xs, first) {
   return xs.every((x, i) => x === first + i);
+}
+
+/** Finds `count` consecutive free TCP ports on 127.0.0.1. */
+export async function freePorts(count) {
+  const { createServer } = await import("node:net");
+  const isFree = (port) => new Promise((ok) => {
+    const s = createServer().once("error", () => ok(false)).listen(port, "127.0.0.1", () => s.close(() => ok(true)));
+  });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    let all = true;
+    for (let i = 0; i < count && all; i++) all = await isFree(base + i);
+    if (all) return base;
+  }
+  throw new Error("no free port range");
+}
+
+/** Starts a primary with `workers` workers; resolves once every worker listens. */
+export async function startCluster(workers = 2, args = [], { dir } = {}) {
+  const dataDir = dir ?? mkdtempSync(join(tmpdir(), "chat-cluster-"));
+  const base = await freePorts(workers);
+  const child = spawn(serverBin, ["--port", String(base), "--workers", String(workers), "--db", join(dataDir, "chat.db"), ...args], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  const listeners = [];
+  child.stderr.on("data", (chunk) => {
+    log += chunk;
+    for (const l of [...listeners]) if (l.check()) { listeners.splice(listeners.indexOf(l), 1); l.done(); }
+  });
+  const exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
+  const waitLog = (check, ms = 20000, what = "log line") => new Promise((ok, fail) => {
+    if (check()) return ok();
+    const timer = setTimeout(() => fail(new Error(`timed out waiting for ${what}:\n${log.slice(-3000)}`)), ms);
+    listeners.push({ check, done: () => { clearTimeout(timer); ok(); } });
+  });
+  const countListening = (port) => (log.match(new RegExp(`listening addr=127\\.0\\.0\\.1:${port}\\b`, "g")) ?? []).length;
+  for (let i = 0; i < workers; i++) await waitLog(() => countListening(base + i) > 0, 30000, `worker ${i}`);
+  const urls = Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${base + i}`);
+  return {
+    urls,
+    base,
+    pid: child.pid,
+    exited,
+    dataDir,
+    log: () => log,
+    waitLog,
+    countListening,
+    /** PIDs of the workers currently running, from the supervisor's log. */
+    workerPids() {
+      const pids = new Map();
+      for (const m of log.matchAll(/worker started worker=(\d+) pid=(\d+)/g)) pids.set(Number(m[1]), Number(m[2]));
+      return pids;
+    },
+    async stop(signal = "SIGTERM") {
+      child.kill(signal);
+      const result = await exited;
+      if (!dir) rmSync(dataDir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+/** Whether a process exists. */
+export function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
 }

@@ -17,9 +17,22 @@ pub struct Config {
     #[arg(long, env = "CHAT_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
 
-    /// Port to listen on (0 picks a free port; the chosen one is logged).
+    /// Base port: worker i listens on port + i (0 picks a free port; only with --workers 0).
     #[arg(long, env = "CHAT_PORT", default_value_t = 3000)]
     pub port: u16,
+
+    /// Worker processes, one per core by default. 0 serves from this one process (no
+    /// primary: handy for debugging and single-port tests).
+    #[arg(long, env = "CHAT_WORKERS")]
+    pub workers: Option<u16>,
+
+    /// Internal: run as worker number N of a primary.
+    #[arg(long, hide = true, requires = "ipc_path")]
+    pub worker_index: Option<u16>,
+
+    /// Internal: the primary's IPC socket.
+    #[arg(long, hide = true, requires = "worker_index")]
+    pub ipc_path: Option<PathBuf>,
 
     /// SQLite database file, created (with its directory) on first run.
     #[arg(long, env = "CHAT_DB", default_value = "data/chat.db")]
@@ -49,7 +62,45 @@ pub struct Config {
     pub log: String,
 }
 
+/// What this process is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A single server: sequencer, feed and sockets in one process.
+    Solo,
+    /// The primary of `workers` worker processes.
+    Primary {
+        /// How many.
+        workers: u16,
+    },
+    /// Worker `index` of the primary listening at `ipc_path`.
+    Worker {
+        /// Its number (it listens on base port + index).
+        index: u16,
+        /// The primary's socket.
+        ipc_path: PathBuf,
+    },
+}
+
 impl Config {
+    /// The role these flags ask for.
+    pub fn role(&self) -> Role {
+        if let (Some(index), Some(ipc_path)) = (self.worker_index, &self.ipc_path) {
+            return Role::Worker {
+                index,
+                ipc_path: ipc_path.clone(),
+            };
+        }
+        let workers = self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().min(u16::MAX as usize) as u16)
+        });
+        if workers == 0 {
+            Role::Solo
+        } else {
+            Role::Primary { workers }
+        }
+    }
+
     /// The Engine.IO payload limit: room for one maximal message, JSON-escaped, and framing.
     pub fn max_payload(&self) -> u64 {
         (self.max_message_bytes as u64 * 6 + 1024).max(64 * 1024)

@@ -1,14 +1,18 @@
 //! The chat server.
 //!
-//! Start at [`startup::Application`]: it opens the [`store`], starts the [`chat`] pipeline
-//! (handlers → sequencer → feed) and serves the page, the client bundle ([`http`]) and
-//! Socket.IO on one port. [`domain`] holds the validated protocol values, [`config`] every
-//! setting.
+//! Start at `main.rs`: the process is the [`primary`] (database writer, relay, supervisor of
+//! one worker per core), a worker, or a single server. A worker or single server is a
+//! [`startup::Application`]: it serves the page, the client bundle ([`http`]) and Socket.IO,
+//! with the [`chat`] pipeline (handlers → sequencer → feed) and the [`cluster`] adapter
+//! joining it to the other workers. [`store`] keeps messages, [`domain`] holds the validated
+//! protocol values, [`config`] every setting.
 
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod primary;
 pub mod shutdown;
 pub mod startup;
 pub mod store;

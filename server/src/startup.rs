@@ -17,7 +17,10 @@ use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
 use crate::chat::sequencer::Sequencer;
+use crate::chat::writer::Writer;
 use crate::chat::{ChatState, handlers};
+use crate::cluster::driver::{ChatAdapter, ClusterDriver};
+use crate::cluster::link::{LinkError, LinkReader, PrimaryLink};
 use crate::config::Config;
 use crate::http;
 use crate::store::{SqliteStore, StoreError};
@@ -31,6 +34,12 @@ pub enum StartupError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The primary could not be reached.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The adapter could not start.
+    #[error("the Socket.IO adapter failed to start: {0}")]
+    Adapter(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -51,36 +60,91 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    io: SocketIo,
+    io: SocketIo<ChatAdapter>,
     store: SqliteStore,
-    sequencer: JoinHandle<()>,
+    /// The in-process sequencer (a single server), to drain at shutdown.
+    sequencer: Option<JoinHandle<()>>,
+    /// The link to the primary (a worker): serving stops when it ends.
+    link: Option<(LinkReader, Arc<Feed>)>,
+}
+
+/// Where a server gets its writes sequenced and its peers from.
+pub enum Topology {
+    /// Alone: sequencer in process, no peers.
+    Solo,
+    /// Worker `index` of the primary at `ipc_path`.
+    Worker {
+        /// Its number: it listens on base port + index.
+        index: u16,
+        /// The primary's IPC socket.
+        ipc_path: std::path::PathBuf,
+    },
 }
 
 impl Application {
     /// Opens the store and binds the listener; nothing is served until [`Self::run_until`].
-    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+    pub async fn build(config: &Config, topology: Topology) -> Result<Self, StartupError> {
         // Leptos renders with reactive tasks on a global executor: tokio's. (Already set when
         // several servers share a process, as in tests.)
         let _ = any_spawner::Executor::init_tokio();
-        let store = SqliteStore::open(&config.db).await?;
-        let feed = Arc::new(Feed::new(store.last_offset().await?));
-        let (sequencer, sequencer_task) =
-            Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
+        let (store, feed, writer, driver, sequencer, link, port) = match topology {
+            Topology::Solo => {
+                let store = SqliteStore::open(&config.db).await?;
+                let feed = Arc::new(Feed::new(store.last_offset().await?));
+                let (sequencer, task) =
+                    Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
+                (
+                    store,
+                    feed,
+                    Writer::Local(sequencer),
+                    ClusterDriver::Solo,
+                    Some(task),
+                    None,
+                    config.port,
+                )
+            }
+            Topology::Worker { index, ipc_path } => {
+                let (link, last_committed, reader) = PrimaryLink::connect(&ipc_path, index).await?;
+                let store = SqliteStore::open_read_only(&config.db).await?;
+                let feed = Arc::new(Feed::new(last_committed));
+                let port = config
+                    .port
+                    .checked_add(index)
+                    .ok_or_else(|| StartupError::Bind {
+                        addr: SocketAddr::new(config.host, config.port),
+                        source: std::io::Error::other("base port + worker index overflows"),
+                    })?;
+                (
+                    store,
+                    feed.clone(),
+                    Writer::Primary(link.clone()),
+                    ClusterDriver::Ipc(link),
+                    None,
+                    Some((reader, feed)),
+                    port,
+                )
+            }
+        };
         let state = ChatState {
             store: store.clone(),
-            sequencer,
+            writer,
             feed: feed.clone(),
             max_message_bytes: config.max_message_bytes,
         };
+        let adapter =
+            socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
         let (socket_layer, io) = SocketIo::builder()
             .max_buffer_size(config.socket_buffer)
             .max_payload(config.max_payload())
             .with_state(state)
+            .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
         feed.attach(io.clone());
-        io.ns("/", handlers::on_connect);
+        io.ns("/", handlers::on_connect)
+            .await
+            .map_err(|e| StartupError::Adapter(e.to_string()))?;
 
-        let addr = SocketAddr::new(config.host, config.port);
+        let addr = SocketAddr::new(config.host, port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
@@ -103,7 +167,8 @@ impl Application {
             router,
             io,
             store,
-            sequencer: sequencer_task,
+            sequencer,
+            link,
         })
     }
 
@@ -126,7 +191,21 @@ impl Application {
             io,
             store,
             sequencer,
+            link,
         } = self;
+        // A worker also stops when its primary goes away: no orphans.
+        let shutdown = async move {
+            match link {
+                Some((reader, feed)) => tokio::select! {
+                    () = shutdown => {}
+                    result = reader.run(feed) => match result {
+                        Ok(()) => tracing::warn!("the primary closed the link; stopping"),
+                        Err(error) => tracing::error!(%error, "the link to the primary failed; stopping"),
+                    },
+                },
+                None => shutdown.await,
+            }
+        };
         tracing::info!(addr = %listener.local_addr()?, client = http::client_bundle::version(), "listening");
         let listener = listener.tap_io(|tcp| {
             // Chat frames are small: without this, Nagle's algorithm delays them ~40 ms.
@@ -152,9 +231,10 @@ impl Application {
         // The handlers' state holds the last sequencer handles; dropping the server drops
         // them, and the sequencer stops once its queue is drained.
         drop(io);
-        if tokio::time::timeout(SHUTDOWN_GRACE, sequencer)
-            .await
-            .is_err()
+        if let Some(sequencer) = sequencer
+            && tokio::time::timeout(SHUTDOWN_GRACE, sequencer)
+                .await
+                .is_err()
         {
             tracing::warn!("writes still queued after {SHUTDOWN_GRACE:?}");
         }

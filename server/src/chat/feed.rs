@@ -12,9 +12,11 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError, SocketIo};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
+use super::sequencer::CommitSink;
 use super::{CHAT_MESSAGE, REPLAY_DONE};
+use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
 use crate::store::StoredMessage;
 
@@ -34,6 +36,9 @@ pub enum Subscribe {
     NeedsReplay,
     /// The socket's queue filled up while catching up: wait for it to drain, then try again.
     QueueFull,
+    /// The replay read messages from the store that this feed has not published yet (they
+    /// are committed, and on their way): wait for the feed to reach them, then try again.
+    FeedBehind,
     /// The socket is gone.
     Closed,
 }
@@ -69,8 +74,10 @@ struct FeedState {
 pub struct Feed {
     /// The server to deliver through; set once it exists (it needs the handlers' state, which
     /// holds this feed, before it can be built).
-    io: OnceLock<SocketIo>,
+    io: OnceLock<SocketIo<ChatAdapter>>,
     state: Mutex<FeedState>,
+    /// The last offset published, for replays waiting on [`Subscribe::FeedBehind`].
+    published: watch::Sender<ServerOffset>,
 }
 
 impl Feed {
@@ -83,11 +90,12 @@ impl Feed {
                 ring_covers_from: last_committed,
                 last_published: last_committed,
             }),
+            published: watch::Sender::new(last_committed),
         }
     }
 
     /// Delivers through `io` from now on. Call once, before any socket can connect.
-    pub fn attach(&self, io: SocketIo) {
+    pub fn attach(&self, io: SocketIo<ChatAdapter>) {
         if self.io.set(io).is_err() {
             tracing::warn!("feed attached twice; keeping the first server");
         }
@@ -120,12 +128,28 @@ impl Feed {
             }
             state.ring.push_back(message.clone());
         }
+        self.published.send_replace(state.last_published);
+    }
+
+    /// Waits until the feed has published `offset` (or gives up after `limit`).
+    pub async fn wait_published(&self, offset: ServerOffset, limit: std::time::Duration) -> bool {
+        let mut published = self.published.subscribe();
+        tokio::time::timeout(limit, published.wait_for(|last| *last >= offset))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Catches `socket` up from `progress` and joins it to the live room, or says why not yet
     /// (`progress` then tells how far it got).
-    pub async fn subscribe(&self, socket: &SocketRef, progress: &mut ReplayProgress) -> Subscribe {
+    pub async fn subscribe(
+        &self,
+        socket: &SocketRef<ChatAdapter>,
+        progress: &mut ReplayProgress,
+    ) -> Subscribe {
         let state = self.state.lock().await;
+        if progress.after > state.last_published {
+            return Subscribe::FeedBehind;
+        }
         if progress.after < state.ring_covers_from {
             return Subscribe::NeedsReplay;
         }
@@ -155,5 +179,11 @@ impl Feed {
         }
         socket.join(LIVE_ROOM);
         Subscribe::Live
+    }
+}
+
+impl CommitSink for Feed {
+    async fn publish(&self, messages: &[StoredMessage]) {
+        Feed::publish(self, messages).await;
     }
 }

@@ -2,12 +2,14 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 
 use super::args::EventArgs;
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{CHAT_MESSAGE, ChatState};
+use super::{CHAT_MESSAGE, ChatState, ONLINE};
+use crate::cluster::driver::ChatAdapter;
 use crate::domain::{NewMessage, ServerOffset};
 use crate::store::WriteOutcome;
 
@@ -27,13 +29,18 @@ struct Refused {
 }
 
 /// A socket connected: register its handlers, replay what it missed, then make it live.
-pub async fn on_connect(socket: SocketRef, auth: TryData<Value>, State(chat): State<ChatState>) {
+pub async fn on_connect(
+    socket: SocketRef<ChatAdapter>,
+    auth: TryData<Value>,
+    State(chat): State<ChatState>,
+) {
     let requested = auth
         .0
         .as_ref()
         .map(ServerOffset::from_auth)
         .unwrap_or_default();
     socket.on(CHAT_MESSAGE, on_chat_message);
+    socket.on(ONLINE, on_online);
     socket.on_fallback(on_unknown_event);
 
     // An offset beyond anything committed comes from another database (reset, or restored
@@ -62,9 +69,9 @@ pub async fn on_connect(socket: SocketRef, auth: TryData<Value>, State(chat): St
 /// Bad input is acked with `{ error }`. A storage failure is not acked at all, so the
 /// client's retry delivers the message later; the client offset makes the retry safe.
 pub async fn on_chat_message(
-    socket: SocketRef,
+    socket: SocketRef<ChatAdapter>,
     args: TryData<EventArgs>,
-    ack: AckSender,
+    ack: AckSender<ChatAdapter>,
     State(chat): State<ChatState>,
 ) {
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
@@ -78,7 +85,7 @@ pub async fn on_chat_message(
             return;
         }
     };
-    match chat.sequencer.write(message).await {
+    match chat.writer.write(message).await {
         Ok(outcome) => {
             let reply = Stored {
                 server_offset: outcome.id(),
@@ -93,7 +100,35 @@ pub async fn on_chat_message(
     }
 }
 
+/// The `online` reply: sockets connected to any worker.
+#[derive(Debug, Serialize)]
+struct Online {
+    count: usize,
+}
+
+/// `online` + ack: how many sockets are connected across all workers (the adapter asks
+/// every worker), so every client sees the same figure whichever worker it is on.
+pub async fn on_online(
+    socket: SocketRef<ChatAdapter>,
+    io: SocketIo<ChatAdapter>,
+    ack: AckSender<ChatAdapter>,
+) {
+    match io.fetch_sockets().await {
+        Ok(sockets) => {
+            let _ = ack.send(&Online {
+                count: sockets.len(),
+            });
+        }
+        Err(error) => {
+            tracing::warn!(sid = %socket.id, %error, "counting sockets across workers failed");
+            let _ = ack.send(&Refused {
+                error: "the online count is unavailable, retry".into(),
+            });
+        }
+    }
+}
+
 /// Any other event: ignored.
-pub async fn on_unknown_event(socket: SocketRef, Event(event): Event) {
+pub async fn on_unknown_event(socket: SocketRef<ChatAdapter>, Event(event): Event) {
     tracing::debug!(sid = %socket.id, %event, "ignored an unknown event");
 }

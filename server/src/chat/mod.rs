@@ -6,7 +6,9 @@
 //!   hands committed messages to the feed in id order;
 //! - [`feed`]: delivers committed messages to this process's sockets, and joins a connecting
 //!   socket to the live stream exactly where its replay ended;
-//! - [`replay`]: sends a connecting socket what it missed, respecting its queue.
+//! - [`replay`]: sends a connecting socket what it missed, respecting its queue;
+//! - [`writer`]: where a handler sends a message to be stored: the in-process sequencer, or
+//!   the primary's (a worker).
 //!
 //! The wire protocol is the Socket.IO tutorial's: `chat message` (text, clientOffset) with an
 //! ack from clients, `chat message` (text, serverOffset) to clients, and a replay of every
@@ -17,6 +19,7 @@ pub mod feed;
 pub mod handlers;
 pub mod replay;
 pub mod sequencer;
+pub mod writer;
 
 use std::sync::Arc;
 
@@ -24,6 +27,10 @@ use crate::store::SqliteStore;
 
 /// The event carrying chat messages, both ways.
 pub const CHAT_MESSAGE: &str = "chat message";
+
+/// Asked by a client (with an ack): how many sockets are connected, across all workers.
+/// Ack: `{ "count": N }`.
+pub const ONLINE: &str = "online";
 
 /// Sent to a socket once its replay is complete and live messages follow. Payload:
 /// `{ "serverOffset": <highest id sent>, "count": <messages replayed> }`. The tutorial's
@@ -36,7 +43,7 @@ pub struct ChatState {
     /// Where replays read from.
     pub store: SqliteStore,
     /// Where writes go.
-    pub sequencer: sequencer::Sequencer,
+    pub writer: writer::Writer,
     /// Where live messages come from.
     pub feed: Arc<feed::Feed>,
     /// Largest accepted message, in UTF-8 bytes.

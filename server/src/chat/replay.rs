@@ -12,6 +12,7 @@ use socketioxide::{SendError, SocketError};
 
 use super::CHAT_MESSAGE;
 use super::feed::{Feed, ReplayProgress, Subscribe};
+use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
 use crate::store::{SqliteStore, StoreError};
 
@@ -33,6 +34,9 @@ pub enum ReplayError {
     /// The client stopped reading.
     #[error("client read nothing for {0:?}")]
     Stalled(Duration),
+    /// The store holds messages this process's feed never received.
+    #[error("the live feed did not reach offset {} in time", .0.0)]
+    FeedStalled(ServerOffset),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,7 +45,7 @@ pub enum ReplayError {
 /// Sends `socket` every message after `from`, then joins it to the live feed. Returns how
 /// many messages were replayed.
 pub async fn replay_then_go_live(
-    socket: &SocketRef,
+    socket: &SocketRef<ChatAdapter>,
     store: &SqliteStore,
     feed: &Feed,
     from: ServerOffset,
@@ -56,6 +60,11 @@ pub async fn replay_then_go_live(
             Subscribe::Live => return Ok(progress.count),
             Subscribe::NeedsReplay => continue,
             Subscribe::QueueFull => tokio::time::sleep(QUEUE_POLL).await,
+            Subscribe::FeedBehind => {
+                if !feed.wait_published(progress.after, STALL_LIMIT).await {
+                    return Err(ReplayError::FeedStalled(progress.after));
+                }
+            }
             Subscribe::Closed => return Err(ReplayError::Closed),
         }
     }
@@ -63,7 +72,7 @@ pub async fn replay_then_go_live(
 
 /// Sends every stored message after `progress.after`, page by page.
 async fn replay_from_store(
-    socket: &SocketRef,
+    socket: &SocketRef<ChatAdapter>,
     store: &SqliteStore,
     progress: &mut ReplayProgress,
 ) -> Result<(), ReplayError> {
@@ -82,7 +91,7 @@ async fn replay_from_store(
 
 /// Emits one `chat message`, waiting while the socket's queue is full.
 async fn emit_when_room(
-    socket: &SocketRef,
+    socket: &SocketRef<ChatAdapter>,
     data: &(&String, ServerOffset),
 ) -> Result<(), ReplayError> {
     let mut waiting_since: Option<Instant> = None;

@@ -2,7 +2,7 @@
 //!
 //! Handlers send validated messages here and wait for the outcome. The sequencer takes
 //! whatever is queued (up to a batch limit), stores it in one transaction (group commit: one
-//! fsync for many messages), hands the new rows to the [`Feed`] in id order, and only then
+//! fsync for many messages), hands the new rows to a [`CommitSink`] in id order, and only then
 //! answers each waiter. So an ack always follows both the commit and the broadcast, and ids
 //! are broadcast in the order they were committed.
 
@@ -12,9 +12,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::feed::Feed;
 use crate::domain::NewMessage;
 use crate::store::{SqliteStore, StoredMessage, WriteOutcome};
+
+/// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
+/// the primary's relay to every worker.
+pub trait CommitSink: Send + Sync + 'static {
+    /// Delivers newly committed messages. Returns once they are queued for every socket or
+    /// worker, so that the ack that follows cannot overtake them.
+    fn publish(&self, messages: &[StoredMessage]) -> impl std::future::Future<Output = ()> + Send;
+}
 
 /// Why a write was not committed. The client is not acked and will retry.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,11 +48,15 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the writer task over `store`, publishing to `feed`, committing at most
+    /// Starts the writer task over `store`, publishing to `sink`, committing at most
     /// `max_batch` messages per transaction.
-    pub fn spawn(store: SqliteStore, feed: Arc<Feed>, max_batch: usize) -> (Self, JoinHandle<()>) {
+    pub fn spawn<S: CommitSink>(
+        store: SqliteStore,
+        sink: Arc<S>,
+        max_batch: usize,
+    ) -> (Self, JoinHandle<()>) {
         let (requests, queue) = mpsc::channel(max_batch * 4);
-        let task = tokio::spawn(run(store, feed, queue, max_batch));
+        let task = tokio::spawn(run(store, sink, queue, max_batch));
         (Self { requests }, task)
     }
 
@@ -62,9 +73,9 @@ impl Sequencer {
 }
 
 /// The writer loop: batch, commit, publish, answer.
-async fn run(
+async fn run<S: CommitSink>(
     store: SqliteStore,
-    feed: Arc<Feed>,
+    sink: Arc<S>,
     mut queue: mpsc::Receiver<WriteRequest>,
     max_batch: usize,
 ) {
@@ -86,7 +97,7 @@ async fn run(
                         WriteOutcome::Duplicate(_) => None,
                     })
                     .collect();
-                feed.publish(&fresh).await;
+                sink.publish(&fresh).await;
                 tracing::debug!(batch = batch.len(), stored = fresh.len(), "committed");
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
                     let _ = request.reply.send(Ok(outcome));

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The schema migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A write on a store opened read-only.
+    #[error("the store is open read-only")]
+    ReadOnly,
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

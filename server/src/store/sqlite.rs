@@ -26,13 +26,24 @@ const READER_CONNECTIONS: u32 = 4;
 /// Messages stored in one SQLite file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    /// `None` when opened read-only (a worker: the primary writes).
+    writer: Option<SqlitePool>,
     reader: SqlitePool,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, true).await
+    }
+
+    /// Opens an existing database for reading only (replays); writes fail with
+    /// [`StoreError::ReadOnly`]. The writer elsewhere has applied the migrations.
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, false).await
+    }
+
+    async fn open_with(path: &Path, writable: bool) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
@@ -46,12 +57,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        let writer = if writable {
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::migrate!("./migrations").run(&writer).await?;
+            Some(writer)
+        } else {
+            None
+        };
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
             .connect_with(options.read_only(true))
@@ -69,7 +85,8 @@ impl SqliteStore {
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
         // waits (busy timeout) instead of failing the upgrade from a read lock.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let writer = self.writer.as_ref().ok_or(StoreError::ReadOnly)?;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for message in batch {
             // Look before inserting: with AUTOINCREMENT, an `INSERT .. ON CONFLICT DO NOTHING`
@@ -135,11 +152,13 @@ impl SqliteStore {
 
     /// Closes every connection, checkpointing the WAL so the file is whole on its own.
     pub async fn close(&self) {
-        if let Err(error) = self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
-            tracing::warn!(%error, "WAL checkpoint at shutdown failed");
-        }
         self.reader.close().await;
-        self.writer.close().await;
+        if let Some(writer) = &self.writer {
+            if let Err(error) = writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
+                tracing::warn!(%error, "WAL checkpoint at shutdown failed");
+            }
+            writer.close().await;
+        }
     }
 }
 

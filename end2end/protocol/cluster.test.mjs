@@ -1,0 +1,204 @@
+// Scale-out: one primary, workers on base+i, joined by the IPC cluster adapter; delivery
+// guarantees while clients hop between workers, and process supervision.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { io } from "socket.io-client";
+import { alive, connectClient, isConsecutiveFrom, offsets, startCluster } from "./server.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("two workers", () => {
+  let cluster;
+  before(async () => { cluster = await startCluster(2); });
+  after(async () => { await cluster.stop(); });
+
+  test("a message sent on worker 0 reaches clients of worker 1, and the reverse", async () => {
+    const a = await connectClient(cluster.urls[0]);
+    const b = await connectClient(cluster.urls[1]);
+    await Promise.all([a.until(() => a.replayDone), b.until(() => b.replayDone)]);
+    const fromA = await a.send("from worker 0", "x-0");
+    await b.until(() => b.live().some((m) => m.offset === fromA.serverOffset), 5000, "A's message on B");
+    const fromB = await b.send("from worker 1", "x-1");
+    await a.until(() => a.live().some((m) => m.offset === fromB.serverOffset), 5000, "B's message on A");
+    for (const c of [a, b]) {
+      assert.deepEqual(c.live().map((m) => [m.text, m.offset]), [["from worker 0", fromA.serverOffset], ["from worker 1", fromB.serverOffset]]);
+    }
+    a.close(); b.close();
+  });
+
+  test("the online count agrees on every worker", async () => {
+    const clients = [];
+    for (let i = 0; i < 5; i++) clients.push(await connectClient(cluster.urls[i % 2]));
+    const counts = await Promise.all(clients.map((c) => c.socket.timeout(5000).emitWithAck("online")));
+    assert.deepEqual(counts.map((c) => c.count), [5, 5, 5, 5, 5]);
+    clients.pop().close();
+    await sleep(200);
+    const after = await Promise.all(clients.map((c) => c.socket.timeout(5000).emitWithAck("online")));
+    assert.deepEqual(after.map((c) => c.count), [4, 4, 4, 4]);
+    for (const c of clients) c.close();
+  });
+
+  test("a retried message is stored and broadcast once, whichever worker the retry lands on", async () => {
+    const a = await connectClient(cluster.urls[0]);
+    const b = await connectClient(cluster.urls[1]);
+    await b.until(() => b.replayDone);
+    const first = await a.send("retried across workers", "retry-key");
+    const again = await b.send("retried across workers", "retry-key");
+    assert.equal(again.serverOffset, first.serverOffset);
+    assert.equal(again.duplicate, true);
+    const marker = await a.send("marker", "retry-marker");
+    assert.equal(marker.serverOffset, first.serverOffset + 1);
+    await b.until(() => b.live().some((m) => m.offset === marker.serverOffset));
+    assert.equal(b.live().filter((m) => m.text === "retried across workers").length, 1);
+    a.close(); b.close();
+  });
+});
+
+describe("churn", () => {
+  test("clients hopping between workers while 4 senders write get every message once, in order", async () => {
+    const cluster = await startCluster(2);
+    try {
+      const duration = 10_000;
+      // Senders: 4 sockets, two per worker, each writing every ~20 ms.
+      const senders = await Promise.all([0, 1, 2, 3].map((i) => connectClient(cluster.urls[i % 2])));
+      const acked = new Map(); // text -> offset
+      let sent = 0;
+      let stopping = false;
+      const sending = senders.map(async (s, i) => {
+        for (let n = 0; !stopping; n++) {
+          const text = `s${i}-${n}`;
+          sent++;
+          const ack = await s.send(text, `churn-${i}-${n}`);
+          acked.set(text, ack.serverOffset);
+          await sleep(15 + Math.random() * 10);
+        }
+      });
+      // Readers: 20 clients; each drops and reconnects (to a random worker, with its last
+      // offset, like the tutorial client) every 0.5-1 s.
+      const readers = Array.from({ length: 20 }, (_, i) => ({ i, received: [], reconnects: 0, socket: null }));
+      const hop = async (r) => {
+        while (!stopping) {
+          const url = cluster.urls[Math.floor(Math.random() * cluster.urls.length)];
+          const last = r.received.at(-1)?.offset ?? 0;
+          const socket = io(url, { auth: { serverOffset: last }, transports: ["websocket"], reconnection: false, forceNew: true });
+          r.socket = socket;
+          socket.on("chat message", (text, offset) => r.received.push({ text, offset }));
+          await new Promise((ok) => { socket.once("connect", ok); socket.once("connect_error", ok); });
+          await sleep(500 + Math.random() * 500);
+          socket.disconnect();
+          r.reconnects++;
+        }
+      };
+      const hopping = readers.map(hop);
+      await sleep(duration);
+      stopping = true;
+      await Promise.all(sending);
+      await Promise.all(hopping);
+      // A final connection per reader catches up on the rest.
+      const last = Math.max(...acked.values());
+      await Promise.all(readers.map(async (r) => {
+        const c = await connectClient(cluster.urls[r.i % 2], { serverOffset: r.received.at(-1)?.offset ?? 0 });
+        await c.until(() => c.replayDone);
+        r.received.push(...c.received);
+        c.close();
+      }));
+      let missing = 0;
+      let duplicates = 0;
+      let outOfOrder = 0;
+      for (const r of readers) {
+        const seen = new Set();
+        for (let k = 0; k < r.received.length; k++) {
+          const o = r.received[k].offset;
+          if (seen.has(o)) duplicates++;
+          if (k > 0 && o <= r.received[k - 1].offset) outOfOrder++;
+          seen.add(o);
+        }
+        for (let o = 1; o <= last; o++) if (!seen.has(o)) missing++;
+      }
+      // Exactly one stored row per sent message: a fresh replay has each text once.
+      const audit = await connectClient(cluster.urls[0], { serverOffset: 0 });
+      await audit.until(() => audit.replayDone, 20000);
+      const stored = new Map();
+      for (const m of audit.received) stored.set(m.text, (stored.get(m.text) ?? 0) + 1);
+      audit.close();
+      const reconnects = readers.reduce((n, r) => n + r.reconnects, 0);
+      console.log(`churn: ${sent} sent, ${acked.size} acked, ${reconnects} reconnects, ${missing} missing, ${duplicates} duplicates, ${outOfOrder} out of order, ${audit.received.length} stored`);
+      assert.equal(missing, 0);
+      assert.equal(duplicates, 0);
+      assert.equal(outOfOrder, 0);
+      assert.ok(reconnects >= 20 * 8, `only ${reconnects} reconnects`);
+      assert.equal(acked.size, sent);
+      for (const text of acked.keys()) assert.equal(stored.get(text), 1, `${text} stored ${stored.get(text)} times`);
+      assert.equal(audit.received.length, acked.size);
+      assert.ok(isConsecutiveFrom(offsets(audit), 1));
+      for (const s of senders) s.close();
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe("supervision", () => {
+  test("a worker killed with SIGKILL under load comes back on its port; no acked message is lost", async () => {
+    const cluster = await startCluster(2);
+    try {
+      const victim = cluster.workerPids().get(1);
+      assert.ok(victim, "worker 1 has a pid");
+      // A writer on worker 0 keeps writing; a reader on worker 1 reconnects by itself.
+      const writer = await connectClient(cluster.urls[0]);
+      const acked = [];
+      let stopping = false;
+      const writing = (async () => {
+        for (let n = 0; !stopping; n++) {
+          acked.push((await writer.send(`load ${n}`, `load-${n}`)).serverOffset);
+          await sleep(5);
+        }
+      })();
+      const received = [];
+      let last = 0;
+      const reader = io(cluster.urls[1], {
+        auth: (cb) => cb({ serverOffset: last }),
+        transports: ["websocket"],
+        reconnectionDelay: 100,
+        reconnectionDelayMax: 500,
+      });
+      reader.on("chat message", (text, offset) => { received.push(offset); last = offset; });
+      await new Promise((ok) => reader.once("connect", ok));
+      await sleep(1000);
+      const killedAt = Date.now();
+      process.kill(victim, "SIGKILL");
+      await cluster.waitLog(() => cluster.countListening(cluster.base + 1) >= 2, 20000, "worker 1 restarted");
+      const restartMs = Date.now() - killedAt;
+      await new Promise((ok) => (reader.connected ? ok() : reader.once("connect", ok)));
+      await sleep(1000);
+      stopping = true;
+      await writing;
+      const final = Math.max(...acked);
+      const deadline = Date.now() + 10000;
+      while (last < final && Date.now() < deadline) await sleep(50);
+      console.log(`worker restart: port served again after ${restartMs} ms; ${acked.length} acked during the test`);
+      assert.ok(cluster.workerPids().get(1) !== victim, "a new worker process");
+      assert.ok(isConsecutiveFrom(received, received[0]), "the reader got every message once, in order");
+      for (const offset of acked) assert.ok(received.includes(offset) || offset < received[0], `acked ${offset} lost`);
+      reader.close();
+      writer.close();
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test("SIGTERM stops the workers and the primary exits 0; SIGKILL of the primary leaves no orphan", async () => {
+    let cluster = await startCluster(2);
+    let pids = [...cluster.workerPids().values()];
+    assert.equal(pids.length, 2);
+    assert.deepEqual(await cluster.stop("SIGTERM"), { code: 0, signal: null });
+    for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} still running`);
+
+    cluster = await startCluster(2);
+    pids = [...cluster.workerPids().values()];
+    await cluster.stop("SIGKILL");
+    const deadline = Date.now() + 10000;
+    while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+    for (const pid of pids) assert.equal(alive(pid), false, `orphan worker ${pid}`);
+  });
+});

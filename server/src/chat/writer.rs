@@ -1,0 +1,25 @@
+//! [`Writer`]: the one way handlers store a message, wherever the sequencer runs.
+
+use super::sequencer::{Sequencer, WriteError};
+use crate::cluster::link::PrimaryLink;
+use crate::domain::NewMessage;
+use crate::store::WriteOutcome;
+
+/// Where this process's writes are sequenced.
+#[derive(Clone)]
+pub enum Writer {
+    /// This process owns the sequencer (a single server).
+    Local(Sequencer),
+    /// The primary owns it (a worker).
+    Primary(PrimaryLink),
+}
+
+impl Writer {
+    /// Stores `message` (or finds it stored); returns once it is committed and broadcast.
+    pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
+        match self {
+            Self::Local(sequencer) => sequencer.write(message).await,
+            Self::Primary(link) => link.write(message).await,
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! IPC frames between the primary and its workers, and their binary encoding.
+//!
+//! On the wire a frame is a 4-byte big-endian length, then a one-byte tag, then the fields:
+//! integers big-endian, strings and byte strings as a 4-byte length and the bytes. Decoding
+//! never panics on malformed input: it returns a [`FrameError`].
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::domain::ServerOffset;
+use crate::store::StoredMessage;
+
+/// The largest frame accepted (16 MiB): a bound on what a peer can make us allocate.
+pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
+
+/// A message from a worker to the primary, or from the primary to a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// Worker → primary, first frame: who is speaking.
+    Hello {
+        /// The worker's index (it listens on base port + index).
+        worker: u16,
+    },
+    /// Primary → worker, answer to `Hello`: the offset its feed starts after. Every commit
+    /// after this offset follows as [`Frame::Committed`].
+    Welcome {
+        /// The last offset committed before this worker joined the fan-out.
+        last_committed: ServerOffset,
+    },
+    /// Worker → primary: store this message (the answer is `WriteDone` or `WriteFailed`).
+    Write {
+        /// Correlates the answer.
+        request: u64,
+        /// The validated text.
+        text: String,
+        /// The validated client offset.
+        client_offset: String,
+    },
+    /// Primary → worker: the message of `request` is committed (and already broadcast).
+    WriteDone {
+        /// The request answered.
+        request: u64,
+        /// Its offset.
+        offset: ServerOffset,
+        /// Whether it had been stored before.
+        duplicate: bool,
+    },
+    /// Primary → worker: the message of `request` was not stored.
+    WriteFailed {
+        /// The request answered.
+        request: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Primary → every worker: newly committed messages, in offset order.
+    Committed {
+        /// The messages.
+        messages: Vec<StoredMessage>,
+    },
+    /// Worker → primary: deliver `Publish`es on this adapter channel to me.
+    Subscribe {
+        /// The channel.
+        channel: String,
+    },
+    /// Worker → primary: stop delivering this channel to me.
+    Unsubscribe {
+        /// The channel.
+        channel: String,
+    },
+    /// Worker → primary: send `payload` to every subscriber of `channel`.
+    Publish {
+        /// The channel.
+        channel: String,
+        /// Adapter bytes, opaque here.
+        payload: Bytes,
+    },
+    /// Primary → subscriber: a `Publish` on a channel it subscribed to.
+    Message {
+        /// The channel.
+        channel: String,
+        /// Adapter bytes, opaque here.
+        payload: Bytes,
+    },
+    /// Worker → primary: how many workers subscribe to `channel`?
+    CountSubscribers {
+        /// Correlates the answer.
+        request: u64,
+        /// The channel.
+        channel: String,
+    },
+    /// Primary → worker: the answer to `CountSubscribers`.
+    SubscriberCount {
+        /// The request answered.
+        request: u64,
+        /// The number of workers subscribed.
+        count: u16,
+    },
+}
+
+/// Why bytes could not be decoded as a frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The frame ended before a field did.
+    #[error("truncated frame")]
+    Truncated,
+    /// Unknown frame tag.
+    #[error("unknown frame tag {0}")]
+    UnknownTag(u8),
+    /// A string field was not UTF-8.
+    #[error("invalid UTF-8 in a string field")]
+    InvalidUtf8,
+    /// Bytes were left after the last field.
+    #[error("{0} trailing bytes after the frame")]
+    TrailingBytes(usize),
+    /// The length prefix exceeds [`MAX_FRAME_LEN`].
+    #[error("frame of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+}
+
+mod tag {
+    pub const HELLO: u8 = 1;
+    pub const WELCOME: u8 = 2;
+    pub const WRITE: u8 = 3;
+    pub const WRITE_DONE: u8 = 4;
+    pub const WRITE_FAILED: u8 = 5;
+    pub const COMMITTED: u8 = 6;
+    pub const SUBSCRIBE: u8 = 7;
+    pub const UNSUBSCRIBE: u8 = 8;
+    pub const PUBLISH: u8 = 9;
+    pub const MESSAGE: u8 = 10;
+    pub const COUNT_SUBSCRIBERS: u8 = 11;
+    pub const SUBSCRIBER_COUNT: u8 = 12;
+}
+
+impl Frame {
+    /// Appends this frame, with its length prefix, to `out`.
+    pub fn encode(&self, out: &mut BytesMut) {
+        let start = out.len();
+        out.put_u32(0); // length, patched below
+        match self {
+            Self::Hello { worker } => {
+                out.put_u8(tag::HELLO);
+                out.put_u16(*worker);
+            }
+            Self::Welcome { last_committed } => {
+                out.put_u8(tag::WELCOME);
+                out.put_i64(last_committed.0);
+            }
+            Self::Write {
+                request,
+                text,
+                client_offset,
+            } => {
+                out.put_u8(tag::WRITE);
+                out.put_u64(*request);
+                put_bytes(out, text.as_bytes());
+                put_bytes(out, client_offset.as_bytes());
+            }
+            Self::WriteDone {
+                request,
+                offset,
+                duplicate,
+            } => {
+                out.put_u8(tag::WRITE_DONE);
+                out.put_u64(*request);
+                out.put_i64(offset.0);
+                out.put_u8(u8::from(*duplicate));
+            }
+            Self::WriteFailed { request, reason } => {
+                out.put_u8(tag::WRITE_FAILED);
+                out.put_u64(*request);
+                put_bytes(out, reason.as_bytes());
+            }
+            Self::Committed { messages } => {
+                out.put_u8(tag::COMMITTED);
+                out.put_u32(messages.len() as u32);
+                for message in messages {
+                    out.put_i64(message.id.0);
+                    out.put_i64(message.created_at);
+                    put_bytes(out, message.text.as_bytes());
+                }
+            }
+            Self::Subscribe { channel } => {
+                out.put_u8(tag::SUBSCRIBE);
+                put_bytes(out, channel.as_bytes());
+            }
+            Self::Unsubscribe { channel } => {
+                out.put_u8(tag::UNSUBSCRIBE);
+                put_bytes(out, channel.as_bytes());
+            }
+            Self::Publish { channel, payload } => {
+                out.put_u8(tag::PUBLISH);
+                put_bytes(out, channel.as_bytes());
+                put_bytes(out, payload);
+            }
+            Self::Message { channel, payload } => {
+                out.put_u8(tag::MESSAGE);
+                put_bytes(out, channel.as_bytes());
+                put_bytes(out, payload);
+            }
+            Self::CountSubscribers { request, channel } => {
+                out.put_u8(tag::COUNT_SUBSCRIBERS);
+                out.put_u64(*request);
+                put_bytes(out, channel.as_bytes());
+            }
+            Self::SubscriberCount { request, count } => {
+                out.put_u8(tag::SUBSCRIBER_COUNT);
+                out.put_u64(*request);
+                out.put_u16(*count);
+            }
+        }
+        let len = (out.len() - start - 4) as u32;
+        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    /// Takes one whole frame off the front of `buf`, if one is there. `Ok(None)` means
+    /// "need more bytes"; an error means the stream is corrupt and must be closed.
+    pub fn parse(buf: &mut BytesMut) -> Result<Option<Self>, FrameError> {
+        if buf.len() < 4 {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        if len > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge(len));
+        }
+        if buf.len() < 4 + len {
+            buf.reserve(4 + len - buf.len());
+            return Ok(None);
+        }
+        buf.advance(4);
+        let body = buf.split_to(len).freeze();
+        Self::decode_body(body).map(Some)
+    }
+
+    /// Decodes a frame body (tag and fields, no length prefix).
+    pub fn decode_body(mut body: Bytes) -> Result<Self, FrameError> {
+        let b = &mut body;
+        let frame = match get_u8(b)? {
+            tag::HELLO => Self::Hello {
+                worker: get_u16(b)?,
+            },
+            tag::WELCOME => Self::Welcome {
+                last_committed: ServerOffset(get_i64(b)?),
+            },
+            tag::WRITE => Self::Write {
+                request: get_u64(b)?,
+                text: get_string(b)?,
+                client_offset: get_string(b)?,
+            },
+            tag::WRITE_DONE => Self::WriteDone {
+                request: get_u64(b)?,
+                offset: ServerOffset(get_i64(b)?),
+                duplicate: get_u8(b)? != 0,
+            },
+            tag::WRITE_FAILED => Self::WriteFailed {
+                request: get_u64(b)?,
+                reason: get_string(b)?,
+            },
+            tag::COMMITTED => {
+                let count = get_u32(b)? as usize;
+                // Each message takes at least 20 bytes: bound the allocation by the input.
+                let mut messages = Vec::with_capacity(count.min(b.remaining() / 20));
+                for _ in 0..count {
+                    let id = ServerOffset(get_i64(b)?);
+                    let created_at = get_i64(b)?;
+                    let text = get_string(b)?;
+                    messages.push(StoredMessage {
+                        id,
+                        text,
+                        created_at,
+                    });
+                }
+                Self::Committed { messages }
+            }
+            tag::SUBSCRIBE => Self::Subscribe {
+                channel: get_string(b)?,
+            },
+            tag::UNSUBSCRIBE => Self::Unsubscribe {
+                channel: get_string(b)?,
+            },
+            tag::PUBLISH => Self::Publish {
+                channel: get_string(b)?,
+                payload: get_bytes(b)?,
+            },
+            tag::MESSAGE => Self::Message {
+                channel: get_string(b)?,
+                payload: get_bytes(b)?,
+            },
+            tag::COUNT_SUBSCRIBERS => Self::CountSubscribers {
+                request: get_u64(b)?,
+                channel: get_string(b)?,
+            },
+            tag::SUBSCRIBER_COUNT => Self::SubscriberCount {
+                request: get_u64(b)?,
+                count: get_u16(b)?,
+            },
+            other => return Err(FrameError::UnknownTag(other)),
+        };
+        if b.has_remaining() {
+            return Err(FrameError::TrailingBytes(b.remaining()));
+        }
+        Ok(frame)
+    }
+}
+
+fn put_bytes(out: &mut BytesMut, bytes: &[u8]) {
+    out.put_u32(bytes.len() as u32);
+    out.put_slice(bytes);
+}
+
+fn need(b: &Bytes, n: usize) -> Result<(), FrameError> {
+    if b.remaining() < n {
+        Err(FrameError::Truncated)
+    } else {
+        Ok(())
+    }
+}
+
+fn get_u8(b: &mut Bytes) -> Result<u8, FrameError> {
+    need(b, 1)?;
+    Ok(b.get_u8())
+}
+
+fn get_u16(b: &mut Bytes) -> Result<u16, FrameError> {
+    need(b, 2)?;
+    Ok(b.get_u16())
+}
+
+fn get_u32(b: &mut Bytes) -> Result<u32, FrameError> {
+    need(b, 4)?;
+    Ok(b.get_u32())
+}
+
+fn get_u64(b: &mut Bytes) -> Result<u64, FrameError> {
+    need(b, 8)?;
+    Ok(b.get_u64())
+}
+
+fn get_i64(b: &mut Bytes) -> Result<i64, FrameError> {
+    need(b, 8)?;
+    Ok(b.get_i64())
+}
+
+fn get_bytes(b: &mut Bytes) -> Result<Bytes, FrameError> {
+    let len = get_u32(b)? as usize;
+    need(b, len)?;
+    Ok(b.split_to(len))
+}
+
+fn get_string(b: &mut Bytes) -> Result<String, FrameError> {
+    let bytes = get_bytes(b)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::InvalidUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_frames() -> Vec<Frame> {
+        vec![
+            Frame::Hello { worker: 3 },
+            Frame::Welcome {
+                last_committed: ServerOffset(42),
+            },
+            Frame::Write {
+                request: 7,
+                text: "héllo <b>".into(),
+                client_offset: "tab-1".into(),
+            },
+            Frame::WriteDone {
+                request: 7,
+                offset: ServerOffset(43),
+                duplicate: true,
+            },
+            Frame::WriteFailed {
+                request: 8,
+                reason: "disk full".into(),
+            },
+            Frame::Committed {
+                messages: vec![
+                    StoredMessage {
+                        id: ServerOffset(43),
+                        text: "a".into(),
+                        created_at: 1,
+                    },
+                    StoredMessage {
+                        id: ServerOffset(44),
+                        text: "".into(),
+                        created_at: 2,
+                    },
+                ],
+            },
+            Frame::Subscribe {
+                channel: "socket.io-request#/#".into(),
+            },
+            Frame::Unsubscribe {
+                channel: "c".into(),
+            },
+            Frame::Publish {
+                channel: "c".into(),
+                payload: Bytes::from_static(&[0, 1, 255]),
+            },
+            Frame::Message {
+                channel: "c".into(),
+                payload: Bytes::new(),
+            },
+            Frame::CountSubscribers {
+                request: 9,
+                channel: "c".into(),
+            },
+            Frame::SubscriberCount {
+                request: 9,
+                count: 2,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_frame_round_trips_even_when_split_across_reads() {
+        let mut wire = BytesMut::new();
+        for frame in all_frames() {
+            frame.encode(&mut wire);
+        }
+        // Feed the stream one byte at a time, as a slow pipe would.
+        let mut buf = BytesMut::new();
+        let mut decoded = Vec::new();
+        for byte in wire.iter() {
+            buf.put_u8(*byte);
+            while let Some(frame) = Frame::parse(&mut buf).unwrap() {
+                decoded.push(frame);
+            }
+        }
+        assert_eq!(decoded, all_frames());
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        assert_eq!(
+            Frame::decode_body(Bytes::from_static(&[99])),
+            Err(FrameError::UnknownTag(99))
+        );
+        assert_eq!(Frame::decode_body(Bytes::new()), Err(FrameError::Truncated));
+        assert_eq!(
+            Frame::decode_body(Bytes::from_static(&[tag::WRITE, 0, 0])),
+            Err(FrameError::Truncated)
+        );
+        // A string length pointing past the end.
+        let mut body = BytesMut::new();
+        body.put_u8(tag::SUBSCRIBE);
+        body.put_u32(1000);
+        assert_eq!(
+            Frame::decode_body(body.freeze()),
+            Err(FrameError::Truncated)
+        );
+        // Invalid UTF-8.
+        let mut body = BytesMut::new();
+        body.put_u8(tag::SUBSCRIBE);
+        body.put_u32(2);
+        body.put_slice(&[0xff, 0xfe]);
+        assert_eq!(
+            Frame::decode_body(body.freeze()),
+            Err(FrameError::InvalidUtf8)
+        );
+        // A huge message count with no data allocates nothing and fails.
+        let mut body = BytesMut::new();
+        body.put_u8(tag::COMMITTED);
+        body.put_u32(u32::MAX);
+        assert_eq!(
+            Frame::decode_body(body.freeze()),
+            Err(FrameError::Truncated)
+        );
+        // Trailing bytes.
+        assert_eq!(
+            Frame::decode_body(Bytes::from_static(&[tag::HELLO, 0, 1, 7])),
+            Err(FrameError::TrailingBytes(1))
+        );
+        // An oversized length prefix.
+        let mut buf = BytesMut::new();
+        buf.put_u32(u32::MAX);
+        assert_eq!(
+            Frame::parse(&mut buf),
+            Err(FrameError::TooLarge(u32::MAX as usize))
+        );
+    }
+}

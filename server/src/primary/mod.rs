@@ -1,0 +1,240 @@
+//! The primary process: owns the database writer (the sequencer), relays between workers,
+//! and supervises them.
+//!
+//! ```text
+//!                     ┌──────────── primary ────────────┐
+//!  worker 0 :3000 ◀──▶│ relay (pub/sub, commit fan-out) │──▶ sequencer ──▶ SQLite
+//!  worker 1 :3001 ◀──▶│ supervisor (restart, stop)      │
+//!        ⋮       unix socket, length-prefixed frames    └─────────────────┘
+//! ```
+//!
+//! Workers send writes up; the sequencer commits them in batches and the relay sends every
+//! worker the committed messages, in offset order, before the writer's worker gets its
+//! outcome. Workers read the database (WAL) for replays but never write it.
+
+pub mod relay;
+pub mod supervisor;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, watch};
+
+use crate::chat::sequencer::Sequencer;
+use crate::cluster::connection::{FrameReader, write_frames};
+use crate::cluster::frame::Frame;
+use crate::config::Config;
+use crate::domain::{ClientOffset, MessageText, NewMessage};
+use crate::store::{SqliteStore, StoreError, WriteOutcome};
+use relay::Relay;
+use supervisor::{WorkerCommand, supervise};
+
+/// Frames queued towards one worker before it counts as too slow and is cut off.
+const WORKER_QUEUE: usize = 64 * 1024;
+
+/// How long the primary waits for queued writes at shutdown.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the primary could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PrimaryError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The IPC socket could not be created.
+    #[error("cannot listen on the IPC socket {path}: {source}")]
+    Ipc {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// This executable's path is unknown (needed to start workers).
+    #[error("cannot find this executable to start workers: {0}")]
+    Exe(std::io::Error),
+}
+
+/// Runs the primary until `shutdown` completes: then stops the workers (they close their
+/// sockets, so clients reconnect), lets queued writes commit and closes the store.
+pub async fn run(
+    config: &Config,
+    workers: u16,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PrimaryError> {
+    let store = SqliteStore::open(&config.db).await?;
+    let relay = Arc::new(Relay::new(store.last_offset().await?));
+    let (sequencer, sequencer_task) =
+        Sequencer::spawn(store.clone(), relay.clone(), config.max_batch);
+
+    let ipc_path = std::env::temp_dir().join(format!("chat-server-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&ipc_path);
+    let listener = UnixListener::bind(&ipc_path).map_err(|source| PrimaryError::Ipc {
+        path: ipc_path.clone(),
+        source,
+    })?;
+    let accept = tokio::spawn(accept_workers(
+        listener,
+        relay.clone(),
+        sequencer,
+        config.max_message_bytes,
+    ));
+
+    let command = WorkerCommand {
+        exe: std::env::current_exe().map_err(PrimaryError::Exe)?,
+        args: std::env::args_os().skip(1).collect(),
+        ipc_path: ipc_path.clone(),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let supervisors: Vec<_> = (0..workers)
+        .map(|index| tokio::spawn(supervise(index, command.clone(), stop_rx.clone())))
+        .collect();
+    tracing::info!(workers, base_port = config.port, ipc = %ipc_path.display(), "primary running");
+
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    for supervisor in supervisors {
+        let _ = supervisor.await;
+    }
+    // Workers are gone: their connections close, releasing the last sequencer handles.
+    accept.abort();
+    let _ = accept.await;
+    if tokio::time::timeout(DRAIN_GRACE, sequencer_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("writes still queued after {DRAIN_GRACE:?}");
+    }
+    store.close().await;
+    remove_socket(&ipc_path);
+    tracing::info!(cut_offs = relay.cut_offs(), "primary stopped");
+    Ok(())
+}
+
+fn remove_socket(path: &Path) {
+    if let Err(error) = std::fs::remove_file(path) {
+        tracing::debug!(%error, "IPC socket already removed");
+    }
+}
+
+/// Accepts worker connections, one task each.
+async fn accept_workers(
+    listener: UnixListener,
+    relay: Arc<Relay>,
+    sequencer: Sequencer,
+    max_message_bytes: usize,
+) {
+    let ids = AtomicU64::new(1);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let id = ids.fetch_add(1, Ordering::Relaxed);
+                connections.spawn(serve_worker(
+                    id,
+                    stream,
+                    relay.clone(),
+                    sequencer.clone(),
+                    max_message_bytes,
+                ));
+            }
+            Err(error) => {
+                tracing::error!(%error, "accepting a worker failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Serves one worker connection until it closes or is cut off.
+async fn serve_worker(
+    id: u64,
+    stream: UnixStream,
+    relay: Arc<Relay>,
+    sequencer: Sequencer,
+    max_message_bytes: usize,
+) {
+    let (read, write) = stream.into_split();
+    let (outgoing, queue) = mpsc::channel(WORKER_QUEUE);
+    let writer = tokio::spawn(write_frames(write, queue));
+    let mut reader = FrameReader::new(read);
+    let index = match reader.next().await {
+        Ok(Some(Frame::Hello { worker })) => worker,
+        other => {
+            tracing::warn!(?other, "a worker connection did not start with Hello");
+            writer.abort();
+            return;
+        }
+    };
+    let kick = relay.join(id, index, outgoing.clone());
+    loop {
+        let frame = tokio::select! {
+            () = kick.notified() => break,
+            frame = reader.next() => frame,
+        };
+        match frame {
+            Ok(Some(Frame::Write {
+                request,
+                text,
+                client_offset,
+            })) => {
+                let outgoing = outgoing.clone();
+                let sequencer = sequencer.clone();
+                tokio::spawn(async move {
+                    let reply = match validate(text, client_offset, max_message_bytes) {
+                        Err(reason) => Frame::WriteFailed { request, reason },
+                        Ok(message) => match sequencer.write(message).await {
+                            Ok(outcome) => Frame::WriteDone {
+                                request,
+                                offset: outcome.id(),
+                                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+                            },
+                            Err(error) => Frame::WriteFailed {
+                                request,
+                                reason: error.to_string(),
+                            },
+                        },
+                    };
+                    let _ = outgoing.send(reply).await;
+                });
+            }
+            Ok(Some(Frame::Subscribe { channel })) => relay.subscribe(id, channel),
+            Ok(Some(Frame::Unsubscribe { channel })) => relay.unsubscribe(id, &channel),
+            Ok(Some(Frame::Publish { channel, payload })) => relay.publish(&channel, payload),
+            Ok(Some(Frame::CountSubscribers { request, channel })) => {
+                let count = relay.count_subscribers(&channel);
+                if outgoing
+                    .try_send(Frame::SubscriberCount { request, count })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            Ok(Some(other)) => {
+                tracing::warn!(worker = index, frame = ?other, "unexpected frame from a worker")
+            }
+            Ok(None) => break,
+            Err(error) => {
+                tracing::warn!(worker = index, %error, "worker connection failed");
+                break;
+            }
+        }
+    }
+    relay.leave(id);
+    writer.abort();
+}
+
+/// Re-checks what a worker sent: the primary trusts no peer with its database.
+fn validate(
+    text: String,
+    client_offset: String,
+    max_message_bytes: usize,
+) -> Result<NewMessage, String> {
+    Ok(NewMessage {
+        text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
+        client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
+    })
+}

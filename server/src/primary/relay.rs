@@ -1,0 +1,171 @@
+//! The primary's relay: fans committed messages out to every worker, and relays adapter
+//! pub/sub between them.
+//!
+//! Each worker has a bounded outgoing queue. A worker whose queue is full is cut off rather
+//! than waited for (a slow worker must not stall the others) or silently skipped (its
+//! clients would miss messages): it exits, is restarted, and its clients reconnect and
+//! replay. Cut-offs are logged and counted.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+
+use crate::chat::sequencer::CommitSink;
+use crate::cluster::frame::Frame;
+use crate::domain::ServerOffset;
+use crate::store::StoredMessage;
+
+/// A connected worker, as the relay sees it.
+struct WorkerEntry {
+    index: u16,
+    outgoing: mpsc::Sender<Frame>,
+    channels: HashSet<String>,
+    kick: Arc<Notify>,
+}
+
+struct RelayState {
+    last_committed: ServerOffset,
+    workers: HashMap<u64, WorkerEntry>,
+}
+
+/// The primary's fan-out and pub/sub hub.
+pub struct Relay {
+    state: Mutex<RelayState>,
+    cut_offs: AtomicU64,
+}
+
+impl Relay {
+    /// A relay whose workers' feeds start after `last_committed`.
+    pub fn new(last_committed: ServerOffset) -> Self {
+        Self {
+            state: Mutex::new(RelayState {
+                last_committed,
+                workers: HashMap::new(),
+            }),
+            cut_offs: AtomicU64::new(0),
+        }
+    }
+
+    /// Registers worker connection `id`: queues its `Welcome` (the offset its feed starts
+    /// after) atomically with joining the fan-out, so it misses no commit and sees none
+    /// twice. Returns the signal that tells the connection to close (cut off).
+    pub fn join(&self, id: u64, index: u16, outgoing: mpsc::Sender<Frame>) -> Arc<Notify> {
+        let mut state = lock(&self.state);
+        let kick = Arc::new(Notify::new());
+        let welcome = Frame::Welcome {
+            last_committed: state.last_committed,
+        };
+        if outgoing.try_send(welcome).is_err() {
+            kick.notify_one();
+        }
+        state.workers.insert(
+            id,
+            WorkerEntry {
+                index,
+                outgoing,
+                channels: HashSet::new(),
+                kick: kick.clone(),
+            },
+        );
+        tracing::info!(worker = index, "worker joined");
+        kick
+    }
+
+    /// Forgets worker connection `id`.
+    pub fn leave(&self, id: u64) {
+        if let Some(entry) = lock(&self.state).workers.remove(&id) {
+            tracing::info!(worker = entry.index, "worker left");
+        }
+    }
+
+    /// Adds `channel` to what worker `id` receives.
+    pub fn subscribe(&self, id: u64, channel: String) {
+        if let Some(entry) = lock(&self.state).workers.get_mut(&id) {
+            entry.channels.insert(channel);
+        }
+    }
+
+    /// Removes `channel` from what worker `id` receives.
+    pub fn unsubscribe(&self, id: u64, channel: &str) {
+        if let Some(entry) = lock(&self.state).workers.get_mut(&id) {
+            entry.channels.remove(channel);
+        }
+    }
+
+    /// Sends an adapter payload to every worker subscribed to `channel`, the publisher
+    /// included (the adapter ignores its own requests, as with Redis).
+    pub fn publish(&self, channel: &str, payload: Bytes) {
+        let mut state = lock(&self.state);
+        let mut full = Vec::new();
+        for (id, entry) in state
+            .workers
+            .iter()
+            .filter(|(_, e)| e.channels.contains(channel))
+        {
+            let frame = Frame::Message {
+                channel: channel.to_owned(),
+                payload: payload.clone(),
+            };
+            if entry.outgoing.try_send(frame).is_err() {
+                full.push(*id);
+            }
+        }
+        self.cut_off(&mut state, &full);
+    }
+
+    /// How many workers subscribe to `channel`.
+    pub fn count_subscribers(&self, channel: &str) -> u16 {
+        let state = lock(&self.state);
+        state
+            .workers
+            .values()
+            .filter(|e| e.channels.contains(channel))
+            .count() as u16
+    }
+
+    /// Worker connections cut off so far for being too slow.
+    pub fn cut_offs(&self) -> u64 {
+        self.cut_offs.load(Ordering::Relaxed)
+    }
+
+    fn cut_off(&self, state: &mut RelayState, ids: &[u64]) {
+        for id in ids {
+            if let Some(entry) = state.workers.remove(id) {
+                let total = self.cut_offs.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    worker = entry.index,
+                    total,
+                    "worker queue full: cutting it off (it restarts; its clients replay)"
+                );
+                entry.kick.notify_one();
+            }
+        }
+    }
+}
+
+impl CommitSink for Relay {
+    async fn publish(&self, messages: &[StoredMessage]) {
+        let Some(last) = messages.last() else { return };
+        let mut state = lock(&self.state);
+        state.last_committed = last.id;
+        let mut full = Vec::new();
+        for (id, entry) in &state.workers {
+            let frame = Frame::Committed {
+                messages: messages.to_vec(),
+            };
+            if entry.outgoing.try_send(frame).is_err() {
+                full.push(*id);
+            }
+        }
+        self.cut_off(&mut state, &full);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
