@@ -1,5 +1,5 @@
 // Browser tests: Debian's Chromium (never a downloaded browser) against the real server,
-// started here on its own port with a fresh database.
+// started here as a primary with two workers (ports 3100 and 3101) on a fresh database.
 import { defineConfig } from "@playwright/test";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
@@ -30,8 +30,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf .tmp && mkdir -p .tmp && ${server} --port ${port} --db .tmp/e2e.db --site-root ../target/site`,
-    url: `http://127.0.0.1:${port}/`,
+    command: `rm -rf .tmp && mkdir -p .tmp && ${server} --port ${port} --workers 2 --db .tmp/e2e.db --site-root ../target/site`,
+    // The last worker to listen; the first (baseURL) starts before it.
+    url: `http://127.0.0.1:${port + 1}/`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "ignore",
