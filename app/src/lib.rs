@@ -19,8 +19,36 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use chat::Chat;
 use components::{Composer, ConnectionIndicator, ConnectionToggle, MessageList};
 
+/// How the page's socket.io client behaves, chosen by the server and handed to the page in
+/// `<meta>` tags (the browser reads them in [`chat`] before connecting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// How long the client waits for each ack before resending, in milliseconds.
+    pub ack_timeout_ms: u32,
+    /// How many times an unacked message is resent before it shows as failed.
+    pub retries: u32,
+}
+
+impl Default for ClientSettings {
+    /// The tutorial's values: 10 s and 3 retries.
+    fn default() -> Self {
+        Self {
+            ack_timeout_ms: 10_000,
+            retries: 3,
+        }
+    }
+}
+
+/// The `<meta>` names carrying [`ClientSettings`].
+pub mod meta {
+    /// Ack timeout in milliseconds.
+    pub const ACK_TIMEOUT: &str = "chat-ack-timeout-ms";
+    /// Retries.
+    pub const RETRIES: &str = "chat-retries";
+}
+
 /// The HTML document: head with the hydration scripts, body with the [`App`].
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,6 +57,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name=meta::ACK_TIMEOUT content=settings.ack_timeout_ms.to_string()/>
+                <meta name=meta::RETRIES content=settings.retries.to_string()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -82,6 +82,35 @@ describe("chat message", () => {
     client.close();
   });
 
+  test("a polling payload over the Engine.IO limit is refused (413) and ends only that session", async () => {
+    const { io } = await import("socket.io-client");
+    const polling = io(server.url, { transports: ["polling"], reconnection: false, forceNew: true });
+    await new Promise((ok) => polling.once("connect", ok));
+    const closed = new Promise((ok) => polling.once("disconnect", (reason, details) => ok({ reason, details })));
+    polling.emit("chat message", "x".repeat(200 * 1024), "k-huge-polling");
+    const { reason } = await closed;
+    assert.equal(reason, "transport error");
+    // The same body posted by hand is answered 413 Payload Too Large.
+    const sid = (await (await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`)).text()).match(/"sid":"([^"]+)"/)[1];
+    const tooBig = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+      method: "POST",
+      body: `42["chat message","${"x".repeat(200 * 1024)}","k"]`,
+    });
+    assert.equal(tooBig.status, 413);
+    const next = await connectClient(server.url);
+    const ack = await next.send("after the huge one", "k-after-huge");
+    assert.equal(typeof ack.serverOffset, "number");
+    next.close();
+  });
+
+  test("a huge message over websocket gets an error ack and the socket stays usable", async () => {
+    const client = await connectClient(server.url);
+    const ack = await client.send("x".repeat(200 * 1024), "k-huge-ws");
+    assert.match(ack.error, /message too long: 204800 bytes, max 100/);
+    assert.ok(client.socket.connected);
+    client.close();
+  });
+
   test("an unknown event is ignored and the socket keeps working", async () => {
     const client = await connectClient(server.url);
     client.socket.emit("no such event", { x: 1 });
@@ -214,13 +243,28 @@ describe("process", () => {
     assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });
   });
 
+  test("the page tells its client the configured ack timeout and retries", async () => {
+    const server = await startServer(["--client-ack-timeout-ms", "2500", "--client-retries", "5"]);
+    try {
+      const html = await (await fetch(server.url + "/")).text();
+      assert.match(html, /<meta name="chat-ack-timeout-ms" content="2500"/);
+      assert.match(html, /<meta name="chat-retries" content="5"/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("--help documents every flag with its environment variable", async () => {
     const { execFileSync } = await import("node:child_process");
     const { serverBin } = await import("./server.mjs");
     const help = execFileSync(serverBin, ["--help"]).toString();
-    for (const flag of ["--host", "--port", "--db", "--max-message-bytes", "--max-batch", "--socket-buffer", "--site-root", "--log"]) {
+    for (const flag of ["--host", "--port", "--workers", "--db", "--max-message-bytes", "--max-batch", "--socket-buffer",
+      "--client-ack-timeout-ms", "--client-retries", "--site-root", "--log"]) {
       assert.match(help, new RegExp(flag), flag);
     }
-    for (const env of ["CHAT_PORT", "CHAT_DB", "CHAT_MAX_MESSAGE_BYTES"]) assert.match(help, new RegExp(env), env);
+    for (const env of ["CHAT_HOST", "CHAT_PORT", "CHAT_WORKERS", "CHAT_DB", "CHAT_MAX_MESSAGE_BYTES", "CHAT_MAX_BATCH",
+      "CHAT_SOCKET_BUFFER", "CHAT_CLIENT_ACK_TIMEOUT_MS", "CHAT_CLIENT_RETRIES", "LEPTOS_SITE_ROOT", "RUST_LOG"]) {
+      assert.match(help, new RegExp(env), env);
+    }
   });
 });

@@ -53,6 +53,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(16..=1_048_576).map(|n| n as usize))]
     pub socket_buffer: usize,
 
+    /// How long the page's client waits for an ack before resending a message, in ms.
+    #[arg(long, env = "CHAT_CLIENT_ACK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(100..=600_000))]
+    pub client_ack_timeout_ms: u32,
+
+    /// How many times the page's client resends an unacked message before showing it failed.
+    #[arg(long, env = "CHAT_CLIENT_RETRIES", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub client_retries: u32,
+
     /// Directory of the built site (the WASM bundle, CSS, assets), as written by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -98,6 +108,14 @@ impl Config {
             Role::Solo
         } else {
             Role::Primary { workers }
+        }
+    }
+
+    /// What the page's socket.io client is told to do.
+    pub fn client_settings(&self) -> app::ClientSettings {
+        app::ClientSettings {
+            ack_timeout_ms: self.client_ack_timeout_ms,
+            retries: self.client_retries,
         }
     }
 

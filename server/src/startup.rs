@@ -159,7 +159,7 @@ impl Application {
             .precompressed_br();
         let router = Router::new()
             .merge(http::client_bundle::routes())
-            .merge(http::page::routes(options))
+            .merge(http::page::routes(options, config.client_settings()))
             .fallback_service(socket_layer.layer(static_files));
 
         Ok(Self {

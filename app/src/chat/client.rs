@@ -7,6 +7,8 @@
 //! - a message at or below that offset is a duplicate and is dropped;
 //! - offsets are consecutive, so a live message that skips one means this tab missed it
 //!   (the server could not queue it): the tab reconnects and the replay fills the gap;
+//! - unacked messages are resent every ack timeout, up to the retry count (both from the
+//!   server's `<meta>` tags, see [`crate::ClientSettings`]);
 //! - client offsets are `<random tab id>-<counter>`, unique across tabs, reloads and
 //!   offline periods; the client library resends unacked messages after a reconnect and
 //!   the server stores each key once.
@@ -21,11 +23,27 @@ use serde::Deserialize;
 use super::{Chat, Outgoing, OutgoingStatus, Row};
 use crate::socket::{EmitError, Options, Socket, random_id};
 
-/// The tutorial's ack timeout and retry count.
-const OPTIONS: Options = Options {
-    ack_timeout: 10_000,
-    retries: 3,
-};
+/// The client options the server put in the page's `<meta>` tags (defaults: the
+/// tutorial's 10 s and 3 retries).
+fn options() -> Options {
+    let defaults = crate::ClientSettings::default();
+    let read = |name: &str, default: u32| {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.query_selector(&format!("meta[name=\"{name}\"]"))
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|meta| meta.get_attribute("content"))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    Options {
+        ack_timeout: read(crate::meta::ACK_TIMEOUT, defaults.ack_timeout_ms),
+        retries: read(crate::meta::RETRIES, defaults.retries),
+    }
+}
 
 /// What the server acks a `chat message` with: `{ serverOffset }` or `{ error }`. The
 /// tutorial's server acks with nothing, which also means stored.
@@ -76,7 +94,7 @@ pub fn start(chat: Chat) {
     let auth_offset = last_offset.clone();
     let socket = Socket::connect(
         "",
-        &OPTIONS,
+        &options(),
         move || serde_json::json!({ "serverOffset": auth_offset.get() }),
     );
     let state = socket.state();

@@ -4,9 +4,14 @@ use axum::Router;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 
-/// The route of the page.
-pub fn routes<S: Clone + Send + Sync + 'static>(options: LeptosOptions) -> Router<S> {
-    let render =
-        leptos_axum::render_app_to_stream_with_context(|| {}, move || app::shell(options.clone()));
+/// The route of the page; `settings` tell the page's socket.io client how to behave.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    options: LeptosOptions,
+    settings: app::ClientSettings,
+) -> Router<S> {
+    let render = leptos_axum::render_app_to_stream_with_context(
+        || {},
+        move || app::shell(options.clone(), settings),
+    );
     Router::new().route("/", get(render))
 }

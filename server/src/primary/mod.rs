@@ -75,7 +75,7 @@ pub async fn run(
         path: ipc_path.clone(),
         source,
     })?;
-    let accept = tokio::spawn(accept_workers(
+    let accept = tokio::spawn(serve_workers(
         listener,
         relay.clone(),
         sequencer,
@@ -119,8 +119,8 @@ fn remove_socket(path: &Path) {
     }
 }
 
-/// Accepts worker connections, one task each.
-async fn accept_workers(
+/// Accepts worker connections on `listener` and serves each in its own task, forever.
+pub async fn serve_workers(
     listener: UnixListener,
     relay: Arc<Relay>,
     sequencer: Sequencer,
