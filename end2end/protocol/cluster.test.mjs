@@ -187,6 +187,35 @@ describe("supervision", () => {
     }
   });
 
+  test("a stalled worker is cut off without slowing the others, then restarts and catches up", async () => {
+    // A small per-worker queue in the primary, so a stalled worker overflows it quickly.
+    const cluster = await startCluster(2, ["--worker-queue", "32"]);
+    try {
+      const stalled = cluster.workerPids().get(1);
+      const writer = await connectClient(cluster.urls[0]);
+      await writer.until(() => writer.replayDone);
+      process.kill(stalled, "SIGSTOP");
+      // Worker 0's client keeps writing, and keeps getting acks and broadcasts.
+      const big = "y".repeat(4000);
+      const acked = [];
+      for (let n = 0; n < 300; n++) acked.push((await writer.send(`${big} ${n}`, `stall-${n}`)).serverOffset);
+      await writer.until(() => writer.live().length === 300, 10000, "worker 0 broadcasts");
+      await cluster.waitLog(() => /cutting it off/.test(cluster.log()), 10000, "cut-off log");
+      process.kill(stalled, "SIGCONT");
+      // The cut-off worker finds its link closed, exits, and is restarted on its port.
+      await cluster.waitLog(() => cluster.countListening(cluster.base + 1) >= 2, 20000, "worker 1 restarted");
+      const reader = await connectClient(cluster.urls[1]);
+      await reader.until(() => reader.replayDone, 10000);
+      const texts = reader.received.filter((m) => m.text.startsWith(big)).map((m) => m.offset);
+      assert.deepEqual(texts, acked);
+      assert.match(cluster.log(), /worker queue full: cutting it off .*total=1/);
+      writer.close();
+      reader.close();
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test("SIGTERM stops the workers and the primary exits 0; SIGKILL of the primary leaves no orphan", async () => {
     let cluster = await startCluster(2);
     let pids = [...cluster.workerPids().values()];

@@ -26,6 +26,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<u16>,
 
+    /// Frames the primary queues for one worker before cutting it off as too slow (it then
+    /// restarts and its clients replay).
+    #[arg(long, env = "CHAT_WORKER_QUEUE", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u32).range(16..=16_777_216).map(|n| n as usize))]
+    pub worker_queue: usize,
+
     /// Internal: run as worker number N of a primary.
     #[arg(long, hide = true, requires = "ipc_path")]
     pub worker_index: Option<u16>,

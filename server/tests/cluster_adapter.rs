@@ -11,7 +11,7 @@ use chat_server::chat::feed::Feed;
 use chat_server::chat::sequencer::Sequencer;
 use chat_server::cluster::driver::{ChatAdapter, ClusterDriver};
 use chat_server::cluster::link::PrimaryLink;
-use chat_server::primary::{relay::Relay, serve_workers};
+use chat_server::primary::{WorkerLimits, relay::Relay, serve_workers};
 use chat_server::store::SqliteStore;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -29,7 +29,11 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
     let relay = Arc::new(Relay::new(store.last_offset().await.unwrap()));
     let (sequencer, _task) = Sequencer::spawn(store, relay.clone(), 64);
     let listener = UnixListener::bind(ipc).unwrap();
-    tokio::spawn(serve_workers(listener, relay.clone(), sequencer, 4096));
+    let limits = WorkerLimits {
+        max_message_bytes: 4096,
+        queue: 1024,
+    };
+    tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
     relay
 }
 

@@ -32,9 +32,6 @@ use crate::store::{SqliteStore, StoreError, WriteOutcome};
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
 
-/// Frames queued towards one worker before it counts as too slow and is cut off.
-const WORKER_QUEUE: usize = 64 * 1024;
-
 /// How long the primary waits for queued writes at shutdown.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
@@ -75,12 +72,11 @@ pub async fn run(
         path: ipc_path.clone(),
         source,
     })?;
-    let accept = tokio::spawn(serve_workers(
-        listener,
-        relay.clone(),
-        sequencer,
-        config.max_message_bytes,
-    ));
+    let limits = WorkerLimits {
+        max_message_bytes: config.max_message_bytes,
+        queue: config.worker_queue,
+    };
+    let accept = tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
 
     let command = WorkerCommand {
         exe: std::env::current_exe().map_err(PrimaryError::Exe)?,
@@ -119,12 +115,21 @@ fn remove_socket(path: &Path) {
     }
 }
 
+/// What the primary accepts from and queues for each worker.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerLimits {
+    /// Largest message text, in bytes (re-checked here: the primary trusts no peer).
+    pub max_message_bytes: usize,
+    /// Frames queued towards one worker before it counts as too slow and is cut off.
+    pub queue: usize,
+}
+
 /// Accepts worker connections on `listener` and serves each in its own task, forever.
 pub async fn serve_workers(
     listener: UnixListener,
     relay: Arc<Relay>,
     sequencer: Sequencer,
-    max_message_bytes: usize,
+    limits: WorkerLimits,
 ) {
     let ids = AtomicU64::new(1);
     let mut connections = tokio::task::JoinSet::new();
@@ -137,7 +142,7 @@ pub async fn serve_workers(
                     stream,
                     relay.clone(),
                     sequencer.clone(),
-                    max_message_bytes,
+                    limits,
                 ));
             }
             Err(error) => {
@@ -155,10 +160,10 @@ async fn serve_worker(
     stream: UnixStream,
     relay: Arc<Relay>,
     sequencer: Sequencer,
-    max_message_bytes: usize,
+    limits: WorkerLimits,
 ) {
     let (read, write) = stream.into_split();
-    let (outgoing, queue) = mpsc::channel(WORKER_QUEUE);
+    let (outgoing, queue) = mpsc::channel(limits.queue);
     let writer = tokio::spawn(write_frames(write, queue));
     let mut reader = FrameReader::new(read);
     let index = match reader.next().await {
@@ -184,7 +189,7 @@ async fn serve_worker(
                 let outgoing = outgoing.clone();
                 let sequencer = sequencer.clone();
                 tokio::spawn(async move {
-                    let reply = match validate(text, client_offset, max_message_bytes) {
+                    let reply = match validate(text, client_offset, limits.max_message_bytes) {
                         Err(reason) => Frame::WriteFailed { request, reason },
                         Ok(message) => match sequencer.write(message).await {
                             Ok(outcome) => Frame::WriteDone {
