@@ -19,15 +19,15 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p app --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
 
-step "build the site (server + WASM)"
-cargo leptos build
-
 failed_suites=()
 
 step "Rust tests"
 if ! cargo test --workspace --locked 2>&1 | tee "$logs/cargo.txt"; then failed_suites+=("cargo test"); fi
 cargo_pass=$(grep -Eo '[0-9]+ passed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
 cargo_fail=$(grep -Eo '[0-9]+ failed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
+
+step "build the site (server + WASM)"
+cargo leptos build
 
 step "protocol tests (socket.io-client against the server)"
 if ! node --test --test-reporter=spec --test-reporter-destination=stdout \
