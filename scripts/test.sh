@@ -26,8 +26,9 @@ if ! cargo test --workspace --locked 2>&1 | tee "$logs/cargo.txt"; then failed_s
 cargo_pass=$(grep -Eo '[0-9]+ passed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
 cargo_fail=$(grep -Eo '[0-9]+ failed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
 
-step "build the site (server + WASM)"
+step "build the site (server + WASM) and the load harness"
 cargo leptos build
+cargo build -p chat-bench --locked
 
 step "protocol tests (socket.io-client against the server)"
 if ! node --test --test-reporter=spec --test-reporter-destination=stdout \

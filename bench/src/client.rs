@@ -1,0 +1,116 @@
+//! A minimal Socket.IO v5 client over a raw Engine.IO v4 websocket: just what the harness
+//! needs, with a receive path that does not parse JSON per delivery.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+/// The websocket type.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a socket on `port` with the given connect `auth` JSON and waits for the namespace
+/// CONNECT reply.
+pub async fn connect(host: &str, port: u16, auth: &str) -> anyhow::Result<Ws> {
+    let url = format!("ws://{host}:{port}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), connect_async(url))
+        .await
+        .context("websocket connect timed out")??;
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with('0') {
+        bail!("expected the Engine.IO open packet, got {open}");
+    }
+    ws.send(Message::text(format!("40{auth}"))).await?;
+    loop {
+        let reply = next_text(&mut ws).await?;
+        if reply.starts_with("40") {
+            return Ok(ws);
+        }
+        if reply.starts_with("44") {
+            bail!("connect refused: {reply}");
+        }
+    }
+}
+
+/// The next text frame, answering Engine.IO pings on the way.
+pub async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
+    loop {
+        let frame = ws.next().await.context("connection closed")??;
+        if let Message::Text(text) = frame {
+            if text.as_str() == "2" {
+                ws.send(Message::text("3")).await?;
+                continue;
+            }
+            return Ok(text.as_str().to_owned());
+        }
+    }
+}
+
+/// What one received text frame is, classified by prefix only.
+pub enum Frame<'a> {
+    /// `42["chat message","<text>",<offset>]`: the text (still JSON-escaped) and offset.
+    Chat { text: &'a str, offset: i64 },
+    /// `43<id>[...]`: an ack, with its id.
+    Ack { id: u64 },
+    /// Anything else (replay done, pings handled elsewhere, ...).
+    Other,
+}
+
+/// Classifies a frame without a JSON parser: chat messages from the harness carry plain
+/// ASCII text, so the text ends at the first `",`.
+pub fn classify(frame: &str) -> Frame<'_> {
+    if let Some(rest) = frame.strip_prefix(r#"42["chat message",""#) {
+        if let Some(end) = rest.find("\",") {
+            let offset = rest[end + 2..]
+                .trim_end_matches(']')
+                .split(',')
+                .next()
+                .and_then(|o| o.parse().ok());
+            if let Some(offset) = offset {
+                return Frame::Chat {
+                    text: &rest[..end],
+                    offset,
+                };
+            }
+        }
+        return Frame::Other;
+    }
+    if let Some(rest) = frame.strip_prefix("43") {
+        let digits: &str = &rest[..rest.find('[').unwrap_or(rest.len())];
+        if let Ok(id) = digits.parse() {
+            return Frame::Ack { id };
+        }
+    }
+    Frame::Other
+}
+
+/// The `chat message` packet for `text` with ack id `ack`.
+pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> Message {
+    Message::text(format!(
+        r#"42{ack}["chat message","{text}","{client_offset}"]"#
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_chat_messages_and_acks() {
+        match classify(r#"42["chat message","t=12 s=3",57]"#) {
+            Frame::Chat { text, offset } => assert_eq!((text, offset), ("t=12 s=3", 57)),
+            _ => panic!("a chat message"),
+        }
+        assert!(matches!(
+            classify(r#"4312[{"serverOffset":5}]"#),
+            Frame::Ack { id: 12 }
+        ));
+        assert!(matches!(
+            classify(r#"42["replay done",{"count":0}]"#),
+            Frame::Other
+        ));
+    }
+}

@@ -1,0 +1,449 @@
+//! The four measurements and their report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::Cli;
+use crate::client::{self, Frame, Ws};
+use crate::histogram::Histogram;
+use crate::procfs::{self, TreeUsage};
+
+/// Connections opened at once.
+const CONNECT_CONCURRENCY: usize = 128;
+/// How long deliveries may trail the last send before they count as lost.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// A measurement's figures, printed as a table and as one JSON line.
+pub struct Report {
+    mode: &'static str,
+    rows: Vec<(&'static str, f64, &'static str)>,
+}
+
+impl Report {
+    fn new(mode: &'static str) -> Self {
+        Self {
+            mode,
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, name: &'static str, value: f64, unit: &'static str) {
+        self.rows.push((name, value, unit));
+    }
+
+    /// Prints the table, then the JSON line.
+    pub fn print(&self) {
+        println!("{}", self.mode);
+        for (name, value, unit) in &self.rows {
+            println!("  {name:<28} {value:>14.3} {unit}");
+        }
+        let mut json = serde_json::Map::new();
+        json.insert("mode".into(), self.mode.into());
+        for (name, value, _) in &self.rows {
+            json.insert((*name).into(), serde_json::json!(value));
+        }
+        println!("{}", serde_json::Value::Object(json));
+    }
+}
+
+/// Server usage, if a PID was given.
+fn server_usage(cli: &Cli) -> Option<TreeUsage> {
+    cli.server_pid.map(procfs::tree_usage)
+}
+
+/// Connects `count` clients round-robin over the ports, resuming after `offset`. Returns
+/// them (in order) and how long connecting took.
+async fn connect_many(cli: &Cli, count: usize, offset: i64) -> anyhow::Result<(Vec<Ws>, Duration)> {
+    let started = Instant::now();
+    let auth = format!(r#"{{"serverOffset":{offset}}}"#);
+    let mut sockets: Vec<Option<Ws>> = (0..count).map(|_| None).collect();
+    let mut pending = JoinSet::new();
+    let mut next = 0;
+    while next < count || !pending.is_empty() {
+        while next < count && pending.len() < CONNECT_CONCURRENCY {
+            let host = cli.host.clone();
+            let port = cli.ports[next % cli.ports.len()];
+            let auth = auth.clone();
+            let index = next;
+            pending.spawn(async move { (index, client::connect(&host, port, &auth).await) });
+            next += 1;
+        }
+        if let Some(done) = pending.join_next().await {
+            let (index, ws) = done?;
+            sockets[index] = Some(ws.with_context(|| format!("client {index}"))?);
+        }
+    }
+    Ok((
+        sockets
+            .into_iter()
+            .map(|s| s.expect("every client connected"))
+            .collect(),
+        started.elapsed(),
+    ))
+}
+
+/// The highest stored offset, from a probe client's `replay done`.
+async fn last_offset(cli: &Cli) -> anyhow::Result<i64> {
+    let mut ws = client::connect(&cli.host, cli.ports[0], r#"{"serverOffset":0}"#).await?;
+    let mut last = 0;
+    loop {
+        let text = client::next_text(&mut ws).await?;
+        match client::classify(&text) {
+            Frame::Chat { offset, .. } => last = offset,
+            _ if text.starts_with(r#"42["replay done""#) => break,
+            _ => {}
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(last)
+}
+
+/// Nanoseconds since `base`, as carried in bench messages (`t=<ns> ...`).
+fn parse_stamp(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix("t=")?;
+    let end = digits.find(' ').unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// What one fan-out client saw.
+#[derive(Default)]
+struct ClientStats {
+    deliveries: u64,
+    latency: Histogram,
+    ack_latency: Histogram,
+    sent: u64,
+    acked: u64,
+    out_of_order: u64,
+}
+
+/// Fan-out: every client receives every message; the first `senders` send `rate` msg/s.
+pub async fn fanout(
+    cli: &Cli,
+    clients: usize,
+    senders: usize,
+    rate: f64,
+    duration: f64,
+) -> anyhow::Result<Report> {
+    let offset = last_offset(cli).await?;
+    let (sockets, connect_time) = connect_many(cli, clients, offset).await?;
+    let base = Instant::now();
+    let stop_sending = base + Duration::from_secs_f64(duration);
+    let stop_reading = stop_sending + DRAIN;
+    let before = server_usage(cli);
+    let own_before = procfs::own_usage();
+    let mut tasks = JoinSet::new();
+    for (index, ws) in sockets.into_iter().enumerate() {
+        let sending = index < senders;
+        tasks.spawn(run_fanout_client(
+            ws,
+            index,
+            sending,
+            rate,
+            base,
+            stop_sending,
+            stop_reading,
+        ));
+    }
+    let mut total = ClientStats::default();
+    while let Some(stats) = tasks.join_next().await {
+        let stats = stats??;
+        total.deliveries += stats.deliveries;
+        total.latency.merge(&stats.latency);
+        total.ack_latency.merge(&stats.ack_latency);
+        total.sent += stats.sent;
+        total.acked += stats.acked;
+        total.out_of_order += stats.out_of_order;
+    }
+    let after = server_usage(cli);
+    let own_after = procfs::own_usage();
+    let elapsed = duration + DRAIN.as_secs_f64();
+    let expected = total.acked * clients as u64;
+    let mut report = Report::new("fanout");
+    report.add("clients", clients as f64, "");
+    report.add("senders", senders as f64, "");
+    report.add("rate_per_sender", rate, "msg/s");
+    report.add("sent", total.sent as f64, "msg");
+    report.add("acked", total.acked as f64, "msg");
+    report.add("deliveries", total.deliveries as f64, "");
+    report.add("deliveries_per_s", total.deliveries as f64 / duration, "/s");
+    report.add("lost", expected.saturating_sub(total.deliveries) as f64, "");
+    report.add("out_of_order", total.out_of_order as f64, "");
+    report.add("latency_samples", total.latency.count() as f64, "");
+    report.add("latency_p50_ms", total.latency.quantile_ms(0.5), "ms");
+    report.add("latency_p99_ms", total.latency.quantile_ms(0.99), "ms");
+    report.add("latency_max_ms", total.latency.max_ms(), "ms");
+    report.add("ack_p50_ms", total.ack_latency.quantile_ms(0.5), "ms");
+    report.add("ack_p99_ms", total.ack_latency.quantile_ms(0.99), "ms");
+    report.add("connect_s", connect_time.as_secs_f64(), "s");
+    if let (Some(before), Some(after)) = (before, after) {
+        let cpu = after.cpu_seconds - before.cpu_seconds;
+        report.add("server_cpu_s", cpu, "s");
+        report.add(
+            "server_cpu_us_per_delivery",
+            cpu * 1e6 / total.deliveries.max(1) as f64,
+            "µs",
+        );
+        report.add("server_rss_mb", after.rss_bytes as f64 / 1e6, "MB");
+        report.add("server_processes", after.processes as f64, "");
+    }
+    report.add(
+        "bench_cpu_s",
+        own_after.cpu_seconds - own_before.cpu_seconds,
+        "s",
+    );
+    report.add(
+        "bench_cpu_share",
+        (own_after.cpu_seconds - own_before.cpu_seconds) / elapsed,
+        "cores",
+    );
+    Ok(report)
+}
+
+/// One fan-out client: reads everything; a sender also sends on a timer.
+async fn run_fanout_client(
+    mut ws: Ws,
+    index: usize,
+    sending: bool,
+    rate: f64,
+    base: Instant,
+    stop_sending: Instant,
+    stop_reading: Instant,
+) -> anyhow::Result<ClientStats> {
+    let mut stats = ClientStats::default();
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    // Spread senders' first ticks over one period so they do not fire in lockstep.
+    let first = tokio::time::Instant::from_std(base) + period.mul_f64((index as f64 * 0.618) % 1.0);
+    let mut ticker = tokio::time::interval_at(first, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sent_at: std::collections::HashMap<u64, Instant> = std::collections::HashMap::new();
+    let mut last_offset = 0_i64;
+    let deadline = tokio::time::Instant::from_std(stop_reading);
+    loop {
+        tokio::select! {
+            _ = ticker.tick(), if sending && Instant::now() < stop_sending => {
+                let n = stats.sent;
+                let stamp = base.elapsed().as_nanos();
+                let text = format!("t={stamp} c={index} n={n}");
+                ws.send(client::chat_message(n, &text, &format!("bench-{}-{index}-{n}", std::process::id()))).await?;
+                sent_at.insert(n, Instant::now());
+                stats.sent += 1;
+            }
+            frame = ws.next() => {
+                let Some(frame) = frame else { break };
+                let Message::Text(text) = frame? else { continue };
+                if text.as_str() == "2" {
+                    ws.send(Message::text("3")).await?;
+                    continue;
+                }
+                match client::classify(text.as_str()) {
+                    Frame::Chat { text, offset } => {
+                        if offset <= last_offset {
+                            stats.out_of_order += 1;
+                        }
+                        last_offset = offset;
+                        if let Some(stamp) = parse_stamp(text) {
+                            stats.deliveries += 1;
+                            let now = base.elapsed().as_nanos() as u64;
+                            stats.latency.record(now.saturating_sub(stamp) / 1000);
+                        }
+                    }
+                    Frame::Ack { id } => {
+                        if let Some(at) = sent_at.remove(&id) {
+                            stats.acked += 1;
+                            stats.ack_latency.record(at.elapsed().as_micros() as u64);
+                        }
+                    }
+                    Frame::Other => {}
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(stats)
+}
+
+/// Idle connections: memory per held connection and connection rate.
+pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report> {
+    let offset = last_offset(cli).await?;
+    let before = server_usage(cli);
+    let (sockets, took) = connect_many(cli, clients, offset).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut holders = JoinSet::new();
+    for mut ws in sockets {
+        let stop = stop.clone();
+        holders.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {
+                        let _ = ws.send(Message::text("3")).await;
+                    }
+                    Ok(None) | Ok(Some(Err(_))) => return,
+                    _ => {}
+                }
+            }
+            let _ = ws.close(None).await;
+        });
+    }
+    tokio::time::sleep(Duration::from_secs_f64(hold)).await;
+    let after = server_usage(cli);
+    stop.store(true, Ordering::Relaxed);
+    while holders.join_next().await.is_some() {}
+    let mut report = Report::new("idle");
+    report.add("clients", clients as f64, "");
+    report.add("connect_s", took.as_secs_f64(), "s");
+    report.add("connects_per_s", clients as f64 / took.as_secs_f64(), "/s");
+    if let (Some(before), Some(after)) = (before, after) {
+        report.add("server_rss_before_mb", before.rss_bytes as f64 / 1e6, "MB");
+        report.add("server_rss_after_mb", after.rss_bytes as f64 / 1e6, "MB");
+        report.add(
+            "server_rss_per_conn_kb",
+            (after.rss_bytes as f64 - before.rss_bytes as f64) / clients as f64 / 1024.0,
+            "KB",
+        );
+    }
+    Ok(report)
+}
+
+/// Durable writes: one client, `window` messages in flight, for `duration` seconds.
+pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<Report> {
+    let offset = last_offset(cli).await?;
+    let mut ws = client::connect(
+        &cli.host,
+        cli.ports[0],
+        &format!(r#"{{"serverOffset":{offset}}}"#),
+    )
+    .await?;
+    let before = server_usage(cli);
+    let started = Instant::now();
+    let stop = started + Duration::from_secs_f64(duration);
+    let run = std::process::id();
+    let mut sent_at = std::collections::HashMap::new();
+    let mut latency = Histogram::default();
+    let mut next = 0_u64;
+    let mut acked = 0_u64;
+    let send = async |ws: &mut Ws, n: u64| {
+        ws.send(client::chat_message(
+            n,
+            &format!("w n={n}"),
+            &format!("write-{run}-{n}"),
+        ))
+        .await
+    };
+    while (next as usize) < window {
+        send(&mut ws, next).await?;
+        sent_at.insert(next, Instant::now());
+        next += 1;
+    }
+    while !sent_at.is_empty() {
+        let text = client::next_text(&mut ws).await?;
+        if let Frame::Ack { id } = client::classify(&text)
+            && let Some(at) = sent_at.remove(&id)
+        {
+            acked += 1;
+            latency.record(at.elapsed().as_micros() as u64);
+            if Instant::now() < stop {
+                send(&mut ws, next).await?;
+                sent_at.insert(next, Instant::now());
+                next += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = server_usage(cli);
+    let mut report = Report::new("writes");
+    report.add("window", window as f64, "");
+    report.add("acked", acked as f64, "msg");
+    report.add("acked_per_s", acked as f64 / elapsed, "/s");
+    report.add("ack_p50_ms", latency.quantile_ms(0.5), "ms");
+    report.add("ack_p99_ms", latency.quantile_ms(0.99), "ms");
+    if let (Some(before), Some(after)) = (before, after) {
+        report.add(
+            "server_cpu_us_per_write",
+            (after.cpu_seconds - before.cpu_seconds) * 1e6 / acked.max(1) as f64,
+            "µs",
+        );
+    }
+    let _ = ws.close(None).await;
+    Ok(report)
+}
+
+/// History replay to a fresh client.
+pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
+    let mut last = last_offset(cli).await?;
+    if (last as usize) < history {
+        // Seed with acked writes, 256 in flight.
+        let mut ws = client::connect(
+            &cli.host,
+            cli.ports[0],
+            &format!(r#"{{"serverOffset":{last}}}"#),
+        )
+        .await?;
+        let run = std::process::id();
+        let missing = history - last as usize;
+        let mut in_flight = 0;
+        let mut sent = 0;
+        let mut acked = 0;
+        while acked < missing {
+            while in_flight < 256 && sent < missing {
+                ws.send(client::chat_message(
+                    sent as u64,
+                    &format!("seed {sent}"),
+                    &format!("seed-{run}-{sent}"),
+                ))
+                .await?;
+                sent += 1;
+                in_flight += 1;
+            }
+            if let Frame::Ack { .. } = client::classify(&client::next_text(&mut ws).await?) {
+                acked += 1;
+                in_flight -= 1;
+            }
+        }
+        let _ = ws.close(None).await;
+        last = last_offset(cli).await?;
+    }
+    let from = last - history as i64;
+    let started = Instant::now();
+    let mut ws = client::connect(
+        &cli.host,
+        cli.ports[0],
+        &format!(r#"{{"serverOffset":{from}}}"#),
+    )
+    .await?;
+    let connected = started.elapsed();
+    let mut first = None;
+    let mut count = 0_u64;
+    loop {
+        let text = client::next_text(&mut ws).await?;
+        if let Frame::Chat { .. } = client::classify(&text) {
+            first.get_or_insert_with(|| started.elapsed());
+            count += 1;
+        } else if text.starts_with(r#"42["replay done""#) {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    let _ = ws.close(None).await;
+    let mut report = Report::new("replay");
+    report.add("history", count as f64, "msg");
+    report.add("connect_ms", connected.as_secs_f64() * 1e3, "ms");
+    report.add(
+        "first_message_ms",
+        first.unwrap_or_default().as_secs_f64() * 1e3,
+        "ms",
+    );
+    report.add("replay_s", elapsed.as_secs_f64(), "s");
+    report.add(
+        "replayed_per_s",
+        count as f64 / elapsed.as_secs_f64(),
+        "msg/s",
+    );
+    Ok(report)
+}

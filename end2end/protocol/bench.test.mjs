@@ -1,0 +1,54 @@
+// Smoke of the load harness (chat-bench) against a real 2-worker server: each mode runs for
+// a second or two and its figures are checked for correctness (nothing lost, order kept),
+// never for speed.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startCluster } from "./server.mjs";
+
+const root = resolve(fileURLToPath(import.meta.url), "../../..");
+const benchBin = process.env.CHAT_BENCH_BIN ?? join(root, "target/debug/chat-bench");
+const run = promisify(execFile);
+
+describe("chat-bench smoke", () => {
+  let cluster;
+  const bench = async (...args) => {
+    const { stdout } = await run(benchBin, ["--ports", `${cluster.base},${cluster.base + 1}`, "--server-pid", String(cluster.pid), ...args]);
+    return JSON.parse(stdout.trim().split("\n").at(-1));
+  };
+  before(async () => { cluster = await startCluster(2); });
+  after(async () => { await cluster.stop(); });
+
+  test("fanout: every message reaches every client, in order", async () => {
+    const r = await bench("fanout", "--clients", "20", "--senders", "4", "--rate", "10", "--duration", "1");
+    assert.ok(r.sent > 0);
+    assert.equal(r.acked, r.sent);
+    assert.equal(r.deliveries, r.acked * 20);
+    assert.equal(r.lost, 0);
+    assert.equal(r.out_of_order, 0);
+    assert.equal(r.server_processes, 3, "primary + 2 workers measured");
+    assert.ok(r.server_cpu_s > 0);
+  });
+
+  test("idle: holds the connections and reports memory per connection", async () => {
+    const r = await bench("idle", "--clients", "100", "--hold", "0.5");
+    assert.equal(r.clients, 100);
+    assert.ok(r.connects_per_s > 0);
+    assert.ok(r.server_rss_after_mb > 0);
+  });
+
+  test("writes: every write in the window is acked", async () => {
+    const r = await bench("writes", "--window", "16", "--duration", "1");
+    assert.ok(r.acked >= 16);
+    assert.ok(r.acked_per_s > 0);
+  });
+
+  test("replay: a fresh client gets exactly the requested history", async () => {
+    const r = await bench("replay", "--history", "500");
+    assert.equal(r.history, 500);
+    assert.ok(r.replayed_per_s > 0);
+  });
+});
