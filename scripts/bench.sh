@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the load harness against a release server (a primary with 2 workers on ports
+# 4100-4101, fresh database) and prints each mode's table and JSON line.
+# Usage: scripts/bench.sh [fanout|idle|writes|replay|all] [extra chat-bench args...]
+# Build first: cargo leptos build --release && cargo build --release -p chat-bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-all}"
+shift || true
+server=target/release/chat-server
+bench=target/release/chat-bench
+data="$(mktemp -d)"
+ulimit -n 65536 2>/dev/null || true  # thousands of sockets on both sides
+"$server" --port 4100 --workers 2 --db "$data/chat.db" --site-root target/site --log warn &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+for port in 4100 4101; do
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+done
+run() { "$bench" --ports 4100,4101 --server-pid "$pid" "$@"; }
+case "$mode" in
+  fanout) run fanout "$@" ;;
+  idle) run idle "$@" ;;
+  writes) run writes "$@" ;;
+  replay) run replay "$@" ;;
+  all)
+    run fanout --clients 200 --senders 20 --rate 10 --duration 10   # 200 msg/s in, 40k deliveries/s
+    run fanout --clients 1000 --senders 50 --rate 10 --duration 10  # 500 msg/s in, 500k deliveries/s
+    run idle --clients 5000 --hold 2
+    run writes --window 64 --duration 5
+    run replay --history 100000
+    ;;
+  *) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
