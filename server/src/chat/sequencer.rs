@@ -97,6 +97,10 @@ async fn run<S: CommitSink>(
                         WriteOutcome::Duplicate(_) => None,
                     })
                     .collect();
+                debug_assert!(
+                    fresh.windows(2).all(|w| w[0].id < w[1].id),
+                    "ids ascend in batch order"
+                );
                 sink.publish(&fresh).await;
                 tracing::debug!(batch = batch.len(), stored = fresh.len(), "committed");
                 for (request, outcome) in batch.drain(..).zip(outcomes) {

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A write on a store opened read-only.
     #[error("the store is open read-only")]
     ReadOnly,
+    /// An inserted row was not returned by its `INSERT .. RETURNING`.
+    #[error("an inserted message was not returned by the database")]
+    MissingRow,
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -12,13 +12,18 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Executor, Row};
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Executor, QueryBuilder, Row, Sqlite};
 
 use super::{StoreError, StoredMessage, WriteOutcome};
 use crate::domain::{NewMessage, ServerOffset};
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rows per multi-row statement (3 bound values each, far below SQLite's variable limit).
+const ROWS_PER_STATEMENT: usize = 512;
 
 /// Connections that serve replays concurrently.
 const READER_CONNECTIONS: u32 = 4;
@@ -88,31 +93,8 @@ impl SqliteStore {
         let writer = self.writer.as_ref().ok_or(StoreError::ReadOnly)?;
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for message in batch {
-            // Look before inserting: with AUTOINCREMENT, an `INSERT .. ON CONFLICT DO NOTHING`
-            // that hits the conflict still consumes an id, and ids must stay consecutive
-            // (clients detect missed messages by a jump in offsets).
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?1")
-                    .bind(message.client_offset.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let outcome = match existing {
-                Some(id) => WriteOutcome::Duplicate(ServerOffset(id)),
-                None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO messages (client_offset, content, created_at) \
-                         VALUES (?1, ?2, ?3) RETURNING id",
-                    )
-                    .bind(message.client_offset.as_str())
-                    .bind(message.text.as_str())
-                    .bind(created_at)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    WriteOutcome::Inserted(ServerOffset(id))
-                }
-            };
-            outcomes.push(outcome);
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            outcomes.extend(insert_chunk(&mut tx, chunk, created_at).await?);
         }
         tx.commit().await?;
         Ok(outcomes)
@@ -160,6 +142,67 @@ impl SqliteStore {
             writer.close().await;
         }
     }
+}
+
+/// Stores one chunk of a batch with two statements: look up the client offsets already
+/// stored, then insert the rest in one multi-row `INSERT`. Looking before inserting matters:
+/// with AUTOINCREMENT, an `INSERT .. ON CONFLICT DO NOTHING` that hits the conflict still
+/// consumes an id, and ids must stay consecutive (clients detect missed messages by a jump).
+/// Rows are inserted in chunk order, so their ids ascend in that order.
+async fn insert_chunk(
+    tx: &mut sqlx::SqliteConnection,
+    chunk: &[NewMessage],
+    created_at: i64,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let mut lookup = QueryBuilder::<Sqlite>::new(
+        "SELECT client_offset, id FROM messages WHERE client_offset IN (",
+    );
+    let mut keys = lookup.separated(", ");
+    for message in chunk {
+        keys.push_bind(message.client_offset.as_str());
+    }
+    lookup.push(")");
+    let mut ids: HashMap<String, i64> = lookup
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut seen = HashSet::new();
+    let fresh: Vec<&NewMessage> = chunk
+        .iter()
+        .filter(|m| {
+            !ids.contains_key(m.client_offset.as_str()) && seen.insert(m.client_offset.as_str())
+        })
+        .collect();
+    let stored_before: HashSet<String> = ids.keys().cloned().collect();
+    if !fresh.is_empty() {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (client_offset, content, created_at) ",
+        );
+        insert.push_values(&fresh, |mut row, message| {
+            row.push_bind(message.client_offset.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(created_at);
+        });
+        insert.push(" RETURNING client_offset, id");
+        let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+        ids.extend(inserted);
+    }
+    // The first occurrence of a new key is the insert; any later one in the chunk repeats it.
+    let mut first = HashSet::new();
+    chunk
+        .iter()
+        .map(|message| {
+            let key = message.client_offset.as_str();
+            let id = ServerOffset(*ids.get(key).ok_or(StoreError::MissingRow)?);
+            Ok(if !stored_before.contains(key) && first.insert(key) {
+                WriteOutcome::Inserted(id)
+            } else {
+                WriteOutcome::Duplicate(id)
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -235,6 +278,32 @@ mod tests {
             all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks() {
+        let (_dir, store) = open_temp().await;
+        // 1200 messages; every 100th repeats the key of the message 600 before it, so the
+        // repeat lands in a later statement chunk than the original.
+        let batch: Vec<_> = (0..1200)
+            .map(|i| {
+                let key = if i >= 600 && i % 100 == 0 { i - 600 } else { i };
+                message(&format!("m{i}"), &format!("k{key}"))
+            })
+            .collect();
+        let out = store.insert_batch(&batch, 1).await.unwrap();
+        let mut next = 1;
+        for (i, outcome) in out.iter().enumerate() {
+            if i >= 600 && i % 100 == 0 {
+                assert_eq!(*outcome, WriteOutcome::Duplicate(out[i - 600].id()), "row {i}");
+            } else {
+                assert_eq!(*outcome, WriteOutcome::Inserted(ServerOffset(next)), "row {i}");
+                next += 1;
+            }
+        }
+        let all = store.messages_after(ServerOffset(0), 2000).await.unwrap();
+        assert_eq!(all.len(), 1194);
+        assert!(all.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1));
     }
 
     #[tokio::test]
