@@ -295,9 +295,17 @@ mod tests {
         let mut next = 1;
         for (i, outcome) in out.iter().enumerate() {
             if i >= 600 && i % 100 == 0 {
-                assert_eq!(*outcome, WriteOutcome::Duplicate(out[i - 600].id()), "row {i}");
+                assert_eq!(
+                    *outcome,
+                    WriteOutcome::Duplicate(out[i - 600].id()),
+                    "row {i}"
+                );
             } else {
-                assert_eq!(*outcome, WriteOutcome::Inserted(ServerOffset(next)), "row {i}");
+                assert_eq!(
+                    *outcome,
+                    WriteOutcome::Inserted(ServerOffset(next)),
+                    "row {i}"
+                );
                 next += 1;
             }
         }
