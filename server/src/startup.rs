@@ -25,6 +25,9 @@ use crate::config::Config;
 use crate::http;
 use crate::store::{SqliteStore, StoreError};
 
+/// Initial websocket read buffer per connection, in bytes.
+const WS_READ_BUFFER: usize = 1024;
+
 /// How long shutdown waits for connections and queued writes before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -135,6 +138,9 @@ impl Application {
             socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
         let (socket_layer, io) = SocketIo::builder()
             .max_buffer_size(config.socket_buffer)
+            // Chat frames are small; a 1 KiB websocket read buffer (default 4 KiB) per
+            // connection grows on demand for larger ones.
+            .ws_read_buffer_size(WS_READ_BUFFER)
             .max_payload(config.max_payload())
             .with_state(state)
             .with_adapter::<ChatAdapter>(adapter)
