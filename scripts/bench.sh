@@ -3,11 +3,12 @@
 # 4100-4101, fresh database) and prints each mode's table and JSON line.
 # Usage: scripts/bench.sh [fanout|idle|writes|replay|all] [extra chat-bench args...]
 # Build first: cargo leptos build --release && cargo build --release -p chat-bench
+# CHAT_SERVER_BIN=path picks another server binary (scripts/bench-compare.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
 shift || true
-server=target/release/chat-server
+server="${CHAT_SERVER_BIN:-target/release/chat-server}"
 bench=target/release/chat-bench
 data="$(mktemp -d)"
 ulimit -n 65536 2>/dev/null || true  # thousands of sockets on both sides
