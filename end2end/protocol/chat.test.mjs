@@ -241,6 +241,8 @@ describe("process", () => {
     assert.deepEqual(again.received.map((m) => [m.text, m.offset]), [["survives restarts", ack.serverOffset]]);
     again.close();
     assert.deepEqual(await server.stop("SIGINT"), { code: 0, signal: null });
+    // Both stops drained cleanly: nothing had to be abandoned at the grace deadline.
+    assert.doesNotMatch(server.log(), /still queued|closing anyway/);
   });
 
   test("the page tells its client the configured ack timeout and retries", async () => {

@@ -227,6 +227,8 @@ describe("supervision", () => {
     assert.equal(pids.length, 2);
     assert.deepEqual(await cluster.stop("SIGTERM"), { code: 0, signal: null });
     for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} still running`);
+    assert.match(cluster.log(), /primary stopped/);
+    assert.doesNotMatch(cluster.log(), /still queued|closing anyway|did not stop in time/);
 
     cluster = await startCluster(2);
     pids = [...cluster.workerPids().values()];

@@ -8,11 +8,26 @@ use chat_server::config::{Config, Role};
 use chat_server::startup::{Application, Topology};
 use chat_server::{primary, shutdown, telemetry};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(&config.log);
-    match config.role() {
+    let role = config.role();
+    // A worker is one of N processes sharing the cores: one thread avoids cross-thread
+    // wake-ups on every delivery. The primary and a single server use every core.
+    let runtime = match role {
+        Role::Worker { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Role::Primary { .. } | Role::Solo => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(config, role))
+}
+
+/// Runs this process's role until shutdown.
+async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+    match role {
         Role::Primary { workers } => {
             anyhow::ensure!(
                 config.port != 0,

@@ -11,12 +11,11 @@ use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tower::Layer;
 use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
-use crate::chat::sequencer::Sequencer;
+use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
 use crate::chat::{ChatState, handlers};
 use crate::cluster::driver::{ChatAdapter, ClusterDriver};
@@ -66,7 +65,7 @@ pub struct Application {
     io: SocketIo<ChatAdapter>,
     store: SqliteStore,
     /// The in-process sequencer (a single server), to drain at shutdown.
-    sequencer: Option<JoinHandle<()>>,
+    sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
     link: Option<(LinkReader, Arc<Feed>)>,
 }
@@ -234,13 +233,10 @@ impl Application {
                 tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing anyway")
             }
         }
-        // The handlers' state holds the last sequencer handles; dropping the server drops
-        // them, and the sequencer stops once its queue is drained.
+        // Sockets are closed: commit what is queued, refuse the rest (unacked, so retried).
         drop(io);
         if let Some(sequencer) = sequencer
-            && tokio::time::timeout(SHUTDOWN_GRACE, sequencer)
-                .await
-                .is_err()
+            && !sequencer.shutdown(SHUTDOWN_GRACE).await
         {
             tracing::warn!("writes still queued after {SHUTDOWN_GRACE:?}");
         }

@@ -40,8 +40,9 @@ struct WriteRequest {
     reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
 }
 
-/// The handle handlers write through. Cloning it is cheap; when every clone is dropped the
-/// sequencer finishes what is queued and stops.
+/// The handle handlers write through. Cloning it is cheap. The sequencer stops when its
+/// [`SequencerTask`] is shut down (or every handle is dropped), after committing what is
+/// already queued.
 #[derive(Clone)]
 pub struct Sequencer {
     requests: mpsc::Sender<WriteRequest>,
@@ -54,10 +55,11 @@ impl Sequencer {
         store: SqliteStore,
         sink: Arc<S>,
         max_batch: usize,
-    ) -> (Self, JoinHandle<()>) {
+    ) -> (Self, SequencerTask) {
         let (requests, queue) = mpsc::channel(max_batch * 4);
-        let task = tokio::spawn(run(store, sink, queue, max_batch));
-        (Self { requests }, task)
+        let (stop, stopping) = oneshot::channel();
+        let handle = tokio::spawn(run(store, sink, queue, stopping, max_batch));
+        (Self { requests }, SequencerTask { handle, stop })
     }
 
     /// Stores `message` (or finds it already stored) and returns once it is committed and
@@ -72,15 +74,47 @@ impl Sequencer {
     }
 }
 
+/// The running sequencer, to stop at shutdown.
+pub struct SequencerTask {
+    handle: JoinHandle<()>,
+    stop: oneshot::Sender<()>,
+}
+
+impl SequencerTask {
+    /// Refuses new writes, commits those already queued, and waits (at most `grace`) for the
+    /// writer to finish. Returns false if it did not finish in time.
+    pub async fn shutdown(self, grace: std::time::Duration) -> bool {
+        let _ = self.stop.send(());
+        tokio::time::timeout(grace, self.handle).await.is_ok()
+    }
+}
+
 /// The writer loop: batch, commit, publish, answer.
 async fn run<S: CommitSink>(
     store: SqliteStore,
     sink: Arc<S>,
     mut queue: mpsc::Receiver<WriteRequest>,
+    mut stopping: oneshot::Receiver<()>,
     max_batch: usize,
 ) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(max_batch);
-    while queue.recv_many(&mut batch, max_batch).await > 0 {
+    let mut stop_seen = false;
+    loop {
+        let received = tokio::select! {
+            biased;
+            n = queue.recv_many(&mut batch, max_batch) => n,
+            stop = &mut stopping, if !stop_seen => {
+                stop_seen = true;
+                if stop.is_ok() {
+                    // Refuse new writes; what is queued is still committed below.
+                    queue.close();
+                }
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let messages: Vec<NewMessage> = batch.iter().map(|r| r.message.clone()).collect();
         let created_at = now_millis();
         match store.insert_batch(&messages, created_at).await {

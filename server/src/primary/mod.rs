@@ -97,10 +97,7 @@ pub async fn run(
     // Workers are gone: their connections close, releasing the last sequencer handles.
     accept.abort();
     let _ = accept.await;
-    if tokio::time::timeout(DRAIN_GRACE, sequencer_task)
-        .await
-        .is_err()
-    {
+    if !sequencer_task.shutdown(DRAIN_GRACE).await {
         tracing::warn!("writes still queued after {DRAIN_GRACE:?}");
     }
     store.close().await;
