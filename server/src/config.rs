@@ -26,6 +26,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<u16>,
 
+    /// Runtime threads per worker process (0: one per core; 1: a single-threaded runtime,
+    /// cheaper per delivery but slower to drain bursts).
+    #[arg(long, env = "CHAT_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
     /// Frames the primary queues for one worker before cutting it off as too slow (it then
     /// restarts and its clients replay).
     #[arg(long, env = "CHAT_WORKER_QUEUE", default_value_t = 65_536,
