@@ -165,7 +165,10 @@ impl Application {
         let router = Router::new()
             .merge(http::client_bundle::routes())
             .merge(http::page::routes(options, config.client_settings()))
-            .fallback_service(socket_layer.layer(static_files));
+            .fallback_service(socket_layer.layer(static_files))
+            .layer(axum::middleware::map_response(
+                http::security::add_common_headers,
+            ));
 
         Ok(Self {
             listener,

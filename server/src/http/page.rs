@@ -9,8 +9,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     options: LeptosOptions,
     settings: app::ClientSettings,
 ) -> Router<S> {
+    let reload_port = options.reload_port;
     let render = leptos_axum::render_app_to_stream_with_context(
-        || {},
+        move || super::security::add_page_policy(reload_port),
         move || app::shell(options.clone(), settings),
     );
     Router::new().route("/", get(render))
