@@ -111,6 +111,29 @@ describe("chat message", () => {
     client.close();
   });
 
+  test("an event sent the moment CONNECT is answered is handled: handlers exist by then", async () => {
+    const { default: WebSocket } = await import("ws");
+    // Many at once, so the server is busy when each CONNECT is answered.
+    await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+      const frames = [];
+      const ack = new Promise((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`message ${i} not acked; frames: ${frames.join(" | ")}`)), 5000);
+        ws.on("message", (data) => {
+          const frame = String(data);
+          frames.push(frame);
+          if (frame.startsWith("0{")) ws.send("40");
+          // Emit in the very callback that sees the CONNECT reply, as a client emitting on "connect".
+          if (frame.startsWith("40")) ws.send(`427["chat message","early ${i}","early-${i}"]`);
+          if (frame.startsWith("437")) { clearTimeout(timer); ok(JSON.parse(frame.slice(3))); }
+        });
+      });
+      const [reply] = await ack;
+      ws.close();
+      assert.equal(typeof reply.serverOffset, "number", `early message ${i} stored`);
+    }));
+  });
+
   test("an unknown event is ignored and the socket keeps working", async () => {
     const client = await connectClient(server.url);
     client.socket.emit("no such event", { x: 1 });

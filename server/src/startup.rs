@@ -10,6 +10,7 @@ use axum::Router;
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::services::ServeDir;
@@ -145,7 +146,7 @@ impl Application {
             .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
         feed.attach(io.clone());
-        io.ns("/", handlers::on_connect)
+        io.ns("/", handlers::on_connect.with(handlers::register_handlers))
             .await
             .map_err(|e| StartupError::Adapter(e.to_string()))?;
 

@@ -28,7 +28,21 @@ struct Refused {
     error: String,
 }
 
-/// A socket connected: register its handlers, replay what it missed, then make it live.
+/// Registers a socket's event handlers. Runs as a connect middleware, i.e. before the
+/// server sends CONNECT: the client may emit the moment it is connected, and an event that
+/// arrives before its handler exists is dropped (the async connect handler below runs in
+/// its own task, after CONNECT is sent).
+pub async fn register_handlers(
+    socket: SocketRef<ChatAdapter>,
+) -> Result<(), std::convert::Infallible> {
+    socket.on(CHAT_MESSAGE, on_chat_message);
+    socket.on(ONLINE, on_online);
+    socket.on_fallback(on_unknown_event);
+    Ok(())
+}
+
+/// A socket connected (its handlers are registered): replay what it missed, then make it
+/// live.
 pub async fn on_connect(
     socket: SocketRef<ChatAdapter>,
     auth: TryData<Value>,
@@ -39,9 +53,6 @@ pub async fn on_connect(
         .as_ref()
         .map(ServerOffset::from_auth)
         .unwrap_or_default();
-    socket.on(CHAT_MESSAGE, on_chat_message);
-    socket.on(ONLINE, on_online);
-    socket.on_fallback(on_unknown_event);
 
     // An offset beyond anything committed comes from another database (reset, or restored
     // from backup): the client's view is stale, so it gets the whole history. (The store,
