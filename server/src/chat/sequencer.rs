@@ -115,17 +115,19 @@ async fn run<S: CommitSink>(
         if received == 0 {
             break;
         }
-        let messages: Vec<NewMessage> = batch.iter().map(|r| r.message.clone()).collect();
+        // Move the texts out of the requests: they are stored, then published, never copied.
+        let (messages, replies): (Vec<NewMessage>, Vec<_>) =
+            batch.drain(..).map(|r| (r.message, r.reply)).unzip();
         let created_at = now_millis();
         match store.insert_batch(&messages, created_at).await {
             Ok(outcomes) => {
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
-                    .zip(&messages)
+                    .zip(messages)
                     .filter_map(|(outcome, message)| match outcome {
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,
-                            text: message.text.as_str().to_owned(),
+                            text: message.text.into_inner(),
                             created_at,
                         }),
                         WriteOutcome::Duplicate(_) => None,
@@ -136,16 +138,16 @@ async fn run<S: CommitSink>(
                     "ids ascend in batch order"
                 );
                 sink.publish(&fresh).await;
-                tracing::debug!(batch = batch.len(), stored = fresh.len(), "committed");
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = request.reply.send(Ok(outcome));
+                tracing::debug!(batch = replies.len(), stored = fresh.len(), "committed");
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
             }
             Err(error) => {
-                tracing::error!(%error, batch = batch.len(), "storing a batch failed; not acked");
+                tracing::error!(%error, batch = replies.len(), "storing a batch failed; not acked");
                 let error = WriteError::Storage(error.to_string().into());
-                for request in batch.drain(..) {
-                    let _ = request.reply.send(Err(error.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
         }
