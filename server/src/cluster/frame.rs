@@ -4,6 +4,8 @@
 //! integers big-endian, strings and byte strings as a 4-byte length and the bytes. Decoding
 //! never panics on malformed input: it returns a [`FrameError`].
 
+use std::sync::Arc;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::domain::ServerOffset;
@@ -51,10 +53,11 @@ pub enum Frame {
         /// Why.
         reason: String,
     },
-    /// Primary → every worker: newly committed messages, in offset order.
+    /// Primary → every worker: newly committed messages, in offset order. Shared, so the
+    /// primary queues one batch for every worker without copying it.
     Committed {
         /// The messages.
-        messages: Vec<StoredMessage>,
+        messages: Arc<[StoredMessage]>,
     },
     /// Worker → primary: deliver `Publish`es on this adapter channel to me.
     Subscribe {
@@ -173,7 +176,7 @@ impl Frame {
             Self::Committed { messages } => {
                 out.put_u8(tag::COMMITTED);
                 out.put_u32(messages.len() as u32);
-                for message in messages {
+                for message in messages.iter() {
                     out.put_i64(message.id.0);
                     out.put_i64(message.created_at);
                     put_bytes(out, message.text.as_bytes());
@@ -269,7 +272,9 @@ impl Frame {
                         created_at,
                     });
                 }
-                Self::Committed { messages }
+                Self::Committed {
+                    messages: messages.into(),
+                }
             }
             tag::SUBSCRIBE => Self::Subscribe {
                 channel: get_string(b)?,
@@ -387,7 +392,8 @@ mod tests {
                         text: "".into(),
                         created_at: 2,
                     },
-                ],
+                ]
+                .into(),
             },
             Frame::Subscribe {
                 channel: "socket.io-request#/#".into(),

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{ConnectionError, FrameReader, write_frames};
 use super::frame::Frame;
+use super::lock;
 use crate::chat::feed::Feed;
 use crate::chat::sequencer::WriteError;
 use crate::domain::{NewMessage, ServerOffset};
@@ -223,11 +224,4 @@ impl LinkReader {
         lock(&inner.subscriptions).clear();
         result
     }
-}
-
-/// Locks a mutex whose data stays consistent even if a holder panicked.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

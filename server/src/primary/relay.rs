@@ -15,6 +15,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::chat::sequencer::CommitSink;
 use crate::cluster::frame::Frame;
+use crate::cluster::lock;
 use crate::domain::ServerOffset;
 use crate::store::StoredMessage;
 
@@ -151,10 +152,11 @@ impl CommitSink for Relay {
         let Some(last) = messages.last() else { return };
         let mut state = lock(&self.state);
         state.last_committed = last.id;
+        let shared: Arc<[StoredMessage]> = messages.into();
         let mut full = Vec::new();
         for (id, entry) in &state.workers {
             let frame = Frame::Committed {
-                messages: messages.to_vec(),
+                messages: shared.clone(),
             };
             if entry.outgoing.try_send(frame).is_err() {
                 full.push(*id);
@@ -162,10 +164,4 @@ impl CommitSink for Relay {
         }
         self.cut_off(&mut state, &full);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
