@@ -27,22 +27,18 @@ fn main() -> anyhow::Result<()> {
 
 /// Runs this process's role until shutdown.
 async fn run(config: Config, role: Role) -> anyhow::Result<()> {
-    match role {
+    let topology = match role {
         Role::Primary { workers } => {
             anyhow::ensure!(
                 config.port != 0,
                 "--port 0 needs --workers 0: workers listen on base port + index"
             );
-            primary::run(&config, workers, shutdown::signal()).await?;
+            return Ok(primary::run(&config, workers, shutdown::signal()).await?);
         }
-        Role::Worker { index, ipc_path } => {
-            let app = Application::build(&config, Topology::Worker { index, ipc_path }).await?;
-            app.run_until(shutdown::signal()).await?;
-        }
-        Role::Solo => {
-            let app = Application::build(&config, Topology::Solo).await?;
-            app.run_until(shutdown::signal()).await?;
-        }
-    }
+        Role::Worker { index, ipc_path } => Topology::Worker { index, ipc_path },
+        Role::Solo => Topology::Solo,
+    };
+    let app = Application::build(&config, topology).await?;
+    app.run_until(shutdown::signal()).await?;
     Ok(())
 }
