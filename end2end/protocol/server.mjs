@@ -10,10 +10,22 @@ import { io } from "socket.io-client";
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
 export const serverBin = process.env.CHAT_SERVER_BIN ?? join(root, "target/debug/chat-server");
 
+/**
+ * Test servers lift the per-socket message rate and the per-address connection limit
+ * (every test client comes from 127.0.0.1 and many tests write fast); the tests of those
+ * limits pass their own values.
+ */
+function withTestLimits(args) {
+  const extra = [];
+  if (!args.includes("--message-rate")) extra.push("--message-rate", "0");
+  if (!args.includes("--max-connections-per-ip")) extra.push("--max-connections-per-ip", "0");
+  return [...extra, ...args];
+}
+
 /** Starts a server; resolves once it listens. `args` are extra CLI flags. */
 export async function startServer(args = [], { dir } = {}) {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), "chat-test-"));
-  const child = spawn(serverBin, ["--port", "0", "--workers", "0", "--db", join(dataDir, "chat.db"), ...args], {
+  const child = spawn(serverBin, ["--port", "0", "--workers", "0", "--db", join(dataDir, "chat.db"), ...withTestLimits(args)], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -110,8 +122,9 @@ export async function freePorts(count) {
 /** Starts a primary with `workers` workers; resolves once every worker listens. */
 export async function startCluster(workers = 2, args = [], { dir } = {}) {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), "chat-cluster-"));
-  const base = await freePorts(workers);
-  const child = spawn(serverBin, ["--port", String(base), "--workers", String(workers), "--db", join(dataDir, "chat.db"), ...args], {
+  // The workers' ports, then the primary's admin port (/healthz, /metrics).
+  const base = await freePorts(workers + 1);
+  const child = spawn(serverBin, ["--port", String(base), "--workers", String(workers), "--db", join(dataDir, "chat.db"), ...withTestLimits(args)], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -133,6 +146,7 @@ export async function startCluster(workers = 2, args = [], { dir } = {}) {
   return {
     urls,
     base,
+    adminUrl: `http://127.0.0.1:${base + workers}`,
     pid: child.pid,
     exited,
     dataDir,
@@ -157,4 +171,18 @@ export async function startCluster(workers = 2, args = [], { dir } = {}) {
 /** Whether a process exists. */
 export function alive(pid) {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/**
+ * Reads one metric from `${url}/metrics` (Prometheus text format): the sum of the samples
+ * named `name` whose label set contains `labels`; 0 when there is none.
+ */
+export async function metric(url, name, labels = "") {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = line.match(/^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/);
+    if (m && m[1] === name && (m[2] ?? "").includes(labels)) sum += Number(m[3]);
+  }
+  return sum;
 }

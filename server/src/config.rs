@@ -64,6 +64,53 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(16..=1_048_576).map(|n| n as usize))]
     pub socket_buffer: usize,
 
+    /// Messages per second one socket may send on average (0: unlimited); excess messages
+    /// get an error ack saying when to retry.
+    #[arg(long, env = "CHAT_MESSAGE_RATE", default_value_t = 30)]
+    pub message_rate: u32,
+
+    /// Messages one socket may send in a burst above --message-rate.
+    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Sockets one process (a worker, or a single server) accepts in total (0: unlimited);
+    /// the next gets a `connect_error`.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Sockets one process accepts from one client IP address (0: unlimited).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 500)]
+    pub max_connections_per_ip: usize,
+
+    /// How long a new Engine.IO connection may take to send its Socket.IO CONNECT before it
+    /// is closed, in ms.
+    #[arg(long, env = "CHAT_CONNECT_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub connect_timeout_ms: u64,
+
+    /// Engine.IO ping interval, in ms. A client that stops reading is closed at the next ping
+    /// once its queue is full.
+    #[arg(long, env = "CHAT_PING_INTERVAL_MS", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub ping_interval_ms: u64,
+
+    /// How long a client may take to answer a ping, in ms.
+    #[arg(long, env = "CHAT_PING_TIMEOUT_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub ping_timeout_ms: u64,
+
+    /// Another origin whose pages may connect (repeat, or comma-separate; `*` for any). A
+    /// page of the site's own origin always may; clients that send no Origin (not browsers)
+    /// are not checked.
+    #[arg(long, env = "CHAT_ALLOW_ORIGIN", value_delimiter = ',')]
+    pub allow_origin: Vec<String>,
+
+    /// Port of the primary's `/healthz` and `/metrics` (default: the port after the last
+    /// worker's). Workers serve both on their own port.
+    #[arg(long, env = "CHAT_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
+
     /// How long the page's client waits for an ack before resending a message, in ms.
     #[arg(long, env = "CHAT_CLIENT_ACK_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(100..=600_000))]

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod primary;
 pub mod shutdown;
 pub mod startup;

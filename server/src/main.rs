@@ -12,17 +12,24 @@ fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(&config.log);
     let role = config.role();
-    // A worker is one of N processes sharing the cores: one thread avoids cross-thread
-    // wake-ups on every delivery. The primary and a single server use every core.
-    let runtime = match role {
-        Role::Worker { .. } => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Role::Primary { .. } | Role::Solo => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-    };
+    let runtime = runtime_for(&role, config.worker_threads)?;
     runtime.block_on(run(config, role))
+}
+
+/// The runtime for this role: a worker uses `--worker-threads` (0: one thread per core; 1: a
+/// single-threaded runtime, cheaper per delivery but slower to drain bursts); the primary and
+/// a single server use every core.
+fn runtime_for(role: &Role, worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match (role, worker_threads) {
+        (Role::Worker { .. }, 1) => tokio::runtime::Builder::new_current_thread(),
+        (Role::Worker { .. }, n) if n > 1 => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
 }
 
 /// Runs this process's role until shutdown.

@@ -16,6 +16,7 @@ use tower::Layer;
 use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
+use crate::chat::limits::ConnectionLimits;
 use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
 use crate::chat::{ChatState, handlers};
@@ -23,6 +24,9 @@ use crate::cluster::driver::{ChatAdapter, ClusterDriver};
 use crate::cluster::link::{LinkError, LinkReader, PrimaryLink};
 use crate::config::Config;
 use crate::http;
+use crate::http::ops::{HealthSource, Ops};
+use crate::http::origin::AllowedOrigins;
+use crate::metrics::Metrics;
 use crate::store::{SqliteStore, StoreError};
 
 /// Initial websocket read buffer per connection, in bytes.
@@ -90,12 +94,28 @@ impl Application {
         // Leptos renders with reactive tasks on a global executor: tokio's. (Already set when
         // several servers share a process, as in tests.)
         let _ = any_spawner::Executor::init_tokio();
+        let worker_index = match &topology {
+            Topology::Worker { index, .. } => Some(*index),
+            Topology::Solo => None,
+        };
+        let metrics = Metrics::new(
+            if worker_index.is_some() {
+                "worker"
+            } else {
+                "server"
+            },
+            worker_index,
+        );
         let (store, feed, writer, driver, sequencer, link, port) = match topology {
             Topology::Solo => {
                 let store = SqliteStore::open(&config.db).await?;
-                let feed = Arc::new(Feed::new(store.last_offset().await?));
-                let (sequencer, task) =
-                    Sequencer::spawn(store.clone(), feed.clone(), config.max_batch);
+                let feed = Feed::new(store.last_offset().await?, store.clone(), metrics.clone());
+                let (sequencer, task) = Sequencer::spawn(
+                    store.clone(),
+                    feed.clone(),
+                    config.max_batch,
+                    metrics.clone(),
+                );
                 (
                     store,
                     feed,
@@ -109,7 +129,7 @@ impl Application {
             Topology::Worker { index, ipc_path } => {
                 let (link, last_committed, reader) = PrimaryLink::connect(&ipc_path, index).await?;
                 let store = SqliteStore::open_read_only(&config.db).await?;
-                let feed = Arc::new(Feed::new(last_committed));
+                let feed = Feed::new(last_committed, store.clone(), metrics.clone());
                 let port = config
                     .port
                     .checked_add(index)
@@ -133,6 +153,12 @@ impl Application {
             writer,
             feed: feed.clone(),
             max_message_bytes: config.max_message_bytes,
+            message_rate: (config.message_rate, config.message_burst),
+            connections: Arc::new(ConnectionLimits::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+            )),
+            metrics: metrics.clone(),
         };
         let adapter =
             socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
@@ -142,11 +168,13 @@ impl Application {
             // connection grows on demand for larger ones.
             .ws_read_buffer_size(WS_READ_BUFFER)
             .max_payload(config.max_payload())
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .ping_interval(Duration::from_millis(config.ping_interval_ms))
+            .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
             .with_state(state)
             .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
-        feed.attach(io.clone());
-        io.ns("/", handlers::on_connect.with(handlers::register_handlers))
+        io.ns("/", handlers::on_connect.with(handlers::admit_and_register))
             .await
             .map_err(|e| StartupError::Adapter(e.to_string()))?;
 
@@ -163,10 +191,21 @@ impl Application {
         let static_files = ServeDir::new(&config.site_root)
             .precompressed_gzip()
             .precompressed_br();
+        let socket_service = axum::middleware::from_fn_with_state(
+            AllowedOrigins::new(&config.allow_origin),
+            http::origin::check_origin,
+        )
+        .layer(socket_layer.layer(static_files));
+        let ops = Ops {
+            metrics,
+            store: store.clone(),
+            source: Arc::new(ServerHealth { worker_index }),
+        };
         let router = Router::new()
             .merge(http::client_bundle::routes())
+            .merge(http::ops::routes(ops))
             .merge(http::page::routes(options, config.client_settings()))
-            .fallback_service(socket_layer.layer(static_files))
+            .fallback_service(socket_service)
             .layer(axum::middleware::map_response(
                 http::security::add_common_headers,
             ));
@@ -222,7 +261,8 @@ impl Application {
         });
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let io_for_shutdown = io.clone();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stopping_tx.send(());
             // Close every socket so long-lived connections end and clients reconnect.
@@ -247,6 +287,33 @@ impl Application {
         store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// What a worker or a single server reports at `/healthz` besides its store.
+struct ServerHealth {
+    worker_index: Option<u16>,
+}
+
+impl HealthSource for ServerHealth {
+    fn role(&self) -> &'static str {
+        if self.worker_index.is_some() {
+            "worker"
+        } else {
+            "server"
+        }
+    }
+
+    fn worker(&self) -> Option<u16> {
+        self.worker_index
+    }
+
+    fn checks(&self) -> Vec<(&'static str, Result<String, String>)> {
+        match self.worker_index {
+            // A worker stops serving the moment its link to the primary ends.
+            Some(_) => vec![("link", Ok("connected to the primary".into()))],
+            None => vec![],
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use chat_server::chat::feed::Feed;
 use chat_server::chat::sequencer::Sequencer;
 use chat_server::cluster::driver::{ChatAdapter, ClusterDriver};
 use chat_server::cluster::link::PrimaryLink;
+use chat_server::metrics::Metrics;
 use chat_server::primary::{WorkerLimits, relay::Relay, serve_workers};
 use chat_server::store::SqliteStore;
 use futures_util::{SinkExt, StreamExt};
@@ -26,8 +27,12 @@ const WAIT: Duration = Duration::from_secs(5);
 /// Starts the primary's side: a relay and sequencer serving workers on `ipc`.
 async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
     let store = SqliteStore::open(&dir.join("chat.db")).await.unwrap();
-    let relay = Arc::new(Relay::new(store.last_offset().await.unwrap()));
-    let (sequencer, _task) = Sequencer::spawn(store, relay.clone(), 64);
+    let metrics = Metrics::new("primary", None);
+    let relay = Arc::new(Relay::new(
+        store.last_offset().await.unwrap(),
+        metrics.clone(),
+    ));
+    let (sequencer, _task) = Sequencer::spawn(store, relay.clone(), 64, metrics);
     let listener = UnixListener::bind(ipc).unwrap();
     let limits = WorkerLimits {
         max_message_bytes: 4096,
@@ -39,7 +44,7 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
 
 /// Starts one worker-like Socket.IO server joined to the relay; returns it and its port.
 /// Its sockets join the room named in their connect auth (`{ "room": "a" }`).
-async fn start_node(ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
+async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
     let (link, last, reader) = PrimaryLink::connect(ipc, index).await.unwrap();
     let adapter = socketioxide_redis::RedisAdapterCtr::new_with_driver(
         ClusterDriver::Ipc(link),
@@ -63,7 +68,11 @@ async fn start_node(ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
     )
     .await
     .unwrap();
-    tokio::spawn(reader.run(Arc::new(Feed::new(last))));
+    let store = SqliteStore::open_read_only(&dir.join("chat.db"))
+        .await
+        .unwrap();
+    let feed = Feed::new(last, store, Metrics::new("worker", Some(index)));
+    tokio::spawn(reader.run(feed));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = axum::Router::new().layer(layer);
@@ -137,8 +146,8 @@ async fn adapter_reaches_sockets_on_every_worker() {
     let dir = tempfile::tempdir().unwrap();
     let ipc = dir.path().join("primary.sock");
     let relay = start_primary(dir.path(), &ipc).await;
-    let (io0, port0) = start_node(&ipc, 0).await;
-    let (io1, port1) = start_node(&ipc, 1).await;
+    let (io0, port0) = start_node(dir.path(), &ipc, 0).await;
+    let (io1, port1) = start_node(dir.path(), &ipc, 1).await;
 
     let mut a0 = RawClient::connect(port0, serde_json::json!({ "room": "a" })).await;
     let mut a1 = RawClient::connect(port1, serde_json::json!({ "room": "a" })).await;

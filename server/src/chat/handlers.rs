@@ -1,15 +1,24 @@
 //! The Socket.IO handlers of the "/" namespace, each a small async fn with extractors.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::ConnectInfo;
 use serde::Serialize;
 use serde_json::Value;
 use socketioxide::SocketIo;
-use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
+use socketioxide::socket::DisconnectReason;
 
 use super::args::EventArgs;
-use super::replay::{ReplayError, replay_then_go_live};
+use super::feed::Joining;
+use super::limits::{ConnectionRefused, TokenBucket};
+use super::replay::{self, ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
 use super::{CHAT_MESSAGE, ChatState, ONLINE};
 use crate::cluster::driver::ChatAdapter;
+use crate::cluster::lock;
 use crate::domain::{NewMessage, ServerOffset};
 use crate::store::WriteOutcome;
 
@@ -22,23 +31,82 @@ struct Stored {
     duplicate: bool,
 }
 
-/// The ack of a refused message.
+/// The ack of a refused message. `retryAfterMs` says the same message may be sent again
+/// after that long (rate limit, storage fault); without it, resending cannot help.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Refused {
     error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
 }
 
-/// Registers a socket's event handlers. Runs as a connect middleware, i.e. before the
-/// server sends CONNECT: the client may emit the moment it is connected, and an event that
-/// arrives before its handler exists is dropped (the async connect handler below runs in
-/// its own task, after CONNECT is sent).
-pub async fn register_handlers(
+impl Refused {
+    /// A refusal that resending will not fix.
+    fn permanent(error: impl ToString) -> Self {
+        Self {
+            error: error.to_string(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// How long a client should wait before resending after a storage fault.
+const STORAGE_RETRY_MS: u64 = 1000;
+
+/// What the server keeps per socket: its client address and its message budget.
+#[derive(Debug)]
+pub struct SocketSession {
+    /// The client's address (none for a non-TCP transport), for the per-address limit.
+    address: Option<IpAddr>,
+    /// The message rate limit.
+    bucket: Mutex<TokenBucket>,
+}
+
+/// Admits a socket (connection limits) and registers its event handlers. Runs as a connect
+/// middleware, i.e. before the server sends CONNECT: a refusal reaches the client as a
+/// `connect_error` with the reason, and the client may emit the moment it is connected,
+/// while an event that arrives before its handler exists is dropped (the async connect
+/// handler below runs in its own task, after CONNECT is sent).
+pub async fn admit_and_register(
     socket: SocketRef<ChatAdapter>,
-) -> Result<(), std::convert::Infallible> {
+    State(chat): State<ChatState>,
+) -> Result<(), ConnectionRefused> {
+    let address = socket
+        .req_parts()
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    if let Err(refused) = chat.connections.admit(address) {
+        tracing::debug!(sid = %socket.id, %refused, "refused a connection");
+        chat.metrics.refuse(refused.reason());
+        return Err(refused);
+    }
+    let (rate, burst) = chat.message_rate;
+    socket.extensions.insert(Arc::new(SocketSession {
+        address,
+        bucket: Mutex::new(TokenBucket::new(rate, burst)),
+    }));
+    chat.metrics.sockets_connected.inc();
     socket.on(CHAT_MESSAGE, on_chat_message);
     socket.on(ONLINE, on_online);
     socket.on_fallback(on_unknown_event);
+    socket.on_disconnect(on_disconnect);
     Ok(())
+}
+
+/// A socket disconnected: stop delivering to it, release its connection slot, count why.
+pub async fn on_disconnect(
+    socket: SocketRef<ChatAdapter>,
+    reason: DisconnectReason,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    chat.feed.forget(socket.id).await;
+    chat.connections.release(session.address);
+    chat.metrics.sockets_connected.dec();
+    chat.metrics.disconnected(format!("{reason:?}"));
+    tracing::debug!(sid = %socket.id, ?reason, "disconnected");
 }
 
 /// A socket connected (its handlers are registered): replay what it missed, then make it
@@ -65,34 +133,44 @@ pub async fn on_connect(
     };
     tracing::debug!(sid = %socket.id, from = from.0, "connected");
 
-    match replay_then_go_live(&socket, &chat.store, &chat.feed, from).await {
+    match replay_then_go_live(&socket, &chat.feed, from, Joining::Connect).await {
         Ok(count) => tracing::debug!(sid = %socket.id, count, "replayed, now live"),
         Err(ReplayError::Closed) => tracing::debug!(sid = %socket.id, "closed during replay"),
         Err(error) => {
             tracing::warn!(sid = %socket.id, %error, "replay failed; disconnecting so the client retries");
-            let _ = socket.disconnect();
+            replay::disconnect(socket).await;
         }
     }
 }
 
 /// `chat message` (text, clientOffset) + ack: validate, store, broadcast, then ack.
 ///
-/// Bad input is acked with `{ error }`. A storage failure is not acked at all, so the
-/// client's retry delivers the message later; the client offset makes the retry safe.
+/// Bad input is acked with `{ error }`; a message over the rate limit with `{ error,
+/// retryAfterMs }`; a storage failure too (nothing was stored: the same message may be sent
+/// again, and the client offset makes that safe). Only a committed message is acked with
+/// its `serverOffset`.
 pub async fn on_chat_message(
     socket: SocketRef<ChatAdapter>,
     args: TryData<EventArgs>,
     ack: AckSender<ChatAdapter>,
     State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
 ) {
+    if let Err(wait) = lock(&session.bucket).take(Instant::now()) {
+        chat.metrics.refuse("rate_limited");
+        let retry_after_ms = wait.as_millis().max(1) as u64;
+        let _ = ack.send(&Refused {
+            error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
+            retry_after_ms: Some(retry_after_ms),
+        });
+        return;
+    }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
     let message = match NewMessage::from_event_args(args, chat.max_message_bytes) {
         Ok(message) => message,
         Err(error) => {
             tracing::debug!(sid = %socket.id, %error, "refused a chat message");
-            let _ = ack.send(&Refused {
-                error: error.to_string(),
-            });
+            let _ = ack.send(&Refused::permanent(error));
             return;
         }
     };
@@ -105,7 +183,11 @@ pub async fn on_chat_message(
             let _ = ack.send(&reply);
         }
         Err(error @ WriteError::Storage(_)) => {
-            tracing::warn!(sid = %socket.id, %error, "message not stored; leaving it unacked");
+            tracing::warn!(sid = %socket.id, %error, "message not stored; error ack");
+            let _ = ack.send(&Refused {
+                error: "the message could not be stored (storage unavailable); retry".into(),
+                retry_after_ms: Some(STORAGE_RETRY_MS),
+            });
         }
         Err(WriteError::ShuttingDown) => {}
     }
@@ -134,6 +216,7 @@ pub async fn on_online(
             tracing::warn!(sid = %socket.id, %error, "counting sockets across workers failed");
             let _ = ack.send(&Refused {
                 error: "the online count is unavailable, retry".into(),
+                retry_after_ms: Some(STORAGE_RETRY_MS),
             });
         }
     }

@@ -7,6 +7,7 @@
 //! - [`feed`]: delivers committed messages to this process's sockets, and joins a connecting
 //!   socket to the live stream exactly where its replay ended;
 //! - [`replay`]: sends a connecting socket what it missed, respecting its queue;
+//! - [`limits`]: connection limits and the per-socket message rate;
 //! - [`writer`]: where a handler sends a message to be stored: the in-process sequencer, or
 //!   the primary's (a worker).
 //!
@@ -17,12 +18,14 @@
 pub mod args;
 pub mod feed;
 pub mod handlers;
+pub mod limits;
 pub mod replay;
 pub mod sequencer;
 pub mod writer;
 
 use std::sync::Arc;
 
+use crate::metrics::Metrics;
 use crate::store::SqliteStore;
 
 /// The event carrying chat messages, both ways.
@@ -48,4 +51,10 @@ pub struct ChatState {
     pub feed: Arc<feed::Feed>,
     /// Largest accepted message, in UTF-8 bytes.
     pub max_message_bytes: usize,
+    /// Messages per second per socket (0: unlimited), and the burst allowed above it.
+    pub message_rate: (u32, u32),
+    /// Sockets admitted, against their limits.
+    pub connections: Arc<limits::ConnectionLimits>,
+    /// This process's metrics.
+    pub metrics: Arc<Metrics>,
 }

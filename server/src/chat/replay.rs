@@ -2,8 +2,9 @@
 //!
 //! Messages are read from the store in pages and emitted one `chat message` event each (the
 //! tutorial's client expects exactly that). The socket's queue is bounded: when it is full
-//! the replay waits for the client to read rather than dropping rows. A client that reads
-//! nothing for [`STALL_LIMIT`] is disconnected; it will reconnect and resume from its offset.
+//! the replay waits for the client to read rather than dropping rows, polling with a growing
+//! delay. A client that reads nothing for [`STALL_LIMIT`] is disconnected; it will reconnect
+//! and resume from its offset. The same path catches up a live socket whose queue filled.
 
 use std::time::{Duration, Instant};
 
@@ -11,16 +12,19 @@ use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
 use super::CHAT_MESSAGE;
-use super::feed::{Feed, ReplayProgress, Subscribe};
+use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::StoreError;
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
 
-/// How long to wait between checks of a full queue.
-const QUEUE_POLL: Duration = Duration::from_millis(2);
+/// First wait before checking a full queue again; doubled up to [`QUEUE_POLL_MAX`].
+const QUEUE_POLL: Duration = Duration::from_millis(1);
+
+/// Longest wait between checks of a full queue.
+const QUEUE_POLL_MAX: Duration = Duration::from_millis(64);
 
 /// Longest a replay waits on a client that does not read.
 const STALL_LIMIT: Duration = Duration::from_secs(30);
@@ -46,38 +50,94 @@ pub enum ReplayError {
 /// many messages were replayed.
 pub async fn replay_then_go_live(
     socket: &SocketRef<ChatAdapter>,
-    store: &SqliteStore,
     feed: &Feed,
     from: ServerOffset,
+    joining: Joining,
 ) -> Result<u64, ReplayError> {
     let mut progress = ReplayProgress {
         after: from,
         count: 0,
     };
-    loop {
-        replay_from_store(socket, store, &mut progress).await?;
-        match feed.subscribe(socket, &mut progress).await {
-            Subscribe::Live => return Ok(progress.count),
+    let mut backoff = QueueBackoff::default();
+    let result = loop {
+        let sent = progress.count;
+        if let Err(error) = replay_from_store(socket, feed, &mut progress).await {
+            break Err(error);
+        }
+        match feed.subscribe(socket, &mut progress, joining).await {
+            Subscribe::Live => break Ok(progress.count),
             Subscribe::NeedsReplay => continue,
-            Subscribe::QueueFull => tokio::time::sleep(QUEUE_POLL).await,
-            Subscribe::FeedBehind => {
-                if !feed.wait_published(progress.after, STALL_LIMIT).await {
-                    return Err(ReplayError::FeedStalled(progress.after));
+            Subscribe::QueueFull => {
+                if progress.count > sent {
+                    backoff = QueueBackoff::default();
+                }
+                if backoff.wait().await {
+                    break Err(ReplayError::Stalled(STALL_LIMIT));
                 }
             }
-            Subscribe::Closed => return Err(ReplayError::Closed),
+            Subscribe::FeedBehind => {
+                if !feed.wait_published(progress.after, STALL_LIMIT).await {
+                    break Err(ReplayError::FeedStalled(progress.after));
+                }
+            }
+            Subscribe::Closed => break Err(ReplayError::Closed),
         }
+    };
+    feed.metrics().replayed.inc_by(progress.count);
+    result
+}
+
+/// Disconnects `socket` so that its client reconnects and replays from its own offset. A
+/// full queue has no room for the DISCONNECT packet: then it waits for room, or for the
+/// Engine.IO heartbeat to close the connection (its ping cannot be queued either).
+pub async fn disconnect(socket: SocketRef<ChatAdapter>) {
+    let mut backoff = QueueBackoff::default();
+    loop {
+        match socket.clone().disconnect() {
+            Err(SocketError::InternalChannelFull) if socket.connected() => {
+                backoff.wait().await;
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Waits between checks of a full queue: 1 ms, doubling to [`QUEUE_POLL_MAX`], and says when
+/// the client has read nothing for [`STALL_LIMIT`].
+struct QueueBackoff {
+    delay: Duration,
+    since: Instant,
+}
+
+impl Default for QueueBackoff {
+    fn default() -> Self {
+        Self {
+            delay: QUEUE_POLL,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl QueueBackoff {
+    /// Sleeps for the next delay; returns true once the queue has been full for too long.
+    async fn wait(&mut self) -> bool {
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(QUEUE_POLL_MAX);
+        self.since.elapsed() > STALL_LIMIT
     }
 }
 
 /// Sends every stored message after `progress.after`, page by page.
 async fn replay_from_store(
     socket: &SocketRef<ChatAdapter>,
-    store: &SqliteStore,
+    feed: &Feed,
     progress: &mut ReplayProgress,
 ) -> Result<(), ReplayError> {
     loop {
-        let page = store.messages_after(progress.after, PAGE_SIZE).await?;
+        let page = feed
+            .store()
+            .messages_after(progress.after, PAGE_SIZE)
+            .await?;
         for message in &page {
             emit_when_room(socket, &(&message.text, message.id)).await?;
             progress.after = message.id;
@@ -94,16 +154,14 @@ async fn emit_when_room(
     socket: &SocketRef<ChatAdapter>,
     data: &(&String, ServerOffset),
 ) -> Result<(), ReplayError> {
-    let mut waiting_since: Option<Instant> = None;
+    let mut backoff: Option<QueueBackoff> = None;
     loop {
         match socket.emit(CHAT_MESSAGE, data) {
             Ok(()) => return Ok(()),
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                let since = *waiting_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > STALL_LIMIT {
+                if backoff.get_or_insert_default().wait().await {
                     return Err(ReplayError::Stalled(STALL_LIMIT));
                 }
-                tokio::time::sleep(QUEUE_POLL).await;
             }
             Err(_) => return Err(ReplayError::Closed),
         }

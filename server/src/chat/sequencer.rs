@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::domain::NewMessage;
+use crate::metrics::Metrics;
 use crate::store::{SqliteStore, StoredMessage, WriteOutcome};
 
 /// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
@@ -23,7 +24,8 @@ pub trait CommitSink: Send + Sync + 'static {
     fn publish(&self, messages: &[StoredMessage]) -> impl std::future::Future<Output = ()> + Send;
 }
 
-/// Why a write was not committed. The client is not acked and will retry.
+/// Why a write was not committed. Nothing was stored: the client gets an error ack (or, at
+/// shutdown, none) and may resend the same message.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
     /// The store failed; the batch was rolled back.
@@ -55,10 +57,11 @@ impl Sequencer {
         store: SqliteStore,
         sink: Arc<S>,
         max_batch: usize,
+        metrics: Arc<Metrics>,
     ) -> (Self, SequencerTask) {
         let (requests, queue) = mpsc::channel(max_batch * 4);
         let (stop, stopping) = oneshot::channel();
-        let handle = tokio::spawn(run(store, sink, queue, stopping, max_batch));
+        let handle = tokio::spawn(run(store, sink, queue, stopping, max_batch, metrics));
         (Self { requests }, SequencerTask { handle, stop })
     }
 
@@ -96,6 +99,7 @@ async fn run<S: CommitSink>(
     mut queue: mpsc::Receiver<WriteRequest>,
     mut stopping: oneshot::Receiver<()>,
     max_batch: usize,
+    metrics: Arc<Metrics>,
 ) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(max_batch);
     let mut stop_seen = false;
@@ -115,11 +119,17 @@ async fn run<S: CommitSink>(
         if received == 0 {
             break;
         }
+        metrics.sequencer_queue.set(queue.len() as i64);
         // Move the texts out of the requests: they are stored, then published, never copied.
         let (messages, replies): (Vec<NewMessage>, Vec<_>) =
             batch.drain(..).map(|r| (r.message, r.reply)).unzip();
         let created_at = now_millis();
-        match store.insert_batch(&messages, created_at).await {
+        let started = std::time::Instant::now();
+        let result = store.insert_batch(&messages, created_at).await;
+        metrics
+            .store_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match result {
             Ok(outcomes) => {
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
@@ -137,6 +147,7 @@ async fn run<S: CommitSink>(
                     fresh.windows(2).all(|w| w[0].id < w[1].id),
                     "ids ascend in batch order"
                 );
+                metrics.messages_stored.inc_by(fresh.len() as u64);
                 sink.publish(&fresh).await;
                 tracing::debug!(batch = replies.len(), stored = fresh.len(), "committed");
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -144,7 +155,8 @@ async fn run<S: CommitSink>(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, batch = replies.len(), "storing a batch failed; not acked");
+                metrics.store_errors.inc();
+                tracing::error!(%error, batch = replies.len(), "storing a batch failed; error acks sent");
                 let error = WriteError::Storage(error.to_string().into());
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));

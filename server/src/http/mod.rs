@@ -1,6 +1,8 @@
-//! HTTP routes other than Socket.IO: the server-rendered page and the client bundle, and
-//! the security headers on them.
+//! HTTP routes other than Socket.IO: the server-rendered page, the client bundle, the
+//! operations endpoints, and what guards them (security headers, the Origin allow-list).
 
 pub mod client_bundle;
+pub mod ops;
+pub mod origin;
 pub mod page;
 pub mod security;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::chat::sequencer::Sequencer;
@@ -28,6 +28,8 @@ use crate::cluster::connection::{FrameReader, write_frames};
 use crate::cluster::frame::Frame;
 use crate::config::Config;
 use crate::domain::{ClientOffset, MessageText, NewMessage};
+use crate::http::ops::{HealthSource, Ops};
+use crate::metrics::Metrics;
 use crate::store::{SqliteStore, StoreError, WriteOutcome};
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
@@ -52,6 +54,14 @@ pub enum PrimaryError {
     /// This executable's path is unknown (needed to start workers).
     #[error("cannot find this executable to start workers: {0}")]
     Exe(std::io::Error),
+    /// The admin port (`/healthz`, `/metrics`) could not be bound.
+    #[error("cannot listen on the admin port {port}: {source}")]
+    Admin {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the primary until `shutdown` completes: then stops the workers (they close their
@@ -61,10 +71,37 @@ pub async fn run(
     workers: u16,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), PrimaryError> {
+    let metrics = Metrics::new("primary", None);
     let store = SqliteStore::open(&config.db).await?;
-    let relay = Arc::new(Relay::new(store.last_offset().await?));
-    let (sequencer, sequencer_task) =
-        Sequencer::spawn(store.clone(), relay.clone(), config.max_batch);
+    let relay = Arc::new(Relay::new(store.last_offset().await?, metrics.clone()));
+    let (sequencer, sequencer_task) = Sequencer::spawn(
+        store.clone(),
+        relay.clone(),
+        config.max_batch,
+        metrics.clone(),
+    );
+    let admin_port = config
+        .admin_port
+        .unwrap_or_else(|| config.port.saturating_add(workers));
+    let admin = TcpListener::bind((config.host, admin_port))
+        .await
+        .map_err(|source| PrimaryError::Admin {
+            port: admin_port,
+            source,
+        })?;
+    let ops = Ops {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        source: Arc::new(PrimaryHealth {
+            relay: relay.clone(),
+            workers,
+        }),
+    };
+    let admin = tokio::spawn(async move {
+        if let Err(error) = axum::serve(admin, crate::http::ops::routes(ops)).await {
+            tracing::error!(%error, "the admin server failed");
+        }
+    });
 
     let ipc_path = std::env::temp_dir().join(format!("chat-server-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&ipc_path);
@@ -85,9 +122,16 @@ pub async fn run(
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let supervisors: Vec<_> = (0..workers)
-        .map(|index| tokio::spawn(supervise(index, command.clone(), stop_rx.clone())))
+        .map(|index| {
+            tokio::spawn(supervise(
+                index,
+                command.clone(),
+                stop_rx.clone(),
+                metrics.clone(),
+            ))
+        })
         .collect();
-    tracing::info!(workers, base_port = config.port, ipc = %ipc_path.display(), "primary running");
+    tracing::info!(workers, base_port = config.port, admin_port, ipc = %ipc_path.display(), "primary running");
 
     shutdown.await;
     let _ = stop_tx.send(true);
@@ -97,6 +141,7 @@ pub async fn run(
     // Workers are gone: their connections close, releasing the last sequencer handles.
     accept.abort();
     let _ = accept.await;
+    admin.abort();
     if !sequencer_task.shutdown(DRAIN_GRACE).await {
         tracing::warn!("writes still queued after {DRAIN_GRACE:?}");
     }
@@ -104,6 +149,39 @@ pub async fn run(
     remove_socket(&ipc_path);
     tracing::info!(cut_offs = relay.cut_offs(), "primary stopped");
     Ok(())
+}
+
+/// What the primary reports at `/healthz` besides its store: whether every worker is
+/// connected.
+struct PrimaryHealth {
+    relay: Arc<Relay>,
+    workers: u16,
+}
+
+impl HealthSource for PrimaryHealth {
+    fn role(&self) -> &'static str {
+        "primary"
+    }
+
+    fn checks(&self) -> Vec<(&'static str, Result<String, String>)> {
+        let connected = self.relay.connected_workers();
+        let detail = format!(
+            "{} of {} connected {:?}",
+            connected.len(),
+            self.workers,
+            connected
+        );
+        let result = if connected.len() == usize::from(self.workers) {
+            Ok(detail)
+        } else {
+            Err(detail)
+        };
+        vec![("workers", result)]
+    }
+
+    fn refresh_metrics(&self) {
+        self.relay.record_queue_depths();
+    }
 }
 
 fn remove_socket(path: &Path) {

@@ -17,6 +17,7 @@ use crate::chat::sequencer::CommitSink;
 use crate::cluster::frame::Frame;
 use crate::cluster::lock;
 use crate::domain::ServerOffset;
+use crate::metrics::Metrics;
 use crate::store::StoredMessage;
 
 /// A connected worker, as the relay sees it.
@@ -36,17 +37,43 @@ struct RelayState {
 pub struct Relay {
     state: Mutex<RelayState>,
     cut_offs: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Relay {
     /// A relay whose workers' feeds start after `last_committed`.
-    pub fn new(last_committed: ServerOffset) -> Self {
+    pub fn new(last_committed: ServerOffset, metrics: Arc<Metrics>) -> Self {
         Self {
             state: Mutex::new(RelayState {
                 last_committed,
                 workers: HashMap::new(),
             }),
             cut_offs: AtomicU64::new(0),
+            metrics,
+        }
+    }
+
+    /// The indexes of the workers connected now.
+    pub fn connected_workers(&self) -> Vec<u16> {
+        let mut indexes: Vec<u16> = lock(&self.state)
+            .workers
+            .values()
+            .map(|e| e.index)
+            .collect();
+        indexes.sort_unstable();
+        indexes
+    }
+
+    /// Sets the queue-depth gauges to the frames queued towards each connected worker.
+    pub fn record_queue_depths(&self) {
+        let state = lock(&self.state);
+        self.metrics.worker_queue.clear();
+        for entry in state.workers.values() {
+            let queued = entry.outgoing.max_capacity() - entry.outgoing.capacity();
+            self.metrics
+                .worker_queue
+                .get_or_create(&vec![("worker", entry.index.to_string())])
+                .set(queued as i64);
         }
     }
 
@@ -136,6 +163,7 @@ impl Relay {
         for id in ids {
             if let Some(entry) = state.workers.remove(id) {
                 let total = self.cut_offs.fetch_add(1, Ordering::Relaxed) + 1;
+                self.metrics.workers_cut_off.inc();
                 tracing::warn!(
                     worker = entry.index,
                     total,

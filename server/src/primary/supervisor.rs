@@ -4,10 +4,13 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 use tokio::sync::watch;
+
+use crate::metrics::Metrics;
 
 /// First restart delay; doubled after each quick death, up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -30,7 +33,12 @@ pub struct WorkerCommand {
 }
 
 /// Keeps worker `index` running until `stopping` turns true; then stops it.
-pub async fn supervise(index: u16, command: WorkerCommand, mut stopping: watch::Receiver<bool>) {
+pub async fn supervise(
+    index: u16,
+    command: WorkerCommand,
+    mut stopping: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+) {
     let mut backoff = MIN_BACKOFF;
     let mut restarts = 0_u64;
     loop {
@@ -67,6 +75,7 @@ pub async fn supervise(index: u16, command: WorkerCommand, mut stopping: watch::
             return;
         }
         restarts += 1;
+        metrics.worker_restarts.inc();
         backoff = if started.elapsed() > HEALTHY_AFTER {
             MIN_BACKOFF
         } else {

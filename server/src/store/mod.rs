@@ -11,8 +11,8 @@ pub use sqlite::SqliteStore;
 
 use crate::domain::ServerOffset;
 
-/// A failure of the storage engine. Never shown to clients as an ack: a message whose write
-/// failed is simply not acknowledged, so the client retries it.
+/// A failure of the storage engine. A message whose write failed gets an error ack saying
+/// it may be resent (never its details, which go to the log).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file's directory could not be created.
