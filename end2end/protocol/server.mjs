@@ -46,6 +46,7 @@ export async function startServer(args = [], { dir } = {}) {
   return {
     url,
     dataDir,
+    pid: child.pid,
     exited,
     log: () => log,
     async stop(signal = "SIGTERM") {

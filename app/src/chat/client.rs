@@ -45,14 +45,32 @@ fn options() -> Options {
     }
 }
 
-/// What the server acks a `chat message` with: `{ serverOffset }` or `{ error }`. The
-/// tutorial's server acks with nothing, which also means stored.
+/// What the server acks a `chat message` with: `{ serverOffset }` or `{ error }`, the
+/// latter with `retryAfterMs` when the same message may be resent (rate limit, storage
+/// fault). The tutorial's server acks with nothing, which also means stored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ChatAck {
     #[allow(dead_code)]
     server_offset: Option<i64>,
     error: Option<String>,
+    retry_after_ms: Option<u32>,
+}
+
+/// Resends after a retryable refusal before the message shows as failed.
+const REFUSAL_RETRIES: u32 = 5;
+
+/// Resolves after `ms` milliseconds (a `setTimeout`).
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                ms.min(i32::MAX as u32) as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Tracks one connection's replay, to mark what a reconnect recovered.
@@ -199,22 +217,36 @@ pub fn retry(chat: Chat, client_offset: String) {
     }
 }
 
-/// Emits one message and settles its outbox entry from the ack.
+/// Emits one message and settles its outbox entry from the ack. A refusal that says when
+/// to retry (rate limit, storage fault) is resent after that delay with the same client
+/// offset, a few times, before the message shows as failed.
 fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String) {
     spawn_local(async move {
-        let ack = session
-            .socket
-            .emit_with_ack::<_, Option<ChatAck>>("chat message", &(text, &client_offset))
-            .await;
-        let failure = match ack {
-            Ok(Some(ChatAck {
-                error: Some(error), ..
-            })) => Some(error),
-            Ok(_) => None,
-            Err(EmitError::NoAck(_)) => Some("not delivered".to_owned()),
-            Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => {
-                Some("unexpected reply from the server".to_owned())
-            }
+        let mut refusals = 0;
+        let failure = loop {
+            let ack = session
+                .socket
+                .emit_with_ack::<_, Option<ChatAck>>("chat message", &(&text, &client_offset))
+                .await;
+            break match ack {
+                Ok(Some(ChatAck {
+                    error: Some(_),
+                    retry_after_ms: Some(wait),
+                    ..
+                })) if refusals < REFUSAL_RETRIES => {
+                    refusals += 1;
+                    sleep_ms(wait).await;
+                    continue;
+                }
+                Ok(Some(ChatAck {
+                    error: Some(error), ..
+                })) => Some(error),
+                Ok(_) => None,
+                Err(EmitError::NoAck(_)) => Some("not delivered".to_owned()),
+                Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => {
+                    Some("unexpected reply from the server".to_owned())
+                }
+            };
         };
         chat.outbox.update(|outbox| match failure {
             None => outbox.retain(|o| o.client_offset != client_offset),

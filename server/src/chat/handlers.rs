@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
+
+use super::ack::Ack;
 use socketioxide::socket::DisconnectReason;
 
 use super::args::EventArgs;
@@ -152,17 +154,19 @@ pub async fn on_connect(
 pub async fn on_chat_message(
     socket: SocketRef<ChatAdapter>,
     args: TryData<EventArgs>,
-    ack: AckSender<ChatAdapter>,
+    ack: Ack,
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    if let Err(wait) = lock(&session.bucket).take(Instant::now()) {
+    let budget = lock(&session.bucket).take(Instant::now());
+    if let Err(wait) = budget {
         chat.metrics.refuse("rate_limited");
         let retry_after_ms = wait.as_millis().max(1) as u64;
-        let _ = ack.send(&Refused {
+        ack.send(&Refused {
             error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
             retry_after_ms: Some(retry_after_ms),
-        });
+        })
+        .await;
         return;
     }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
@@ -170,7 +174,7 @@ pub async fn on_chat_message(
         Ok(message) => message,
         Err(error) => {
             tracing::debug!(sid = %socket.id, %error, "refused a chat message");
-            let _ = ack.send(&Refused::permanent(error));
+            ack.send(&Refused::permanent(error)).await;
             return;
         }
     };
@@ -180,14 +184,15 @@ pub async fn on_chat_message(
                 server_offset: outcome.id(),
                 duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
             };
-            let _ = ack.send(&reply);
+            ack.send(&reply).await;
         }
         Err(error @ WriteError::Storage(_)) => {
             tracing::warn!(sid = %socket.id, %error, "message not stored; error ack");
-            let _ = ack.send(&Refused {
+            ack.send(&Refused {
                 error: "the message could not be stored (storage unavailable); retry".into(),
                 retry_after_ms: Some(STORAGE_RETRY_MS),
-            });
+            })
+            .await;
         }
         Err(WriteError::ShuttingDown) => {}
     }

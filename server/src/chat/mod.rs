@@ -1,6 +1,8 @@
 //! The chat itself: how a message travels from one client to every other.
 //!
 //! - [`handlers`]: the Socket.IO event handlers (connect, `chat message`, anything else);
+//! - [`ack`]: acks that wait for room in a full socket queue instead of being lost;
+//! - [`queue_wait`]: the polling delay used by whoever waits for that room;
 //! - [`args`]: the raw argument list of an event, before validation;
 //! - [`sequencer`]: the single writer that stores messages in batches (group commit) and
 //!   hands committed messages to the feed in id order;
@@ -15,10 +17,12 @@
 //! ack from clients, `chat message` (text, serverOffset) to clients, and a replay of every
 //! message after `auth.serverOffset` on connect.
 
+pub mod ack;
 pub mod args;
 pub mod feed;
 pub mod handlers;
 pub mod limits;
+pub mod queue_wait;
 pub mod replay;
 pub mod sequencer;
 pub mod writer;

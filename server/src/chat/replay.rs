@@ -6,28 +6,20 @@
 //! delay. A client that reads nothing for [`STALL_LIMIT`] is disconnected; it will reconnect
 //! and resume from its offset. The same path catches up a live socket whose queue filled.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
 use super::CHAT_MESSAGE;
 use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
+use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
 use crate::store::StoreError;
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
-
-/// First wait before checking a full queue again; doubled up to [`QUEUE_POLL_MAX`].
-const QUEUE_POLL: Duration = Duration::from_millis(1);
-
-/// Longest wait between checks of a full queue.
-const QUEUE_POLL_MAX: Duration = Duration::from_millis(64);
-
-/// Longest a replay waits on a client that does not read.
-const STALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why a replay ended before the socket went live.
 #[derive(Debug, thiserror::Error)]
@@ -99,31 +91,6 @@ pub async fn disconnect(socket: SocketRef<ChatAdapter>) {
             }
             _ => return,
         }
-    }
-}
-
-/// Waits between checks of a full queue: 1 ms, doubling to [`QUEUE_POLL_MAX`], and says when
-/// the client has read nothing for [`STALL_LIMIT`].
-struct QueueBackoff {
-    delay: Duration,
-    since: Instant,
-}
-
-impl Default for QueueBackoff {
-    fn default() -> Self {
-        Self {
-            delay: QUEUE_POLL,
-            since: Instant::now(),
-        }
-    }
-}
-
-impl QueueBackoff {
-    /// Sleeps for the next delay; returns true once the queue has been full for too long.
-    async fn wait(&mut self) -> bool {
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(QUEUE_POLL_MAX);
-        self.since.elapsed() > STALL_LIMIT
     }
 }
 

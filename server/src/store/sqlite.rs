@@ -88,16 +88,16 @@ impl SqliteStore {
         batch: &[NewMessage],
         created_at: i64,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
-        // waits (busy timeout) instead of failing the upgrade from a read lock.
         let writer = self.writer.as_ref().ok_or(StoreError::ReadOnly)?;
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            outcomes.extend(insert_chunk(&mut tx, chunk, created_at).await?);
+        let mut connection = writer.acquire().await?;
+        let result = insert_batch_on(&mut connection, batch, created_at).await;
+        if result.is_err() {
+            // A failed COMMIT (disk full, I/O error) can leave the connection believing it
+            // is still inside a transaction, so every later BEGIN would fail: replace it, and
+            // the store recovers as soon as the fault clears.
+            connection.close_on_drop();
         }
-        tx.commit().await?;
-        Ok(outcomes)
+        result
     }
 
     /// Up to `limit` messages with an id greater than `after`, in id order.
@@ -142,6 +142,23 @@ impl SqliteStore {
             writer.close().await;
         }
     }
+}
+
+/// [`SqliteStore::insert_batch`] on one connection: one IMMEDIATE transaction.
+async fn insert_batch_on(
+    connection: &mut sqlx::SqliteConnection,
+    batch: &[NewMessage],
+    created_at: i64,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
+    // waits (busy timeout) instead of failing the upgrade from a read lock.
+    let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        outcomes.extend(insert_chunk(&mut tx, chunk, created_at).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 /// Stores one chunk of a batch with two statements: look up the client offsets already
