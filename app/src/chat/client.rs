@@ -57,8 +57,9 @@ struct ChatAck {
     retry_after_ms: Option<u32>,
 }
 
-/// Resends after a retryable refusal before the message shows as failed.
-const REFUSAL_RETRIES: u32 = 5;
+/// Resends after refusals that say when to retry (the server pacing a burst, or a storage
+/// fault) before the message shows as failed. High: such a refusal is not a failure.
+const REFUSAL_RETRIES: u32 = 100;
 
 /// Resolves after `ms` milliseconds (a `setTimeout`).
 async fn sleep_ms(ms: u32) {
@@ -219,7 +220,7 @@ pub fn retry(chat: Chat, client_offset: String) {
 
 /// Emits one message and settles its outbox entry from the ack. A refusal that says when
 /// to retry (rate limit, storage fault) is resent after that delay with the same client
-/// offset, a few times, before the message shows as failed.
+/// offset (up to [`REFUSAL_RETRIES`] times) before the message shows as failed.
 fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String) {
     spawn_local(async move {
         let mut refusals = 0;
