@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 
 use chat::Chat;
-use components::{Composer, ConnectionIndicator, ConnectionToggle, MessageList};
+use components::{Composer, ConnectionIndicator, ConnectionToggle, MessageList, NicknameField};
 
 /// How the page's socket.io client behaves, chosen by the server and handed to the page in
 /// `<meta>` tags (the browser reads them in [`chat`] before connecting).
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
         <Title text="Chat"/>
         <header class="topbar">
             <h1>"Chat"</h1>
+            <NicknameField/>
             <ConnectionIndicator/>
             <ConnectionToggle/>
         </header>

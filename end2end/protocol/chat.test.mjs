@@ -227,6 +227,52 @@ describe("back-pressure", () => {
   });
 });
 
+describe("nicknames", () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  test("a message carries its author and time after the tutorial's two arguments", async () => {
+    const ana = await connectClient(server.url, { nickname: "  ana  " });
+    const before = Date.now();
+    const ack = await ana.send("hi, I am ana", "nick-1");
+    const [m] = ana.live();
+    assert.deepEqual([m.text, m.offset], ["hi, I am ana", ack.serverOffset]);
+    assert.equal(m.rest.length, 1);
+    assert.equal(m.rest[0].author, "ana");
+    assert.ok(Math.abs(m.rest[0].createdAt - before) < 5000, `createdAt ${m.rest[0].createdAt}`);
+    // A replay carries the same.
+    const later = await connectClient(server.url, { serverOffset: ack.serverOffset - 1 });
+    await later.until(() => later.replayDone);
+    assert.deepEqual(later.received[0].rest[0], m.rest[0]);
+    ana.close(); later.close();
+  });
+
+  test("a client that sends no nickname (the tutorial's) writes as anonymous", async () => {
+    const c = await connectClient(server.url);
+    await c.send("who am I", "nick-anon");
+    assert.equal(c.live()[0].rest[0].author, "anonymous");
+    c.close();
+  });
+
+  test("the nickname event renames the socket; an invalid name gets an error ack", async () => {
+    const c = await connectClient(server.url, { nickname: "bo" });
+    assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", " bob "), { nickname: "bob" });
+    await c.send("as bob", "nick-rename");
+    assert.equal(c.live().at(-1).rest[0].author, "bob");
+    assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", "x".repeat(33)), { error: "nickname too long: 33 characters, max 32" });
+    assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", 7), { error: "nickname must be a string, got number" });
+    await c.send("still bob", "nick-kept");
+    assert.equal(c.live().at(-1).rest[0].author, "bob");
+    c.close();
+  });
+
+  test("an invalid nickname in the connect auth gets a connect_error saying why", async () => {
+    await assert.rejects(connectClient(server.url, { nickname: "x".repeat(40) }), /invalid nickname: nickname too long: 40 characters, max 32/);
+    await assert.rejects(connectClient(server.url, { nickname: "a\u0007" }), /invalid nickname: nickname contains a control character/);
+  });
+});
+
 describe("process", () => {
   test("serves the official client bundle at Node's paths, in front of Socket.IO", async () => {
     const server = await startServer();

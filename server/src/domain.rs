@@ -36,10 +36,22 @@ pub enum ValidationError {
     /// The client offset was longer than [`ClientOffset::MAX_CHARS`].
     #[error("clientOffset too long: {0} characters, max {max}", max = ClientOffset::MAX_CHARS)]
     ClientOffsetTooLong(usize),
+    /// The nickname was not a string.
+    #[error("nickname must be a string, got {0}")]
+    NicknameNotString(&'static str),
+    /// The nickname was empty or only whitespace.
+    #[error("nickname is empty")]
+    EmptyNickname,
+    /// The nickname was longer than [`Nickname::MAX_CHARS`].
+    #[error("nickname too long: {0} characters, max {max}", max = Nickname::MAX_CHARS)]
+    NicknameTooLong(usize),
+    /// The nickname contained a control character.
+    #[error("nickname contains a control character")]
+    NicknameControlCharacter,
 }
 
 /// Names a JSON value's type for error messages.
-fn json_type_name(value: &Value) -> &'static str {
+pub fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -110,6 +122,57 @@ impl ClientOffset {
     }
 }
 
+/// Who wrote a message: a trimmed name of 1 to [`Nickname::MAX_CHARS`] characters without
+/// control characters. Not an account: two people may pick the same name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Nickname(String);
+
+impl Nickname {
+    /// Longest accepted nickname, in characters.
+    pub const MAX_CHARS: usize = 32;
+
+    /// The author of messages from clients that send no nickname (the tutorial's client).
+    pub const ANONYMOUS: &str = "anonymous";
+
+    /// Accepts `name`, trimmed, if it is 1 to [`Self::MAX_CHARS`] characters without
+    /// control characters.
+    pub fn parse(name: &str) -> Result<Self, ValidationError> {
+        let name = name.trim();
+        let chars = name.chars().count();
+        if chars == 0 {
+            return Err(ValidationError::EmptyNickname);
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(ValidationError::NicknameTooLong(chars));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ValidationError::NicknameControlCharacter);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The nickname a client sent in its connect `auth` (`{ nickname }`); none means
+    /// [`Self::ANONYMOUS`].
+    pub fn from_auth(auth: Option<&Value>) -> Result<Self, ValidationError> {
+        match auth.and_then(|a| a.get("nickname")) {
+            None | Some(Value::Null) => Ok(Self::anonymous()),
+            Some(Value::String(name)) => Self::parse(name),
+            Some(other) => Err(ValidationError::NicknameNotString(json_type_name(other))),
+        }
+    }
+
+    /// [`Self::ANONYMOUS`].
+    pub fn anonymous() -> Self {
+        Self(Self::ANONYMOUS.to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A message's position in the global order: its row id. Clients resume from the highest one
 /// they have seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -137,6 +200,8 @@ pub struct NewMessage {
     pub text: MessageText,
     /// The client's idempotency key.
     pub client_offset: ClientOffset,
+    /// Who sent it (the sending socket's nickname; [`Nickname::anonymous`] until set).
+    pub author: Nickname,
 }
 
 impl NewMessage {
@@ -160,7 +225,13 @@ impl NewMessage {
         Ok(Self {
             text,
             client_offset,
+            author: Nickname::anonymous(),
         })
+    }
+
+    /// The same message, written by `author`.
+    pub fn by(self, author: Nickname) -> Self {
+        Self { author, ..self }
     }
 }
 
@@ -224,6 +295,32 @@ mod tests {
             NewMessage::from_event_args(args(json!(["hi", "k".repeat(129)])), 4096).unwrap_err();
         assert_eq!(err, ValidationError::ClientOffsetTooLong(129));
         assert!(ClientOffset::parse("k".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn nicknames_are_trimmed_and_bounded() {
+        assert_eq!(Nickname::parse("  ana ").unwrap().as_str(), "ana");
+        assert_eq!(Nickname::parse(" "), Err(ValidationError::EmptyNickname));
+        assert_eq!(
+            Nickname::parse(&"é".repeat(33)),
+            Err(ValidationError::NicknameTooLong(33))
+        );
+        assert!(Nickname::parse(&"é".repeat(32)).is_ok());
+        assert_eq!(
+            Nickname::parse("a\u{7}b"),
+            Err(ValidationError::NicknameControlCharacter)
+        );
+        assert_eq!(Nickname::from_auth(None).unwrap(), Nickname::anonymous());
+        assert_eq!(
+            Nickname::from_auth(Some(&json!({"nickname": 3}))),
+            Err(ValidationError::NicknameNotString("number"))
+        );
+        assert_eq!(
+            Nickname::from_auth(Some(&json!({"nickname": "bo"})))
+                .unwrap()
+                .as_str(),
+            "bo"
+        );
     }
 
     #[test]

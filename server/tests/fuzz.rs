@@ -282,6 +282,7 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
     let message = |id, text: &str, created_at| StoredMessage {
         id: ServerOffset(id),
         text: text.into(),
+        author: "ana".into(),
         created_at,
     };
     vec![
@@ -298,6 +299,7 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 request: 7,
                 text: "héllo <b>wörld</b> 👋".into(),
                 client_offset: "Zx8YqF2mAAAB-0".into(),
+                author: "ana ✨".into(),
             },
         ),
         (
@@ -306,6 +308,7 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 request: 0,
                 text: String::new(),
                 client_offset: String::new(),
+                author: String::new(),
             },
         ),
         (
@@ -404,24 +407,27 @@ fn arb_text() -> impl Strategy<Value = String> {
 
 fn arb_frame() -> impl Strategy<Value = Frame> {
     let payload = || vec(any::<u8>(), 0..48).prop_map(Bytes::from);
-    let message =
-        (any::<i64>(), arb_text(), any::<i64>()).prop_map(|(id, text, created_at)| StoredMessage {
+    let message = (any::<i64>(), arb_text(), arb_text(), any::<i64>()).prop_map(
+        |(id, text, author, created_at)| StoredMessage {
             id: ServerOffset(id),
             text,
+            author,
             created_at,
-        });
+        },
+    );
     prop_oneof![
         any::<u16>().prop_map(|worker| Frame::Hello { worker }),
         any::<i64>().prop_map(|n| Frame::Welcome {
             last_committed: ServerOffset(n)
         }),
-        (any::<u64>(), arb_text(), arb_text()).prop_map(|(request, text, client_offset)| {
-            Frame::Write {
+        (any::<u64>(), arb_text(), arb_text(), arb_text()).prop_map(
+            |(request, text, client_offset, author)| Frame::Write {
                 request,
                 text,
                 client_offset,
+                author,
             }
-        }),
+        ),
         (any::<u64>(), any::<i64>(), any::<bool>()).prop_map(|(request, n, duplicate)| {
             Frame::WriteDone {
                 request,

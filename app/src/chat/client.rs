@@ -74,6 +74,90 @@ async fn sleep_ms(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// A `chat message` from the server: `(text, serverOffset)` as in the tutorial, then
+/// `{ author, createdAt }` from this server.
+struct ChatMessage {
+    text: String,
+    offset: i64,
+    author: String,
+    created_at: i64,
+}
+
+impl ChatMessage {
+    fn from_args(args: Vec<serde_json::Value>) -> Option<Self> {
+        let mut args = args.into_iter();
+        let text = args.next()?.as_str()?.to_owned();
+        let offset = args.next()?.as_i64()?;
+        let meta = args.next().unwrap_or_default();
+        Some(Self {
+            text,
+            offset,
+            author: meta["author"].as_str().unwrap_or_default().to_owned(),
+            created_at: meta["createdAt"].as_i64().unwrap_or_default(),
+        })
+    }
+}
+
+/// Where the nickname is kept between visits.
+const NICKNAME_KEY: &str = "chat.nickname";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The nickname saved by an earlier visit, or a new `guest-XXXX` (saved for the next one).
+fn saved_nickname() -> String {
+    let storage = local_storage();
+    if let Some(name) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(NICKNAME_KEY).ok().flatten())
+        .filter(|n| !n.trim().is_empty())
+    {
+        return name;
+    }
+    let name = format!("guest-{}", &random_id()[..4]);
+    if let Some(storage) = storage {
+        let _ = storage.set_item(NICKNAME_KEY, &name);
+    }
+    name
+}
+
+/// The ack of `nickname`: the name in use, or why not.
+#[derive(Debug, Deserialize)]
+struct NicknameAck {
+    nickname: Option<String>,
+    error: Option<String>,
+}
+
+/// Renames this page's socket; keeps the name for the next visits once the server took it.
+pub fn set_nickname(chat: Chat, name: String) {
+    let Some(session) = session() else { return };
+    spawn_local(async move {
+        let ack = session
+            .socket
+            .emit_with_ack::<_, NicknameAck>("nickname", &(&name,))
+            .await;
+        match ack {
+            Ok(NicknameAck {
+                nickname: Some(name),
+                ..
+            }) => {
+                if let Some(storage) = local_storage() {
+                    let _ = storage.set_item(NICKNAME_KEY, &name);
+                }
+                chat.nickname.set(name);
+                chat.nickname_error.set(None);
+            }
+            Ok(NicknameAck { error, .. }) => chat
+                .nickname_error
+                .set(Some(error.unwrap_or_else(|| "refused".into()))),
+            Err(_) => chat
+                .nickname_error
+                .set(Some("the server did not answer".into())),
+        }
+    });
+}
+
 /// Tracks one connection's replay, to mark what a reconnect recovered.
 #[derive(Debug, Default)]
 struct Replay {
@@ -111,11 +195,13 @@ pub fn start(chat: Chat) {
     }
     let last_offset = Rc::new(Cell::new(0_i64));
     let auth_offset = last_offset.clone();
-    let socket = Socket::connect(
-        "",
-        &options(),
-        move || serde_json::json!({ "serverOffset": auth_offset.get() }),
-    );
+    chat.nickname.set(saved_nickname());
+    let socket = Socket::connect("", &options(), move || {
+        serde_json::json!({
+            "serverOffset": auth_offset.get(),
+            "nickname": chat.nickname.get_untracked(),
+        })
+    });
     let state = socket.state();
     Effect::new(move |_| chat.connection.set(state.get()));
 
@@ -134,7 +220,17 @@ pub fn start(chat: Chat) {
     {
         let replay = replay.clone();
         let resync = socket.clone();
-        socket.on::<(String, i64)>("chat message", move |(text, offset)| {
+        socket.on::<Vec<serde_json::Value>>("chat message", move |args| {
+            let Some(ChatMessage {
+                text,
+                offset,
+                author,
+                created_at,
+            }) = ChatMessage::from_args(args)
+            else {
+                web_sys::console::warn_1(&"socket: bad `chat message` event".into());
+                return;
+            };
             let last = last_offset.get();
             if offset <= last {
                 return;
@@ -157,6 +253,8 @@ pub fn start(chat: Chat) {
                 rows.push(Row::Message {
                     offset,
                     text,
+                    author,
+                    created_at,
                     recovered,
                 })
             });

@@ -21,6 +21,10 @@ pub enum Row {
         offset: i64,
         /// Its text.
         text: String,
+        /// Its author's nickname (empty from a server that sends none).
+        author: String,
+        /// When the server accepted it, in unix milliseconds (0 when unknown).
+        created_at: i64,
         /// Whether it was recovered by a replay after a reconnect (it arrived while this
         /// page was away).
         recovered: bool,
@@ -73,6 +77,10 @@ pub struct Chat {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The connection state.
     pub connection: RwSignal<ConnectionState>,
+    /// The nickname this page writes as (kept in localStorage, sent in the connect auth).
+    pub nickname: RwSignal<String>,
+    /// Why the last nickname change was refused, if it was.
+    pub nickname_error: RwSignal<Option<String>>,
 }
 
 impl Chat {
@@ -82,6 +90,8 @@ impl Chat {
             rows: RwSignal::new(Vec::new()),
             outbox: RwSignal::new(Vec::new()),
             connection: RwSignal::new(ConnectionState::Connecting),
+            nickname: RwSignal::new(String::new()),
+            nickname_error: RwSignal::new(None),
         }
     }
 
@@ -113,6 +123,15 @@ impl Chat {
     pub fn dismiss(self, client_offset: &str) {
         self.outbox
             .update(|outbox| outbox.retain(|o| o.client_offset != client_offset));
+    }
+
+    /// Asks the server to sign this page's next messages with `name`; on success the name
+    /// is kept for the next visits.
+    pub fn set_nickname(self, name: &str) {
+        #[cfg(feature = "hydrate")]
+        client::set_nickname(self, name.trim().to_owned());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = name;
     }
 
     /// Disconnects when connected (or trying to be), connects when offline.

@@ -44,8 +44,12 @@ pub fn MessageList() -> impl IntoView {
 #[component]
 fn MessageRow(row: Row) -> impl IntoView {
     match row {
-        Row::Message { offset, text, recovered } => view! {
+        Row::Message { offset, text, author, created_at, recovered } => view! {
             <li class="message" class:recovered=recovered data-offset=offset>
+                <span class="meta">
+                    <span class="author">{author}</span>
+                    <time class="time">{clock_time(created_at)}</time>
+                </span>
                 <span class="text">{text}</span>
                 {recovered.then(|| view! { <span class="badge recovered-badge">"recovered"</span> })}
             </li>
@@ -59,6 +63,21 @@ fn MessageRow(row: Row) -> impl IntoView {
             .into_any()
         }
     }
+}
+
+/// `HH:MM` of a unix-milliseconds time, in the reader's time zone (empty when unknown).
+fn clock_time(millis: i64) -> String {
+    if millis <= 0 {
+        return String::new();
+    }
+    #[cfg(feature = "hydrate")]
+    let (hours, minutes) = {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64));
+        (date.get_hours(), date.get_minutes())
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (hours, minutes) = ((millis / 3_600_000) % 24, (millis / 60_000) % 60);
+    format!("{hours:02}:{minutes:02}")
 }
 
 /// Scrolls to the newest message when rows are added, if the reader was at the bottom.

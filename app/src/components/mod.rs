@@ -5,5 +5,5 @@ pub mod connection;
 pub mod message_list;
 
 pub use composer::Composer;
-pub use connection::{ConnectionIndicator, ConnectionToggle};
+pub use connection::{ConnectionIndicator, ConnectionToggle, NicknameField};
 pub use message_list::MessageList;

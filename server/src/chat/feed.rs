@@ -151,7 +151,7 @@ impl Feed {
         state.live.retain(|_, socket| {
             let mut given = before;
             for message in messages {
-                match socket.emit(CHAT_MESSAGE, &(&message.text, message.id)) {
+                match socket.emit(CHAT_MESSAGE, &message.event_args()) {
                     Ok(()) => {
                         given = message.id;
                         delivered += 1;
@@ -231,7 +231,7 @@ impl Feed {
         }
         let start = progress.after;
         for message in state.ring.iter().filter(|m| m.id > start) {
-            match socket.emit(CHAT_MESSAGE, &(&message.text, message.id)) {
+            match socket.emit(CHAT_MESSAGE, &message.event_args()) {
                 Ok(()) => {
                     progress.after = message.id;
                     progress.count += 1;

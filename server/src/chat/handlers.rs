@@ -18,10 +18,10 @@ use super::feed::Joining;
 use super::limits::{ConnectionRefused, TokenBucket};
 use super::replay::{self, ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{CHAT_MESSAGE, ChatState, ONLINE};
+use super::{CHAT_MESSAGE, ChatState, NICKNAME, ONLINE};
 use crate::cluster::driver::ChatAdapter;
 use crate::cluster::lock;
-use crate::domain::{NewMessage, ServerOffset};
+use crate::domain::{NewMessage, Nickname, ServerOffset, ValidationError, json_type_name};
 use crate::store::WriteOutcome;
 
 /// The ack of a stored message: its offset, and whether it had been stored before.
@@ -56,13 +56,33 @@ impl Refused {
 /// How long a client should wait before resending after a storage fault.
 const STORAGE_RETRY_MS: u64 = 1000;
 
-/// What the server keeps per socket: its client address and its message budget.
+/// What the server keeps per socket: its client address, nickname and message budget.
 #[derive(Debug)]
 pub struct SocketSession {
     /// The client's address (none for a non-TCP transport), for the per-address limit.
     address: Option<IpAddr>,
+    /// The name its messages are signed with.
+    nickname: Mutex<Nickname>,
     /// The message rate limit.
     bucket: Mutex<TokenBucket>,
+}
+
+impl SocketSession {
+    /// The socket's current nickname.
+    pub fn nickname(&self) -> Nickname {
+        lock(&self.nickname).clone()
+    }
+}
+
+/// Why a socket was not admitted; the text reaches the client as its `connect_error`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectRefused {
+    /// A connection limit.
+    #[error(transparent)]
+    Limit(#[from] ConnectionRefused),
+    /// The auth payload's nickname is invalid.
+    #[error("invalid nickname: {0}")]
+    Nickname(#[from] ValidationError),
 }
 
 /// Admits a socket (connection limits) and registers its event handlers. Runs as a connect
@@ -72,8 +92,12 @@ pub struct SocketSession {
 /// handler below runs in its own task, after CONNECT is sent).
 pub async fn admit_and_register(
     socket: SocketRef<ChatAdapter>,
+    auth: TryData<Value>,
     State(chat): State<ChatState>,
-) -> Result<(), ConnectionRefused> {
+) -> Result<(), ConnectRefused> {
+    let nickname = Nickname::from_auth(auth.0.as_ref().ok()).inspect_err(|_| {
+        chat.metrics.refuse("invalid_nickname");
+    })?;
     let address = socket
         .req_parts()
         .extensions
@@ -82,16 +106,18 @@ pub async fn admit_and_register(
     if let Err(refused) = chat.connections.admit(address) {
         tracing::debug!(sid = %socket.id, %refused, "refused a connection");
         chat.metrics.refuse(refused.reason());
-        return Err(refused);
+        return Err(refused.into());
     }
     let (rate, burst) = chat.message_rate;
     socket.extensions.insert(Arc::new(SocketSession {
         address,
+        nickname: Mutex::new(nickname),
         bucket: Mutex::new(TokenBucket::new(rate, burst)),
     }));
     chat.metrics.sockets_connected.inc();
     socket.on(CHAT_MESSAGE, on_chat_message);
     socket.on(ONLINE, on_online);
+    socket.on(NICKNAME, on_nickname);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
     Ok(())
@@ -171,7 +197,7 @@ pub async fn on_chat_message(
     }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
     let message = match NewMessage::from_event_args(args, chat.max_message_bytes) {
-        Ok(message) => message,
+        Ok(message) => message.by(session.nickname()),
         Err(error) => {
             tracing::debug!(sid = %socket.id, %error, "refused a chat message");
             ack.send(&Refused::permanent(error)).await;
@@ -195,6 +221,36 @@ pub async fn on_chat_message(
             .await;
         }
         Err(WriteError::ShuttingDown) => {}
+    }
+}
+
+/// The `nickname` ack: the name now in use (trimmed).
+#[derive(Debug, Serialize)]
+struct NicknameSet {
+    nickname: Nickname,
+}
+
+/// `nickname` (name) + ack: signs this socket's next messages with `name`. Acked with
+/// `{ nickname }`, or `{ error }` when the name is invalid (the old one stays).
+pub async fn on_nickname(
+    socket: SocketRef<ChatAdapter>,
+    args: TryData<EventArgs>,
+    ack: Ack,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    let parsed = match args.as_slice() {
+        [Value::String(name)] => Nickname::parse(name),
+        [other] => Err(ValidationError::NicknameNotString(json_type_name(other))),
+        _ => Err(ValidationError::NicknameNotString("nothing")),
+    };
+    match parsed {
+        Ok(nickname) => {
+            tracing::debug!(sid = %socket.id, "nickname changed");
+            *lock(&session.nickname) = nickname.clone();
+            ack.send(&NicknameSet { nickname }).await;
+        }
+        Err(error) => ack.send(&Refused::permanent(error)).await,
     }
 }
 

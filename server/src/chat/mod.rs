@@ -39,6 +39,10 @@ pub const CHAT_MESSAGE: &str = "chat message";
 /// Ack: `{ "count": N }`.
 pub const ONLINE: &str = "online";
 
+/// Asked by a client (with an ack): sign my next messages with this nickname. Argument: the
+/// name; ack: `{ "nickname": name }` or `{ "error": reason }`.
+pub const NICKNAME: &str = "nickname";
+
 /// Sent to a socket once its replay is complete and live messages follow. Payload:
 /// `{ "serverOffset": <highest id sent>, "count": <messages replayed> }`. The tutorial's
 /// client ignores it; ours uses it to mark recovered messages.

@@ -106,7 +106,7 @@ async fn replay_from_store(
             .messages_after(progress.after, PAGE_SIZE)
             .await?;
         for message in &page {
-            emit_when_room(socket, &(&message.text, message.id)).await?;
+            emit_when_room(socket, &message.event_args()).await?;
             progress.after = message.id;
             progress.count += 1;
         }
@@ -119,7 +119,7 @@ async fn replay_from_store(
 /// Emits one `chat message`, waiting while the socket's queue is full.
 async fn emit_when_room(
     socket: &SocketRef<ChatAdapter>,
-    data: &(&String, ServerOffset),
+    data: &impl serde::Serialize,
 ) -> Result<(), ReplayError> {
     let mut backoff: Option<QueueBackoff> = None;
     loop {

@@ -138,6 +138,7 @@ async fn run<S: CommitSink>(
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,
                             text: message.text.into_inner(),
+                            author: message.author.as_str().to_owned(),
                             created_at,
                         }),
                         WriteOutcome::Duplicate(_) => None,

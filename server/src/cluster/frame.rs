@@ -36,6 +36,8 @@ pub enum Frame {
         text: String,
         /// The validated client offset.
         client_offset: String,
+        /// The author's nickname.
+        author: String,
     },
     /// Primary → worker: the message of `request` is committed (and already broadcast).
     WriteDone {
@@ -152,11 +154,13 @@ impl Frame {
                 request,
                 text,
                 client_offset,
+                author,
             } => {
                 out.put_u8(tag::WRITE);
                 out.put_u64(*request);
                 put_bytes(out, text.as_bytes());
                 put_bytes(out, client_offset.as_bytes());
+                put_bytes(out, author.as_bytes());
             }
             Self::WriteDone {
                 request,
@@ -180,6 +184,7 @@ impl Frame {
                     out.put_i64(message.id.0);
                     out.put_i64(message.created_at);
                     put_bytes(out, message.text.as_bytes());
+                    put_bytes(out, message.author.as_bytes());
                 }
             }
             Self::Subscribe { channel } => {
@@ -248,6 +253,7 @@ impl Frame {
                 request: get_u64(b)?,
                 text: get_string(b)?,
                 client_offset: get_string(b)?,
+                author: get_string(b)?,
             },
             tag::WRITE_DONE => Self::WriteDone {
                 request: get_u64(b)?,
@@ -260,15 +266,17 @@ impl Frame {
             },
             tag::COMMITTED => {
                 let count = get_u32(b)? as usize;
-                // Each message takes at least 20 bytes: bound the allocation by the input.
-                let mut messages = Vec::with_capacity(count.min(b.remaining() / 20));
+                // Each message takes at least 24 bytes: bound the allocation by the input.
+                let mut messages = Vec::with_capacity(count.min(b.remaining() / 24));
                 for _ in 0..count {
                     let id = ServerOffset(get_i64(b)?);
                     let created_at = get_i64(b)?;
                     let text = get_string(b)?;
+                    let author = get_string(b)?;
                     messages.push(StoredMessage {
                         id,
                         text,
+                        author,
                         created_at,
                     });
                 }
@@ -370,6 +378,7 @@ mod tests {
                 request: 7,
                 text: "héllo <b>".into(),
                 client_offset: "tab-1".into(),
+                author: "ana".into(),
             },
             Frame::WriteDone {
                 request: 7,
@@ -385,11 +394,13 @@ mod tests {
                     StoredMessage {
                         id: ServerOffset(43),
                         text: "a".into(),
+                        author: "ana".into(),
                         created_at: 1,
                     },
                     StoredMessage {
                         id: ServerOffset(44),
                         text: "".into(),
+                        author: "".into(),
                         created_at: 2,
                     },
                 ]

@@ -121,6 +121,7 @@ impl PrimaryLink {
             request,
             text: message.text.into_inner(),
             client_offset: message.client_offset.as_str().to_owned(),
+            author: message.author.as_str().to_owned(),
         };
         if self.send(frame).await.is_err() {
             lock(&self.inner.writes).remove(&request);

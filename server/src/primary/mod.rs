@@ -27,7 +27,7 @@ use crate::chat::sequencer::Sequencer;
 use crate::cluster::connection::{FrameReader, write_frames};
 use crate::cluster::frame::Frame;
 use crate::config::Config;
-use crate::domain::{ClientOffset, MessageText, NewMessage};
+use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
 use crate::http::ops::{HealthSource, Ops};
 use crate::metrics::Metrics;
 use crate::store::{SqliteStore, StoreError, WriteOutcome};
@@ -260,24 +260,26 @@ async fn serve_worker(
                 request,
                 text,
                 client_offset,
+                author,
             })) => {
                 let outgoing = outgoing.clone();
                 let sequencer = sequencer.clone();
                 tokio::spawn(async move {
-                    let reply = match validate(text, client_offset, limits.max_message_bytes) {
-                        Err(reason) => Frame::WriteFailed { request, reason },
-                        Ok(message) => match sequencer.write(message).await {
-                            Ok(outcome) => Frame::WriteDone {
-                                request,
-                                offset: outcome.id(),
-                                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+                    let reply =
+                        match validate(text, client_offset, &author, limits.max_message_bytes) {
+                            Err(reason) => Frame::WriteFailed { request, reason },
+                            Ok(message) => match sequencer.write(message).await {
+                                Ok(outcome) => Frame::WriteDone {
+                                    request,
+                                    offset: outcome.id(),
+                                    duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+                                },
+                                Err(error) => Frame::WriteFailed {
+                                    request,
+                                    reason: error.to_string(),
+                                },
                             },
-                            Err(error) => Frame::WriteFailed {
-                                request,
-                                reason: error.to_string(),
-                            },
-                        },
-                    };
+                        };
                     let _ = outgoing.send(reply).await;
                 });
             }
@@ -311,10 +313,12 @@ async fn serve_worker(
 fn validate(
     text: String,
     client_offset: String,
+    author: &str,
     max_message_bytes: usize,
 ) -> Result<NewMessage, String> {
     Ok(NewMessage {
         text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
         client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
+        author: Nickname::parse(author).map_err(|e| e.to_string())?,
     })
 }

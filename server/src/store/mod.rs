@@ -44,8 +44,35 @@ pub struct StoredMessage {
     pub id: ServerOffset,
     /// Its text.
     pub text: String,
+    /// Its author's nickname.
+    pub author: String,
     /// When the server accepted it, in unix milliseconds.
     pub created_at: i64,
+}
+
+/// What a `chat message` carries after `(text, serverOffset)`: who wrote it and when.
+/// The tutorial's client ignores it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageMeta<'a> {
+    /// The author's nickname.
+    pub author: &'a str,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+impl StoredMessage {
+    /// The `chat message` arguments: `(text, serverOffset, { author, createdAt })`.
+    pub fn event_args(&self) -> (&str, ServerOffset, MessageMeta<'_>) {
+        (
+            &self.text,
+            self.id,
+            MessageMeta {
+                author: &self.author,
+                created_at: self.created_at,
+            },
+        )
+    }
 }
 
 /// What happened to one message of a written batch.

@@ -22,7 +22,7 @@ use crate::domain::{NewMessage, ServerOffset};
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Rows per multi-row statement (3 bound values each, far below SQLite's variable limit).
+/// Rows per multi-row statement (4 bound values each, far below SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 512;
 
 /// Connections that serve replays concurrently.
@@ -107,7 +107,7 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, content, created_at FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "SELECT id, content, created_at, author FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
         )
         .bind(after.0)
         .bind(limit)
@@ -119,6 +119,7 @@ impl SqliteStore {
                     id: ServerOffset(row.try_get(0)?),
                     text: row.try_get(1)?,
                     created_at: row.try_get(2)?,
+                    author: row.try_get(3)?,
                 })
             })
             .collect()
@@ -195,12 +196,13 @@ async fn insert_chunk(
     let stored_before: HashSet<String> = ids.keys().cloned().collect();
     if !fresh.is_empty() {
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_offset, content, created_at) ",
+            "INSERT INTO messages (client_offset, content, created_at, author) ",
         );
         insert.push_values(&fresh, |mut row, message| {
             row.push_bind(message.client_offset.as_str())
                 .push_bind(message.text.as_str())
-                .push_bind(created_at);
+                .push_bind(created_at)
+                .push_bind(message.author.as_str());
         });
         insert.push(" RETURNING client_offset, id");
         let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -225,12 +227,13 @@ async fn insert_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ClientOffset, MessageText};
+    use crate::domain::{ClientOffset, MessageText, Nickname};
 
     fn message(text: &str, key: &str) -> NewMessage {
         NewMessage {
             text: MessageText::parse(text.into(), 4096).unwrap(),
             client_offset: ClientOffset::parse(key.into()).unwrap(),
+            author: Nickname::parse("ana").unwrap(),
         }
     }
 
