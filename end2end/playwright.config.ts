@@ -30,7 +30,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf .tmp && mkdir -p .tmp && ${server} --port ${port} --workers 2 --db .tmp/e2e.db --site-root ../target/site`,
+    command: `rm -rf .tmp && mkdir -p .tmp && ${server} --port ${port} --workers 2 --db .tmp/e2e.db --site-root ../target/site --presence-grace-ms 500`,
     // The last worker to listen; the first (baseURL) starts before it.
     url: `http://127.0.0.1:${port + 1}/`,
     reuseExistingServer: false,

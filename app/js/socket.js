@@ -32,6 +32,12 @@ export function emitWithAck(socket, event, args) {
   });
 }
 
+// Emits without an ack, outside the client's retry queue (which would wait for an ack):
+// for transient signals such as `typing`, dropped while disconnected.
+export function emitVolatile(socket, event, args) {
+  socket.volatile.emit(event, ...args);
+}
+
 export function socketConnect(socket) { socket.connect(); }
 export function socketDisconnect(socket) { socket.disconnect(); }
 export function socketActive(socket) { return socket.active; }

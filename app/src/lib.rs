@@ -17,7 +17,10 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 
 use chat::Chat;
-use components::{Composer, ConnectionIndicator, ConnectionToggle, MessageList, NicknameField};
+use components::{
+    Composer, ConnectionIndicator, ConnectionToggle, MessageList, NicknameField, OnlineList,
+    TypingIndicator,
+};
 
 /// How the page's socket.io client behaves, chosen by the server and handed to the page in
 /// `<meta>` tags (the browser reads them in [`chat`] before connecting).
@@ -80,7 +83,10 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| chat.start());
     view! {
         <Stylesheet id="leptos" href="/pkg/chat.css"/>
-        <Title text="Chat"/>
+        <Title text=move || match chat.unread.get() {
+            0 => "Chat".to_owned(),
+            n => format!("({n}) Chat"),
+        }/>
         <header class="topbar">
             <h1>"Chat"</h1>
             <NicknameField/>
@@ -90,6 +96,8 @@ pub fn App() -> impl IntoView {
         <main>
             <MessageList/>
         </main>
+        <OnlineList/>
+        <TypingIndicator/>
         <Composer/>
     }
 }

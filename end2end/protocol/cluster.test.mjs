@@ -238,3 +238,86 @@ describe("supervision", () => {
     for (const pid of pids) assert.equal(alive(pid), false, `orphan worker ${pid}`);
   });
 });
+
+describe("presence and typing across workers", () => {
+  let cluster;
+  before(async () => { cluster = await startCluster(2, ["--presence-grace-ms", "300"]); });
+  after(async () => { await cluster.stop(); });
+
+  /** A client that also records presence and typing events. */
+  async function watcher(url, nickname) {
+    const c = await connectClient(url, { nickname });
+    c.presence = [];
+    c.typing = [];
+    c.socket.on("user joined", ({ nickname }) => c.presence.push(`+${nickname}`));
+    c.socket.on("user left", ({ nickname }) => c.presence.push(`-${nickname}`));
+    c.socket.on("typing", (t) => c.typing.push(t));
+    await c.until(() => c.replayDone);
+    return c;
+  }
+  const users = (c) => c.socket.timeout(5000).emitWithAck("users");
+  const waitFor = async (check, what, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(20);
+    }
+  };
+
+  test("a user joins once (first tab anywhere) and leaves once (last tab, after the grace period)", async () => {
+    const w = await watcher(cluster.urls[1], "watch-1");
+    const ana1 = await connectClient(cluster.urls[0], { nickname: "ana-1" });
+    await waitFor(() => w.presence.includes("+ana-1"), "ana joined");
+    const ana2 = await connectClient(cluster.urls[1], { nickname: "ana-1" });
+    ana1.close();
+    await sleep(700);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1"]);
+    for (const url of cluster.urls) {
+      const list = await users(await connectClient(url, { nickname: "asker" }));
+      assert.ok(list.users.includes("ana-1"), JSON.stringify(list));
+    }
+    ana2.close();
+    await waitFor(() => w.presence.includes("-ana-1"), "ana left");
+    await sleep(700);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1", "-ana-1"]);
+    w.close();
+  });
+
+  test("a reconnect within the grace period is neither a leave nor a join", async () => {
+    const w = await watcher(cluster.urls[0], "watch-2");
+    const bo = await connectClient(cluster.urls[1], { nickname: "bo-2" });
+    await waitFor(() => w.presence.includes("+bo-2"), "bo joined");
+    bo.close();
+    const back = await connectClient(cluster.urls[0], { nickname: "bo-2" });
+    await sleep(700);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("bo-2")), ["+bo-2"]);
+    back.close();
+    w.close();
+  });
+
+  test("the users list and count agree on every worker", async () => {
+    const a = await connectClient(cluster.urls[0], { nickname: "list-a" });
+    const b = await connectClient(cluster.urls[1], { nickname: "list-b" });
+    await sleep(200);
+    const [onA, onB] = await Promise.all([users(a), users(b)]);
+    assert.deepEqual(onA, onB);
+    assert.ok(onA.users.includes("list-a") && onA.users.includes("list-b"));
+    assert.equal(onA.count, onA.users.length);
+    a.close(); b.close();
+  });
+
+  test("typing reaches the others on every worker, not the typist; it is cleared on disconnect", async () => {
+    const ty = await watcher(cluster.urls[0], "typist-3");
+    const other = await watcher(cluster.urls[1], "reader-3");
+    ty.socket.emit("typing", true);
+    await waitFor(() => other.typing.some((t) => t.nickname === "typist-3" && t.typing), "typing shown");
+    ty.socket.emit("typing", false);
+    await waitFor(() => other.typing.some((t) => t.nickname === "typist-3" && !t.typing), "typing cleared");
+    ty.socket.emit("typing", true);
+    await waitFor(() => other.typing.filter((t) => t.nickname === "typist-3" && t.typing).length === 2, "typing again");
+    ty.close();
+    await waitFor(() => other.typing.filter((t) => t.nickname === "typist-3" && !t.typing).length === 2, "cleared on disconnect");
+    assert.equal(ty.typing.filter((t) => t.nickname === "typist-3").length, 0);
+    other.close();
+  });
+});

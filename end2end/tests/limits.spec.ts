@@ -1,15 +1,45 @@
-// The page under the server's message rate limit (30/s, bursts of 60 by default): a burst
-// over it (the page sends one message at a time, so it takes a few hundred to get there) is
-// refused with `retryAfterMs`, and the page waits and resends, so every message
-// is delivered once and none is shown as failed.
+// The page under a message rate limit: a burst over it is refused with `retryAfterMs`, and
+// the page waits and resends, so every message is delivered once and none shows as failed.
+// This test runs its own single-process server with a small bucket (4 messages, 4/s), so
+// the burst exceeds it however fast the machine is.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { messageTexts, openChat, tag } from "./support";
 
+let server: ChildProcess;
+let url: string;
+let dataDir: string;
+
+test.beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "chat-limits-"));
+  const bin = process.env.CHAT_SERVER_BIN ?? "../target/debug/chat-server";
+  server = spawn(bin, ["--port", "0", "--workers", "0", "--db", join(dataDir, "chat.db"), "--site-root", "../target/site",
+    "--message-rate", "4", "--message-burst", "4"], { stdio: ["ignore", "ignore", "pipe"] });
+  url = await new Promise<string>((ok, fail) => {
+    let log = "";
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 15_000);
+    server.stderr!.on("data", (chunk) => {
+      log += chunk;
+      const m = log.match(/listening addr=([\d.:]+)/);
+      if (m) { clearTimeout(timer); ok(`http://${m[1]}`); }
+    });
+  });
+});
+
+test.afterAll(async () => {
+  server.kill("SIGTERM");
+  await new Promise((done) => server.once("exit", done));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
 test("a burst over the rate limit is delivered whole: refused messages are resent after the advertised wait", async ({ browser }) => {
-  const sender = await openChat(await browser.newContext());
-  const reader = await openChat(await browser.newContext());
+  const sender = await openChat(await browser.newContext({ baseURL: url }));
+  const reader = await openChat(await browser.newContext({ baseURL: url }));
   const t = tag("burst");
-  const count = 200;
+  const count = 24;
   await sender.evaluate(({ t, count }) => {
     const input = document.querySelector<HTMLInputElement>("#input")!;
     const form = document.querySelector<HTMLFormElement>("#form")!;
@@ -26,8 +56,8 @@ test("a burst over the rate limit is delivered whole: refused messages are resen
   }
   await expect(sender.locator("#messages li.own")).toHaveCount(0);
   await expect(sender.getByText("rate limited")).toHaveCount(0);
-  // The limit really refused part of the burst (the page's worker counts it).
-  const metrics = await (await sender.request.get(new URL("/metrics", sender.url()).href)).text();
+  // The limit really refused part of the burst.
+  const metrics = await (await sender.request.get(`${url}/metrics`)).text();
   const refused = metrics.match(/^chat_refused_total\{[^}]*reason="rate_limited"[^}]*\} (\d+)/m);
   expect(Number(refused?.[1] ?? 0)).toBeGreaterThan(0);
 });

@@ -100,6 +100,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub ping_timeout_ms: u64,
 
+    /// How long a user stays listed as online after their last socket closed, in ms: a
+    /// reload or a reconnect within it is not announced as leaving and joining.
+    #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub presence_grace_ms: u64,
+
     /// Another origin whose pages may connect (repeat, or comma-separate; `*` for any). A
     /// page of the site's own origin always may; clients that send no Origin (not browsers)
     /// are not checked.
@@ -175,6 +181,11 @@ impl Config {
             ack_timeout_ms: self.client_ack_timeout_ms,
             retries: self.client_retries,
         }
+    }
+
+    /// [`Self::presence_grace_ms`] as a duration.
+    pub fn presence_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.presence_grace_ms)
     }
 
     /// The Engine.IO payload limit: room for one maximal message, JSON-escaped, and framing.

@@ -17,6 +17,7 @@ use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
 use crate::chat::limits::ConnectionLimits;
+use crate::chat::presence::{Presence, Roster, Uplink};
 use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
 use crate::chat::{ChatState, handlers};
@@ -72,7 +73,7 @@ pub struct Application {
     /// The in-process sequencer (a single server), to drain at shutdown.
     sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
-    link: Option<(LinkReader, Arc<Feed>)>,
+    link: Option<(LinkReader, Arc<Feed>, Arc<Presence>)>,
 }
 
 /// Where a server gets its writes sequenced and its peers from.
@@ -106,7 +107,7 @@ impl Application {
             },
             worker_index,
         );
-        let (store, feed, writer, driver, sequencer, link, port) = match topology {
+        let (store, feed, writer, driver, sequencer, link, port, presence) = match topology {
             Topology::Solo => {
                 let store = SqliteStore::open(&config.db).await?;
                 let feed = Feed::new(store.last_offset().await?, store.clone(), metrics.clone());
@@ -116,6 +117,10 @@ impl Application {
                     config.max_batch,
                     metrics.clone(),
                 );
+                let presence = Presence::new(
+                    Uplink::Local(std::sync::Mutex::new(Roster::default())),
+                    config.presence_grace(),
+                );
                 (
                     store,
                     feed,
@@ -124,6 +129,7 @@ impl Application {
                     Some(task),
                     None,
                     config.port,
+                    presence,
                 )
             }
             Topology::Worker { index, ipc_path } => {
@@ -137,14 +143,17 @@ impl Application {
                         addr: SocketAddr::new(config.host, config.port),
                         source: std::io::Error::other("base port + worker index overflows"),
                     })?;
+                let presence =
+                    Presence::new(Uplink::Primary(link.clone()), config.presence_grace());
                 (
                     store,
                     feed.clone(),
                     Writer::Primary(link.clone()),
                     ClusterDriver::Ipc(link),
                     None,
-                    Some((reader, feed)),
+                    Some((reader, feed, presence.clone())),
                     port,
+                    presence,
                 )
             }
         };
@@ -159,6 +168,7 @@ impl Application {
                 config.max_connections_per_ip,
             )),
             metrics: metrics.clone(),
+            presence: presence.clone(),
         };
         let adapter =
             socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
@@ -174,6 +184,7 @@ impl Application {
             .with_state(state)
             .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
+        presence.attach(io.clone());
         io.ns("/", handlers::on_connect.with(handlers::admit_and_register))
             .await
             .map_err(|e| StartupError::Adapter(e.to_string()))?;
@@ -244,9 +255,9 @@ impl Application {
         // A worker also stops when its primary goes away: no orphans.
         let shutdown = async move {
             match link {
-                Some((reader, feed)) => tokio::select! {
+                Some((reader, feed, presence)) => tokio::select! {
                     () = shutdown => {}
-                    result = reader.run(feed) => match result {
+                    result = reader.run(feed, presence) => match result {
                         Ok(()) => tracing::warn!("the primary closed the link; stopping"),
                         Err(error) => tracing::error!(%error, "the link to the primary failed; stopping"),
                     },

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_server::chat::feed::Feed;
+use chat_server::chat::presence::{Presence, Uplink};
 use chat_server::chat::sequencer::Sequencer;
 use chat_server::cluster::driver::{ChatAdapter, ClusterDriver};
 use chat_server::cluster::link::PrimaryLink;
@@ -37,6 +38,7 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
     let limits = WorkerLimits {
         max_message_bytes: 4096,
         queue: 1024,
+        presence_grace: Duration::from_millis(100),
     };
     tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
     relay
@@ -47,7 +49,7 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
 async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
     let (link, last, reader) = PrimaryLink::connect(ipc, index).await.unwrap();
     let adapter = socketioxide_redis::RedisAdapterCtr::new_with_driver(
-        ClusterDriver::Ipc(link),
+        ClusterDriver::Ipc(link.clone()),
         Default::default(),
     );
     let (layer, io) = SocketIo::builder()
@@ -72,7 +74,8 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
         .await
         .unwrap();
     let feed = Feed::new(last, store, Metrics::new("worker", Some(index)));
-    tokio::spawn(reader.run(feed));
+    let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
+    tokio::spawn(reader.run(feed, presence));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = axum::Router::new().layer(layer);

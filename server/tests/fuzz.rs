@@ -274,6 +274,8 @@ fn variant(frame: &Frame) -> &'static str {
         Frame::Message { .. } => "message",
         Frame::CountSubscribers { .. } => "count-subscribers",
         Frame::SubscriberCount { .. } => "subscriber-count",
+        Frame::PresenceReport { .. } => "presence-report",
+        Frame::Presence { .. } => "presence",
     }
 }
 
@@ -391,6 +393,20 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 count: 2,
             },
         ),
+        (
+            "",
+            Frame::PresenceReport {
+                nickname: "ana ✨".into(),
+                joined: true,
+            },
+        ),
+        (
+            "",
+            Frame::Presence {
+                nickname: "bo".into(),
+                online: false,
+            },
+        ),
     ]
 }
 
@@ -448,6 +464,10 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
             .prop_map(|(request, channel)| Frame::CountSubscribers { request, channel }),
         (any::<u64>(), any::<u16>())
             .prop_map(|(request, count)| Frame::SubscriberCount { request, count }),
+        (arb_text(), any::<bool>())
+            .prop_map(|(nickname, joined)| Frame::PresenceReport { nickname, joined }),
+        (arb_text(), any::<bool>())
+            .prop_map(|(nickname, online)| Frame::Presence { nickname, online }),
     ]
 }
 
@@ -462,7 +482,7 @@ fn length_prefixed(bytes: &[u8]) -> Vec<u8> {
 /// integers, small counts, length-prefixed strings, UTF-8 or not, and raw bytes), or the
 /// body of a generated frame, sometimes damaged.
 fn arb_body() -> impl Strategy<Value = Vec<u8>> {
-    let tag = prop_oneof![4 => 1u8..=12, 1 => any::<u8>()];
+    let tag = prop_oneof![4 => 1u8..=14, 1 => any::<u8>()];
     let field = prop_oneof![
         any::<u8>().prop_map(|n| vec![n]),
         any::<u16>().prop_map(|n| n.to_be_bytes().to_vec()),
@@ -486,17 +506,24 @@ fn length_prefix(bytes: &[u8]) -> usize {
     u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize
 }
 
-/// A frame decoded from `body` re-encodes to exactly `body` (except that any non-zero
-/// `duplicate` byte reads as `true` and is written back as 1), and parses back to itself.
+/// A frame decoded from `body` re-encodes to exactly `body` (except that a non-zero flag
+/// byte, the last byte of `WriteDone`, `PresenceReport` and `Presence`, reads as `true` and
+/// is written back as 1), and parses back to itself.
 fn check_reencodes(frame: &Frame, body: &[u8]) -> Result<(), TestCaseError> {
     let wire = encode(frame);
     prop_assert_eq!(length_prefix(&wire), wire.len() - 4);
     let again = &wire[4..];
     prop_assert_eq!(again.len(), body.len());
-    if let Frame::WriteDone { duplicate, .. } = frame {
+    let flag = match frame {
+        Frame::WriteDone { duplicate, .. } => Some(*duplicate),
+        Frame::PresenceReport { joined, .. } => Some(*joined),
+        Frame::Presence { online, .. } => Some(*online),
+        _ => None,
+    };
+    if let Some(flag) = flag {
         let last = body.len() - 1;
         prop_assert_eq!(&again[..last], &body[..last]);
-        prop_assert_eq!(body[last] != 0, *duplicate);
+        prop_assert_eq!(body[last] != 0, flag);
     } else {
         prop_assert_eq!(again, body);
     }
@@ -611,7 +638,7 @@ fn frame_corpus_replays() {
     }
     assert_eq!(
         variants.len(),
-        12,
+        14,
         "one seed of every variant: {variants:?}"
     );
 }

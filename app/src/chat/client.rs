@@ -178,7 +178,17 @@ struct Session {
     socket: Socket,
     tab_id: String,
     sent: Cell<u64>,
+    /// Whether the others were told this user is typing.
+    typing_sent: Cell<bool>,
+    /// Bumped on every keystroke; an idle timer only stops typing for its own keystroke.
+    typing_keystroke: Cell<u64>,
 }
+
+/// How long after the last keystroke typing counts as stopped.
+const TYPING_IDLE_MS: u32 = 3000;
+
+/// How long someone else's typing is shown without news from them.
+const TYPING_SHOWN_MS: u32 = 6000;
 
 thread_local! {
     static SESSION: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
@@ -206,9 +216,18 @@ pub fn start(chat: Chat) {
     Effect::new(move |_| chat.connection.set(state.get()));
 
     let replay = Rc::new(RefCell::new(Replay::default()));
+    watch_presence(chat, &socket);
+    watch_visibility(chat);
     {
         let replay = replay.clone();
+        let asker = socket.clone();
         socket.on::<serde_json::Value>("connect", move |_| {
+            let asker = asker.clone();
+            spawn_local(async move {
+                if let Ok(UsersAck { users }) = asker.emit_with_ack("users", &()).await {
+                    chat.online.set(users);
+                }
+            });
             let mut r = replay.borrow_mut();
             r.running = true;
             r.after_reconnect = r.connected_once;
@@ -249,6 +268,9 @@ pub fn start(chat: Chat) {
                 r.recovered += 1;
             }
             last_offset.set(offset);
+            if !r.running && page_hidden() {
+                chat.unread.update(|n| *n += 1);
+            }
             chat.rows.update(|rows| {
                 rows.push(Row::Message {
                     offset,
@@ -281,6 +303,8 @@ pub fn start(chat: Chat) {
             socket,
             tab_id,
             sent: Cell::new(0),
+            typing_sent: Cell::new(false),
+            typing_keystroke: Cell::new(0),
         }))
     });
 }
@@ -298,7 +322,138 @@ pub fn send(chat: Chat, text: String) {
             status: OutgoingStatus::Sending,
         })
     });
+    stop_typing(&session);
     emit(chat, session, text, client_offset);
+}
+
+/// The `users` ack.
+#[derive(Debug, Deserialize)]
+struct UsersAck {
+    users: Vec<String>,
+}
+
+/// A `user joined` / `user left` event.
+#[derive(Debug, Deserialize)]
+struct UserEvent {
+    nickname: String,
+}
+
+/// A `typing` event.
+#[derive(Debug, Deserialize)]
+struct TypingEvent {
+    nickname: String,
+    typing: bool,
+}
+
+thread_local! {
+    static NOTICES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Adds "ana joined" / "ana left" to the list.
+fn notice(chat: Chat, text: String) {
+    let id = NOTICES.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    chat.rows.update(|rows| rows.push(Row::Notice { id, text }));
+}
+
+/// Keeps the online list and the typing line up to date, and adds join / leave notices.
+fn watch_presence(chat: Chat, socket: &Socket) {
+    socket.on::<(UserEvent,)>("user joined", move |(UserEvent { nickname },)| {
+        let mut added = false;
+        chat.online.update(|online| {
+            if let Err(at) = online.binary_search(&nickname) {
+                online.insert(at, nickname.clone());
+                added = true;
+            }
+        });
+        if added {
+            notice(chat, format!("{nickname} joined"));
+        }
+    });
+    socket.on::<(UserEvent,)>("user left", move |(UserEvent { nickname },)| {
+        chat.online
+            .update(|online| online.retain(|n| *n != nickname));
+        chat.typing
+            .update(|typing| typing.retain(|n| *n != nickname));
+        notice(chat, format!("{nickname} left"));
+    });
+    let shown_since: Rc<RefCell<std::collections::HashMap<String, u64>>> = Rc::default();
+    let updates = Rc::new(Cell::new(0_u64));
+    socket.on::<(TypingEvent,)>("typing", move |(TypingEvent { nickname, typing },)| {
+        chat.typing.update(|list| {
+            list.retain(|n| *n != nickname);
+            if typing {
+                list.push(nickname.clone());
+            }
+        });
+        if typing {
+            // Cleared anyway if no news comes (a lost "stopped typing").
+            updates.set(updates.get() + 1);
+            let update = updates.get();
+            shown_since.borrow_mut().insert(nickname.clone(), update);
+            let shown_since = shown_since.clone();
+            spawn_local(async move {
+                sleep_ms(TYPING_SHOWN_MS).await;
+                if shown_since.borrow().get(&nickname) == Some(&update) {
+                    chat.typing.update(|list| list.retain(|n| *n != nickname));
+                }
+            });
+        }
+    });
+}
+
+/// Whether the tab is hidden (another tab in front, window minimised).
+fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+/// Clears the unread count when the tab becomes visible again.
+fn watch_visibility(chat: Chat) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let listener = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+        if !page_hidden() {
+            chat.unread.set(0);
+        }
+    });
+    let _ = document.add_event_listener_with_callback(
+        "visibilitychange",
+        wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+    );
+    listener.forget();
+}
+
+/// The composer changed: announce typing on the first keystroke, and its end after
+/// [`TYPING_IDLE_MS`] without one (or when the field is emptied).
+pub fn typing_changed(has_text: bool) {
+    let Some(session) = session() else { return };
+    if !has_text {
+        stop_typing(&session);
+        return;
+    }
+    if !session.typing_sent.replace(true) {
+        session.socket.emit_volatile("typing", &(true,));
+    }
+    let keystroke = session.typing_keystroke.get() + 1;
+    session.typing_keystroke.set(keystroke);
+    spawn_local(async move {
+        sleep_ms(TYPING_IDLE_MS).await;
+        if session.typing_keystroke.get() == keystroke {
+            stop_typing(&session);
+        }
+    });
+}
+
+/// Tells the others this user stopped typing, if they were told otherwise.
+fn stop_typing(session: &Session) {
+    if session.typing_sent.replace(false) {
+        session.socket.emit_volatile("typing", &(false,));
+    }
 }
 
 /// Emits a failed outbox message again with its original client offset.

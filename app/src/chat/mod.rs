@@ -29,6 +29,13 @@ pub enum Row {
         /// page was away).
         recovered: bool,
     },
+    /// A notice such as "ana joined" or "ana left".
+    Notice {
+        /// Its number on this page (also the row's key).
+        id: u64,
+        /// What happened.
+        text: String,
+    },
     /// "N new messages while you were offline", before the first recovered message.
     RecoveredDivider {
         /// The offset of the first recovered message (also the row's key).
@@ -44,6 +51,7 @@ impl Row {
         match self {
             Self::Message { offset, .. } => format!("m{offset}"),
             Self::RecoveredDivider { before, .. } => format!("d{before}"),
+            Self::Notice { id, .. } => format!("n{id}"),
         }
     }
 }
@@ -81,6 +89,12 @@ pub struct Chat {
     pub nickname: RwSignal<String>,
     /// Why the last nickname change was refused, if it was.
     pub nickname_error: RwSignal<Option<String>>,
+    /// Who is online (sorted nicknames), the same list on every worker.
+    pub online: RwSignal<Vec<String>>,
+    /// Who else is typing now.
+    pub typing: RwSignal<Vec<String>>,
+    /// Messages that arrived while the tab was hidden.
+    pub unread: RwSignal<u32>,
 }
 
 impl Chat {
@@ -92,6 +106,9 @@ impl Chat {
             connection: RwSignal::new(ConnectionState::Connecting),
             nickname: RwSignal::new(String::new()),
             nickname_error: RwSignal::new(None),
+            online: RwSignal::new(Vec::new()),
+            typing: RwSignal::new(Vec::new()),
+            unread: RwSignal::new(0),
         }
     }
 
@@ -132,6 +149,14 @@ impl Chat {
         client::set_nickname(self, name.trim().to_owned());
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
+    }
+
+    /// The composer's text changed: tells the others this user is typing (or no longer is).
+    pub fn typing_changed(self, has_text: bool) {
+        #[cfg(feature = "hydrate")]
+        client::typing_changed(has_text);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = has_text;
     }
 
     /// Disconnects when connected (or trying to be), connects when offline.

@@ -22,7 +22,8 @@ pub fn Composer() -> impl IntoView {
     view! {
         <form id="form" class="composer" on:submit=submit>
             <label for="input" class="visually-hidden">"Message"</label>
-            <input id="input" node_ref=input autocomplete="off" placeholder="Type a message…" maxlength="4096"/>
+            <input id="input" node_ref=input autocomplete="off" placeholder="Type a message…" maxlength="4096"
+                on:input=move |ev| chat.typing_changed(!event_target_value(&ev).is_empty())/>
             <button type="submit">"Send"</button>
         </form>
     }

@@ -55,6 +55,7 @@ fn MessageRow(row: Row) -> impl IntoView {
             </li>
         }
         .into_any(),
+        Row::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
         Row::RecoveredDivider { count, .. } => {
             let noun = if count == 1 { "message" } else { "messages" };
             view! {

@@ -3,7 +3,9 @@
 pub mod composer;
 pub mod connection;
 pub mod message_list;
+pub mod presence;
 
 pub use composer::Composer;
 pub use connection::{ConnectionIndicator, ConnectionToggle, NicknameField};
 pub use message_list::MessageList;
+pub use presence::{OnlineList, TypingIndicator};

@@ -22,6 +22,8 @@ extern "C" {
     fn on_manager_event(socket: &JsValue, event: &str, handler: &JsValue);
     #[wasm_bindgen(js_name = emitWithAck)]
     fn emit_with_ack_js(socket: &JsValue, event: &str, args: &JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = emitVolatile)]
+    fn emit_volatile_js(socket: &JsValue, event: &str, args: &JsValue);
     #[wasm_bindgen(js_name = socketConnect)]
     fn socket_connect(socket: &JsValue);
     #[wasm_bindgen(js_name = socketDisconnect)]
@@ -131,6 +133,20 @@ impl Socket {
                 .await
                 .map_err(|e| EmitError::NoAck(e.as_string().unwrap_or_else(|| "no ack".into())))?;
         serde_wasm_bindgen::from_value(reply).map_err(|e| EmitError::BadAck(e.to_string()))
+    }
+
+    /// Emits `event` with `args` once, without an ack: dropped while disconnected (for
+    /// transient signals such as typing).
+    pub fn emit_volatile<A: Serialize>(&self, event: &str, args: &A) {
+        let Ok(args) = args.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) else {
+            return;
+        };
+        let args = if js_sys::Array::is_array(&args) {
+            args
+        } else {
+            js_sys::Array::of1(&args).into()
+        };
+        emit_volatile_js(&self.inner, event, &args);
     }
 
     /// Reconnects after [`Self::disconnect`].

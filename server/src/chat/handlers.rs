@@ -1,6 +1,7 @@
 //! The Socket.IO handlers of the "/" namespace, each a small async fn with extractors.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,9 +17,10 @@ use socketioxide::socket::DisconnectReason;
 use super::args::EventArgs;
 use super::feed::Joining;
 use super::limits::{ConnectionRefused, TokenBucket};
+use super::presence::USERS;
 use super::replay::{self, ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{CHAT_MESSAGE, ChatState, NICKNAME, ONLINE};
+use super::{CHAT_MESSAGE, ChatState, NICKNAME, ONLINE, TYPING};
 use crate::cluster::driver::ChatAdapter;
 use crate::cluster::lock;
 use crate::domain::{NewMessage, Nickname, ServerOffset, ValidationError, json_type_name};
@@ -65,6 +67,8 @@ pub struct SocketSession {
     nickname: Mutex<Nickname>,
     /// The message rate limit.
     bucket: Mutex<TokenBucket>,
+    /// Whether others were last told this socket's user is typing.
+    typing: AtomicBool,
 }
 
 impl SocketSession {
@@ -111,15 +115,20 @@ pub async fn admit_and_register(
     let (rate, burst) = chat.message_rate;
     socket.extensions.insert(Arc::new(SocketSession {
         address,
-        nickname: Mutex::new(nickname),
+        nickname: Mutex::new(nickname.clone()),
         bucket: Mutex::new(TokenBucket::new(rate, burst)),
+        typing: AtomicBool::new(false),
     }));
     chat.metrics.sockets_connected.inc();
     socket.on(CHAT_MESSAGE, on_chat_message);
     socket.on(ONLINE, on_online);
     socket.on(NICKNAME, on_nickname);
+    socket.on(USERS, on_users);
+    socket.on(TYPING, on_typing);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
+    // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
+    chat.presence.joined(nickname.as_str()).await;
     Ok(())
 }
 
@@ -131,6 +140,10 @@ pub async fn on_disconnect(
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
     chat.feed.forget(socket.id).await;
+    if session.typing.swap(false, Ordering::Relaxed) {
+        broadcast_typing(&socket, &session.nickname(), false).await;
+    }
+    chat.presence.left(session.nickname().as_str()).await;
     chat.connections.release(session.address);
     chat.metrics.sockets_connected.dec();
     chat.metrics.disconnected(format!("{reason:?}"));
@@ -236,6 +249,7 @@ pub async fn on_nickname(
     socket: SocketRef<ChatAdapter>,
     args: TryData<EventArgs>,
     ack: Ack,
+    State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
@@ -247,10 +261,47 @@ pub async fn on_nickname(
     match parsed {
         Ok(nickname) => {
             tracing::debug!(sid = %socket.id, "nickname changed");
-            *lock(&session.nickname) = nickname.clone();
+            let old = std::mem::replace(&mut *lock(&session.nickname), nickname.clone());
+            if old != nickname {
+                chat.presence.joined(nickname.as_str()).await;
+                chat.presence.left(old.as_str()).await;
+            }
             ack.send(&NicknameSet { nickname }).await;
         }
         Err(error) => ack.send(&Refused::permanent(error)).await,
+    }
+}
+
+/// `users` + ack: who is online (`{ users, count }`), the same list on every worker.
+pub async fn on_users(ack: Ack, State(chat): State<ChatState>) {
+    ack.send(&chat.presence.online()).await;
+}
+
+/// The `typing` event sent to the others.
+#[derive(Debug, Serialize)]
+struct Typing<'a> {
+    nickname: &'a Nickname,
+    typing: bool,
+}
+
+/// `typing` (true | false): tells every other socket, on every worker, that this socket's
+/// user started or stopped typing. The client clears it on send; the server on disconnect.
+pub async fn on_typing(
+    socket: SocketRef<ChatAdapter>,
+    TryData(typing): TryData<bool>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    let typing = typing.unwrap_or(false);
+    if session.typing.swap(typing, Ordering::Relaxed) != typing {
+        broadcast_typing(&socket, &session.nickname(), typing).await;
+    }
+}
+
+/// Sends `{ nickname, typing }` to every socket but `socket`.
+async fn broadcast_typing(socket: &SocketRef<ChatAdapter>, nickname: &Nickname, typing: bool) {
+    let event = Typing { nickname, typing };
+    if let Err(error) = socket.broadcast().emit(TYPING, &event).await {
+        tracing::debug!(sid = %socket.id, %error, "typing not delivered everywhere");
     }
 }
 

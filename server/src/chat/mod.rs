@@ -10,6 +10,7 @@
 //!   socket to the live stream exactly where its replay ended;
 //! - [`replay`]: sends a connecting socket what it missed, respecting its queue;
 //! - [`limits`]: connection limits and the per-socket message rate;
+//! - [`presence`]: who is online, and the join / leave announcements;
 //! - [`writer`]: where a handler sends a message to be stored: the in-process sequencer, or
 //!   the primary's (a worker).
 //!
@@ -22,6 +23,7 @@ pub mod args;
 pub mod feed;
 pub mod handlers;
 pub mod limits;
+pub mod presence;
 pub mod queue_wait;
 pub mod replay;
 pub mod sequencer;
@@ -42,6 +44,10 @@ pub const ONLINE: &str = "online";
 /// Asked by a client (with an ack): sign my next messages with this nickname. Argument: the
 /// name; ack: `{ "nickname": name }` or `{ "error": reason }`.
 pub const NICKNAME: &str = "nickname";
+
+/// Both ways: `typing` (true | false) from a client; `typing` `{ nickname, typing }` to every
+/// other socket.
+pub const TYPING: &str = "typing";
 
 /// Sent to a socket once its replay is complete and live messages follow. Payload:
 /// `{ "serverOffset": <highest id sent>, "count": <messages replayed> }`. The tutorial's
@@ -65,4 +71,6 @@ pub struct ChatState {
     pub connections: Arc<limits::ConnectionLimits>,
     /// This process's metrics.
     pub metrics: Arc<Metrics>,
+    /// Who is online.
+    pub presence: Arc<presence::Presence>,
 }

@@ -99,6 +99,20 @@ pub enum Frame {
         /// The number of workers subscribed.
         count: u16,
     },
+    /// Worker → primary: a socket of `nickname` connected (`joined`) or went away.
+    PresenceReport {
+        /// The socket's nickname.
+        nickname: String,
+        /// Connected (true) or gone (false).
+        joined: bool,
+    },
+    /// Primary → every worker: `nickname` came online (`online`) or went offline.
+    Presence {
+        /// The user.
+        nickname: String,
+        /// Online (true) or offline (false).
+        online: bool,
+    },
 }
 
 /// Why bytes could not be decoded as a frame.
@@ -134,6 +148,8 @@ mod tag {
     pub const MESSAGE: u8 = 10;
     pub const COUNT_SUBSCRIBERS: u8 = 11;
     pub const SUBSCRIBER_COUNT: u8 = 12;
+    pub const PRESENCE_REPORT: u8 = 13;
+    pub const PRESENCE: u8 = 14;
 }
 
 impl Frame {
@@ -214,6 +230,16 @@ impl Frame {
                 out.put_u8(tag::SUBSCRIBER_COUNT);
                 out.put_u64(*request);
                 out.put_u16(*count);
+            }
+            Self::PresenceReport { nickname, joined } => {
+                out.put_u8(tag::PRESENCE_REPORT);
+                put_bytes(out, nickname.as_bytes());
+                out.put_u8(u8::from(*joined));
+            }
+            Self::Presence { nickname, online } => {
+                out.put_u8(tag::PRESENCE);
+                put_bytes(out, nickname.as_bytes());
+                out.put_u8(u8::from(*online));
             }
         }
         let len = (out.len() - start - 4) as u32;
@@ -306,6 +332,14 @@ impl Frame {
                 request: get_u64(b)?,
                 count: get_u16(b)?,
             },
+            tag::PRESENCE_REPORT => Self::PresenceReport {
+                nickname: get_string(b)?,
+                joined: get_u8(b)? != 0,
+            },
+            tag::PRESENCE => Self::Presence {
+                nickname: get_string(b)?,
+                online: get_u8(b)? != 0,
+            },
             other => return Err(FrameError::UnknownTag(other)),
         };
         if b.has_remaining() {
@@ -388,6 +422,14 @@ mod tests {
             Frame::WriteFailed {
                 request: 8,
                 reason: "disk full".into(),
+            },
+            Frame::PresenceReport {
+                nickname: "ana".into(),
+                joined: true,
+            },
+            Frame::Presence {
+                nickname: "bö".into(),
+                online: false,
             },
             Frame::Committed {
                 messages: vec![

@@ -19,6 +19,7 @@ use super::connection::{ConnectionError, FrameReader, write_frames};
 use super::frame::Frame;
 use super::lock;
 use crate::chat::feed::Feed;
+use crate::chat::presence::{Change, Presence};
 use crate::chat::sequencer::WriteError;
 use crate::domain::{NewMessage, ServerOffset};
 use crate::store::WriteOutcome;
@@ -157,6 +158,18 @@ impl PrimaryLink {
         .await
     }
 
+    /// Reports a socket of `nickname` connecting (`joined`) or going away to the primary's
+    /// roster. Nothing to do if the link is closed: the worker is stopping, and the primary
+    /// drops its sockets from the roster.
+    pub async fn presence(&self, nickname: &str, joined: bool) {
+        let _ = self
+            .send(Frame::PresenceReport {
+                nickname: nickname.to_owned(),
+                joined,
+            })
+            .await;
+    }
+
     /// How many workers subscribe to `channel` (the adapter's server count).
     pub async fn count_subscribers(&self, channel: &str) -> Result<u16, LinkError> {
         let request = self.next_request();
@@ -173,9 +186,13 @@ impl PrimaryLink {
 
 impl LinkReader {
     /// Dispatches frames from the primary until the link ends: committed messages to
-    /// `feed`, outcomes to their waiters, adapter messages to their subscribers. Pending
-    /// writes then fail (unacked: their clients retry elsewhere).
-    pub async fn run(mut self, feed: Arc<Feed>) -> Result<(), ConnectionError> {
+    /// `feed`, presence changes to `presence`, outcomes to their waiters, adapter messages to
+    /// their subscribers. Pending writes then fail (their clients resend).
+    pub async fn run(
+        mut self,
+        feed: Arc<Feed>,
+        presence: Arc<Presence>,
+    ) -> Result<(), ConnectionError> {
         let inner = &self.link.inner;
         let result = loop {
             let frame = match self.reader.next().await {
@@ -185,6 +202,14 @@ impl LinkReader {
             };
             match frame {
                 Frame::Committed { messages } => feed.publish(&messages).await,
+                Frame::Presence { nickname, online } => {
+                    let change = if online {
+                        Change::Online(nickname)
+                    } else {
+                        Change::Offline(nickname)
+                    };
+                    presence.apply(change).await;
+                }
                 Frame::WriteDone {
                     request,
                     offset,

@@ -23,6 +23,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::chat::presence::Expiry;
 use crate::chat::sequencer::Sequencer;
 use crate::cluster::connection::{FrameReader, write_frames};
 use crate::cluster::frame::Frame;
@@ -112,6 +113,7 @@ pub async fn run(
     let limits = WorkerLimits {
         max_message_bytes: config.max_message_bytes,
         queue: config.worker_queue,
+        presence_grace: config.presence_grace(),
     };
     let accept = tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
 
@@ -197,6 +199,8 @@ pub struct WorkerLimits {
     pub max_message_bytes: usize,
     /// Frames queued towards one worker before it counts as too slow and is cut off.
     pub queue: usize,
+    /// How long a user stays online after their last socket closed.
+    pub presence_grace: Duration,
 }
 
 /// Accepts worker connections on `listener` and serves each in its own task, forever.
@@ -283,6 +287,11 @@ async fn serve_worker(
                     let _ = outgoing.send(reply).await;
                 });
             }
+            Ok(Some(Frame::PresenceReport { nickname, joined })) => {
+                if let Some(expiry) = relay.presence_report(id, &nickname, joined) {
+                    expire_later(relay.clone(), vec![expiry], limits.presence_grace);
+                }
+            }
             Ok(Some(Frame::Subscribe { channel })) => relay.subscribe(id, channel),
             Ok(Some(Frame::Unsubscribe { channel })) => relay.unsubscribe(id, &channel),
             Ok(Some(Frame::Publish { channel, payload })) => relay.publish(&channel, payload),
@@ -305,8 +314,22 @@ async fn serve_worker(
             }
         }
     }
-    relay.leave(id);
+    let expiries = relay.leave(id);
+    expire_later(relay, expiries, limits.presence_grace);
     writer.abort();
+}
+
+/// Checks, after `grace`, whether the users of `expiries` are still without a socket.
+fn expire_later(relay: Arc<Relay>, expiries: Vec<Expiry>, grace: Duration) {
+    if expiries.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        for expiry in &expiries {
+            relay.expire(expiry);
+        }
+    });
 }
 
 /// Re-checks what a worker sent: the primary trusts no peer with its database.

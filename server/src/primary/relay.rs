@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
 
+use crate::chat::presence::{Change, Expiry, Roster};
 use crate::chat::sequencer::CommitSink;
 use crate::cluster::frame::Frame;
 use crate::cluster::lock;
@@ -31,6 +32,8 @@ struct WorkerEntry {
 struct RelayState {
     last_committed: ServerOffset,
     workers: HashMap<u64, WorkerEntry>,
+    /// Who is online, by worker connection.
+    roster: Roster,
 }
 
 /// The primary's fan-out and pub/sub hub.
@@ -47,6 +50,7 @@ impl Relay {
             state: Mutex::new(RelayState {
                 last_committed,
                 workers: HashMap::new(),
+                roster: Roster::default(),
             }),
             cut_offs: AtomicU64::new(0),
             metrics,
@@ -89,6 +93,18 @@ impl Relay {
         if outgoing.try_send(welcome).is_err() {
             kick.notify_one();
         }
+        // Then who is online, before any later change: the worker's view starts complete.
+        for nickname in state.roster.online() {
+            if outgoing
+                .try_send(Frame::Presence {
+                    nickname,
+                    online: true,
+                })
+                .is_err()
+            {
+                kick.notify_one();
+            }
+        }
         state.workers.insert(
             id,
             WorkerEntry {
@@ -102,11 +118,56 @@ impl Relay {
         kick
     }
 
-    /// Forgets worker connection `id`.
-    pub fn leave(&self, id: u64) {
-        if let Some(entry) = lock(&self.state).workers.remove(&id) {
+    /// Forgets worker connection `id`. Returns the users it leaves without a socket, to
+    /// [`Self::expire`] after the grace period.
+    pub fn leave(&self, id: u64) -> Vec<Expiry> {
+        let mut state = lock(&self.state);
+        if let Some(entry) = state.workers.remove(&id) {
             tracing::info!(worker = entry.index, "worker left");
         }
+        state.roster.drop_source(id)
+    }
+
+    /// A socket of `nickname` on worker connection `id` connected (`joined`) or went away.
+    /// Announces a user coming online at once; returns the expiry to check after the grace
+    /// period when it was their last socket.
+    pub fn presence_report(&self, id: u64, nickname: &str, joined: bool) -> Option<Expiry> {
+        let mut state = lock(&self.state);
+        if joined {
+            if let Some(change) = state.roster.join(id, nickname) {
+                self.announce(&mut state, change);
+            }
+            None
+        } else {
+            state.roster.leave(id, nickname)
+        }
+    }
+
+    /// Announces the user of `expiry` gone if they still have no socket.
+    pub fn expire(&self, expiry: &Expiry) {
+        let mut state = lock(&self.state);
+        if let Some(change) = state.roster.expire(expiry) {
+            self.announce(&mut state, change);
+        }
+    }
+
+    /// Sends a presence change to every worker.
+    fn announce(&self, state: &mut RelayState, change: Change) {
+        let (nickname, online) = match change {
+            Change::Online(nickname) => (nickname, true),
+            Change::Offline(nickname) => (nickname, false),
+        };
+        let mut full = Vec::new();
+        for (id, entry) in &state.workers {
+            let frame = Frame::Presence {
+                nickname: nickname.clone(),
+                online,
+            };
+            if entry.outgoing.try_send(frame).is_err() {
+                full.push(*id);
+            }
+        }
+        self.cut_off(state, &full);
     }
 
     /// Adds `channel` to what worker `id` receives.

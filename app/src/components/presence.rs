@@ -1,0 +1,36 @@
+//! Who is here: the online list with its count, and the "ana is typing…" line.
+
+use leptos::prelude::*;
+
+use crate::chat::Chat;
+
+/// The people online, with a count that agrees whichever worker the page is on.
+#[component]
+pub fn OnlineList() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    view! {
+        <aside class="online" aria-label="Online">
+            <h2>"Online " <span class="count">{move || chat.online.with(Vec::len)}</span></h2>
+            <ul>
+                <For each=move || chat.online.get() key=|name| name.clone() let:name>
+                    <li class:me=move || chat.nickname.with(|me| *me == name)>{name.clone()}</li>
+                </For>
+            </ul>
+        </aside>
+    }
+}
+
+/// "ana is typing…", "ana and bo are typing…", "3 people are typing…".
+#[component]
+pub fn TypingIndicator() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let line = move || {
+        chat.typing.with(|names| match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [one, two] => format!("{one} and {two} are typing…"),
+            more => format!("{} people are typing…", more.len()),
+        })
+    };
+    view! { <p class="typing" aria-live="polite">{line}</p> }
+}

@@ -1,0 +1,80 @@
+// Presence across workers: join and leave notices once per user (not per tab or reload),
+// an online list whose count agrees on every worker, "… is typing", and the unread count
+// in the title of a hidden tab.
+import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import { openChat, send, tag } from "./support";
+
+/** A browser context whose pages use `nickname` (as if chosen on an earlier visit). */
+async function asUser(browser: Browser, nickname: string, baseURL?: string): Promise<BrowserContext> {
+  const context = await browser.newContext(baseURL ? { baseURL } : {});
+  await context.addInitScript((name) => localStorage.setItem("chat.nickname", name), nickname);
+  return context;
+}
+
+const otherWorker = (baseURL: string) => baseURL.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
+
+test("a user is announced once when their first tab opens and once when their last closes", async ({ browser, baseURL }) => {
+  const observer = await openChat(await browser.newContext());
+  const ana = tag("ana");
+  const notices = observer.locator("#messages li.notice");
+  const anaContext = await asUser(browser, ana);
+  const first = await openChat(anaContext);
+  await expect(notices.filter({ hasText: `${ana} joined` })).toHaveCount(1);
+  // A second tab on the other worker, and a reload: no new notice.
+  const second = await openChat(anaContext, `${otherWorker(baseURL!)}/`);
+  await first.reload();
+  await expect(first.locator("body[data-hydrated]")).toHaveCount(1);
+  await first.close();
+  await observer.waitForTimeout(1500); // three grace periods
+  await expect(notices.filter({ hasText: ana })).toHaveText([`${ana} joined`]);
+  await second.close();
+  await expect(notices.filter({ hasText: `${ana} left` })).toHaveCount(1);
+  await observer.waitForTimeout(1000);
+  await expect(notices.filter({ hasText: ana })).toHaveText([`${ana} joined`, `${ana} left`]);
+  await expect(observer.locator(".online li").filter({ hasText: ana })).toHaveCount(0);
+});
+
+test("the online list and its count agree on both workers", async ({ browser, baseURL }) => {
+  const a = tag("on-a");
+  const b = tag("on-b");
+  const pageA = await openChat(await asUser(browser, a));
+  const pageB = await openChat(await asUser(browser, b, otherWorker(baseURL!)));
+  for (const page of [pageA, pageB]) {
+    await expect(page.locator(".online li").filter({ hasText: a })).toHaveCount(1);
+    await expect(page.locator(".online li").filter({ hasText: b })).toHaveCount(1);
+  }
+  await expect.poll(async () => {
+    const [listA, listB] = await Promise.all([pageA, pageB].map((p) => p.locator(".online li").allTextContents()));
+    const [countA, countB] = await Promise.all([pageA, pageB].map((p) => p.locator(".online .count").textContent()));
+    return JSON.stringify([listA, countA]) === JSON.stringify([listB, countB]) && Number(countA) === listA.length;
+  }).toBe(true);
+  await expect(pageA.locator(".online li.me")).toHaveText(a);
+});
+
+test("typing is shown to the others and cleared when the message is sent", async ({ browser, baseURL }) => {
+  const typist = tag("typist");
+  const writer = await openChat(await asUser(browser, typist));
+  const reader = await openChat(await browser.newContext({ baseURL: otherWorker(baseURL!) }));
+  await writer.getByRole("textbox", { name: "Message" }).pressSequentially("hello the", { delay: 20 });
+  await expect(reader.locator(".typing")).toHaveText(`${typist} is typing…`);
+  await expect(writer.locator(".typing")).not.toContainText(typist);
+  await writer.getByRole("textbox", { name: "Message" }).press("Enter");
+  await expect(reader.locator(".typing")).not.toContainText(typist);
+});
+
+test("a hidden tab counts unread messages in its title", async ({ browser }) => {
+  const sender = await openChat(await browser.newContext());
+  const reader = await openChat(await browser.newContext());
+  const setHidden = (hidden: boolean) => reader.evaluate((hidden) => {
+    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+  await expect(reader).toHaveTitle("Chat");
+  await setHidden(true);
+  const t = tag("unread");
+  await send(sender, `${t} 1`);
+  await send(sender, `${t} 2`);
+  await expect(reader).toHaveTitle("(2) Chat");
+  await setHidden(false);
+  await expect(reader).toHaveTitle("Chat");
+});
