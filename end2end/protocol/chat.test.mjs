@@ -340,3 +340,43 @@ describe("process", () => {
     }
   });
 });
+
+describe("history paging", () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  test("a fresh page asking for the latest 50 gets them, then pages back through all of them", async () => {
+    const writer = await connectClient(server.url);
+    for (let i = 1; i <= 230; i++) await writer.send(`page ${i}`, `page-${i}`);
+    const fresh = await connectClient(server.url, { historyLimit: 50 });
+    await fresh.until(() => fresh.replayDone);
+    assert.deepEqual(offsets(fresh), Array.from({ length: 50 }, (_, i) => 181 + i));
+    let before = 181;
+    const older = [];
+    for (let more = true; more;) {
+      const page = await fresh.socket.timeout(5000).emitWithAck("history", before, 60);
+      assert.ok(page.messages.length <= 60);
+      older.unshift(...page.messages);
+      before = page.messages[0]?.serverOffset ?? before;
+      more = page.more;
+    }
+    assert.deepEqual(older.map((m) => m.serverOffset), Array.from({ length: 180 }, (_, i) => i + 1));
+    assert.deepEqual(Object.keys(older[0]).sort(), ["author", "createdAt", "serverOffset", "text"]);
+    assert.equal(older[0].text, "page 1");
+    // A reconnect with an offset still gets everything after it, the limit notwithstanding.
+    const back = await connectClient(server.url, { serverOffset: 100, historyLimit: 50 });
+    await back.until(() => back.replayDone);
+    assert.equal(back.received.length, 130);
+    for (const c of [writer, fresh, back]) c.close();
+  });
+
+  test("bad history arguments get an error ack", async () => {
+    const c = await connectClient(server.url);
+    for (const args of [[], [0, 10], [5, 0], [5, 201], ["5", 10], [5]]) {
+      const reply = await c.socket.timeout(5000).emitWithAck("history", ...args);
+      assert.match(reply.error, /history needs/, JSON.stringify(args));
+    }
+    c.close();
+  });
+});

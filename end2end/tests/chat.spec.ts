@@ -70,6 +70,9 @@ test("the page is accessible: labelled input, live region, status", async ({ bro
   await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
   await expect(page.locator("#messages")).toHaveAttribute("aria-live", "polite");
   await expect(page.getByRole("status")).toHaveText(/connected/);
+  // Keyboard only: the top bar's nickname field, then the Disconnect button.
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("textbox", { name: "Nickname" })).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
 });

@@ -193,6 +193,16 @@ impl ServerOffset {
     }
 }
 
+/// How much history a fresh page wants replayed (`auth.historyLimit`): the latest N
+/// messages instead of all of them; it pages back with `history` for more. Only applies to
+/// a client without a `serverOffset` (a reconnect always gets everything it missed).
+pub fn history_limit_from_auth(auth: &Value) -> Option<u32> {
+    auth.get("historyLimit")
+        .and_then(Value::as_u64)
+        .filter(|n| (1..=10_000).contains(n))
+        .map(|n| n as u32)
+}
+
 /// A validated `chat message` event: what the client asked the server to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {

@@ -184,6 +184,9 @@ struct Session {
     typing_keystroke: Cell<u64>,
 }
 
+/// Messages a fresh page gets at first, and per "load older" page.
+const HISTORY_PAGE: u32 = 50;
+
 /// How long after the last keystroke typing counts as stopped.
 const TYPING_IDLE_MS: u32 = 3000;
 
@@ -209,6 +212,7 @@ pub fn start(chat: Chat) {
     let socket = Socket::connect("", &options(), move || {
         serde_json::json!({
             "serverOffset": auth_offset.get(),
+            "historyLimit": HISTORY_PAGE,
             "nickname": chat.nickname.get_untracked(),
         })
     });
@@ -285,6 +289,12 @@ pub fn start(chat: Chat) {
     socket.on::<serde_json::Value>("replay done", move |_| {
         let mut r = replay.borrow_mut();
         r.running = false;
+        if !r.after_reconnect {
+            // A fresh page got the latest page only: older messages exist if it does not
+            // start at the first one.
+            let first = chat.rows.with_untracked(|rows| first_offset(rows));
+            chat.has_older.set(first.is_some_and(|offset| offset > 1));
+        }
         if let (true, Some(before)) = (r.after_reconnect, r.first_recovered) {
             let count = r.recovered;
             chat.rows.update(|rows| {
@@ -324,6 +334,68 @@ pub fn send(chat: Chat, text: String) {
     });
     stop_typing(&session);
     emit(chat, session, text, client_offset);
+}
+
+/// One message of a `history` page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryMessage {
+    text: String,
+    server_offset: i64,
+    author: String,
+    created_at: i64,
+}
+
+/// The `history` ack.
+#[derive(Debug, Deserialize)]
+struct HistoryPage {
+    messages: Vec<HistoryMessage>,
+    more: bool,
+}
+
+/// Loads the page of messages before the oldest one shown and puts it on top.
+pub fn load_older(chat: Chat) {
+    let Some(session) = session() else { return };
+    let Some(first) = chat.rows.with_untracked(|rows| first_offset(rows)) else {
+        return;
+    };
+    if chat.loading_older.get_untracked() {
+        return;
+    }
+    chat.loading_older.set(true);
+    spawn_local(async move {
+        let page = session
+            .socket
+            .emit_with_ack::<_, HistoryPage>("history", &(first, HISTORY_PAGE))
+            .await;
+        chat.loading_older.set(false);
+        let Ok(HistoryPage { messages, more }) = page else {
+            return;
+        };
+        chat.rows.update(|rows| {
+            let first = first_offset(rows).unwrap_or(i64::MAX);
+            let older = messages
+                .into_iter()
+                .filter(|m| m.server_offset < first)
+                .map(|m| Row::Message {
+                    offset: m.server_offset,
+                    text: m.text,
+                    author: m.author,
+                    created_at: m.created_at,
+                    recovered: false,
+                });
+            rows.splice(0..0, older);
+        });
+        chat.has_older.set(more);
+    });
+}
+
+/// The offset of the oldest message shown.
+fn first_offset(rows: &[Row]) -> Option<i64> {
+    rows.iter().find_map(|row| match row {
+        Row::Message { offset, .. } => Some(*offset),
+        _ => None,
+    })
 }
 
 /// The `users` ack.

@@ -95,6 +95,12 @@ pub struct Chat {
     pub typing: RwSignal<Vec<String>>,
     /// Messages that arrived while the tab was hidden.
     pub unread: RwSignal<u32>,
+    /// Whether older messages than those shown exist on the server.
+    pub has_older: RwSignal<bool>,
+    /// A page of older messages is on its way.
+    pub loading_older: RwSignal<bool>,
+    /// New messages arrived below while the reader was scrolled up.
+    pub new_below: RwSignal<bool>,
 }
 
 impl Chat {
@@ -109,6 +115,9 @@ impl Chat {
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
+            has_older: RwSignal::new(false),
+            loading_older: RwSignal::new(false),
+            new_below: RwSignal::new(false),
         }
     }
 
@@ -126,6 +135,12 @@ impl Chat {
         #[cfg(feature = "hydrate")]
         client::send(self, text.to_owned());
         true
+    }
+
+    /// Loads the page of messages before the oldest one shown.
+    pub fn load_older(self) {
+        #[cfg(feature = "hydrate")]
+        client::load_older(self);
     }
 
     /// Sends a failed message again, with the same client offset.

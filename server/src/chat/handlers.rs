@@ -20,10 +20,12 @@ use super::limits::{ConnectionRefused, TokenBucket};
 use super::presence::USERS;
 use super::replay::{self, ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{CHAT_MESSAGE, ChatState, NICKNAME, ONLINE, TYPING};
+use super::{CHAT_MESSAGE, ChatState, HISTORY, NICKNAME, ONLINE, TYPING};
 use crate::cluster::driver::ChatAdapter;
 use crate::cluster::lock;
-use crate::domain::{NewMessage, Nickname, ServerOffset, ValidationError, json_type_name};
+use crate::domain::{
+    NewMessage, Nickname, ServerOffset, ValidationError, history_limit_from_auth, json_type_name,
+};
 use crate::store::WriteOutcome;
 
 /// The ack of a stored message: its offset, and whether it had been stored before.
@@ -125,6 +127,7 @@ pub async fn admit_and_register(
     socket.on(NICKNAME, on_nickname);
     socket.on(USERS, on_users);
     socket.on(TYPING, on_typing);
+    socket.on(HISTORY, on_history);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
     // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
@@ -167,11 +170,17 @@ pub async fn on_connect(
     // from backup): the client's view is stale, so it gets the whole history. (The store,
     // not this process's feed, is the reference: a feed may trail the commit by a moment.)
     let committed = chat.store.last_offset().await.unwrap_or(requested);
-    let from = if requested > committed {
+    let mut from = if requested > committed {
         ServerOffset(0)
     } else {
         requested
     };
+    // A fresh page may ask for only the latest messages; it pages back with `history`.
+    if from.0 == 0
+        && let Some(limit) = auth.0.as_ref().ok().and_then(history_limit_from_auth)
+    {
+        from = ServerOffset((committed.0 - i64::from(limit)).max(0));
+    }
     tracing::debug!(sid = %socket.id, from = from.0, "connected");
 
     match replay_then_go_live(&socket, &chat.feed, from, Joining::Connect).await {
@@ -269,6 +278,79 @@ pub async fn on_nickname(
             ack.send(&NicknameSet { nickname }).await;
         }
         Err(error) => ack.send(&Refused::permanent(error)).await,
+    }
+}
+
+/// Most messages one `history` request returns.
+const HISTORY_PAGE_MAX: u32 = 200;
+
+/// One message of a `history` page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryMessage<'a> {
+    text: &'a str,
+    server_offset: ServerOffset,
+    author: &'a str,
+    created_at: i64,
+}
+
+/// The `history` ack.
+#[derive(Debug, Serialize)]
+struct HistoryPage<'a> {
+    messages: Vec<HistoryMessage<'a>>,
+    /// Whether older messages remain.
+    more: bool,
+}
+
+/// `history` (beforeOffset, limit) + ack: the latest `limit` (at most 200) messages before
+/// `beforeOffset`, oldest first, and whether there are more: `{ messages: [{ text,
+/// serverOffset, author, createdAt }], more }`; `{ error }` for bad arguments.
+pub async fn on_history(args: TryData<EventArgs>, ack: Ack, State(chat): State<ChatState>) {
+    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    let (before, limit) = match args.as_slice() {
+        [before, limit] => match (before.as_i64(), limit.as_u64()) {
+            (Some(before), Some(limit))
+                if before > 0 && (1..=u64::from(HISTORY_PAGE_MAX)).contains(&limit) =>
+            {
+                (ServerOffset(before), limit as u32)
+            }
+            _ => {
+                let error =
+                    format!("history needs (beforeOffset > 0, limit 1..={HISTORY_PAGE_MAX})");
+                ack.send(&Refused::permanent(error)).await;
+                return;
+            }
+        },
+        _ => {
+            ack.send(&Refused::permanent(
+                "history needs 2 arguments (beforeOffset, limit)",
+            ))
+            .await;
+            return;
+        }
+    };
+    match chat.store.messages_before(before, limit).await {
+        Ok(page) => {
+            let more = page.len() == limit as usize && page.first().is_some_and(|m| m.id.0 > 1);
+            let messages = page
+                .iter()
+                .map(|m| HistoryMessage {
+                    text: &m.text,
+                    server_offset: m.id,
+                    author: &m.author,
+                    created_at: m.created_at,
+                })
+                .collect();
+            ack.send(&HistoryPage { messages, more }).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading a history page failed");
+            ack.send(&Refused {
+                error: "history unavailable, retry".into(),
+                retry_after_ms: Some(STORAGE_RETRY_MS),
+            })
+            .await;
+        }
     }
 }
 

@@ -45,6 +45,10 @@ pub const ONLINE: &str = "online";
 /// name; ack: `{ "nickname": name }` or `{ "error": reason }`.
 pub const NICKNAME: &str = "nickname";
 
+/// Asked by a client (with an ack): a page of older messages. Arguments: `(beforeOffset,
+/// limit)`; ack: `{ messages: [{ text, serverOffset, author, createdAt }], more }`.
+pub const HISTORY: &str = "history";
+
 /// Both ways: `typing` (true | false) from a client; `typing` `{ nickname, typing }` to every
 /// other socket.
 pub const TYPING: &str = "typing";

@@ -125,6 +125,36 @@ impl SqliteStore {
             .collect()
     }
 
+    /// Up to `limit` messages with an id below `before`, the latest of them, in id order
+    /// (paging back through the history).
+    pub async fn messages_before(
+        &self,
+        before: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, content, created_at, author FROM messages WHERE id < ?1 \
+             ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(before.0)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut messages = rows
+            .into_iter()
+            .map(|row| {
+                Ok(StoredMessage {
+                    id: ServerOffset(row.try_get(0)?),
+                    text: row.try_get(1)?,
+                    created_at: row.try_get(2)?,
+                    author: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
     /// The highest stored id (0 when empty).
     pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
         let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")

@@ -1,0 +1,61 @@
+// History paging: a fresh page gets the latest 50 messages and pages back with "Load older
+// messages" through the rest, in order, with no duplicates; a reader scrolled up is not
+// yanked down by new messages but gets a "New messages" pill.
+import { expect, test } from "@playwright/test";
+import { io } from "socket.io-client";
+import { messageTexts, openChat, send, tag } from "./support";
+
+/**
+ * Writes `count` messages through a socket.io client, each stored before the next is sent
+ * (a refusal from the rate limit is resent after the wait it names).
+ */
+async function seed(baseURL: string, t: string, count: number) {
+  const socket = io(baseURL, { transports: ["websocket"], forceNew: true });
+  try {
+    for (let i = 1; i <= count; i++) {
+      for (;;) {
+        const ack = await socket.timeout(10_000).emitWithAck("chat message", `${t} ${String(i).padStart(3, "0")}`, `${t}-${i}`);
+        if (Number.isInteger(ack.serverOffset)) break;
+        if (!ack.retryAfterMs) throw new Error(`refused: ${JSON.stringify(ack)}`);
+        await new Promise((r) => setTimeout(r, ack.retryAfterMs));
+      }
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+test("load older pages back through 200 messages in order with no duplicates", async ({ browser, baseURL }) => {
+  const t = tag("paged");
+  await seed(baseURL!, t, 200);
+  const page = await openChat(await browser.newContext());
+  const mine = messageTexts(page).filter({ hasText: t });
+  await expect(mine).toHaveCount(50);
+  await expect(mine.last()).toHaveText(`${t} 200`);
+  const older = page.getByRole("button", { name: "Load older messages" });
+  for (let expected = 100; expected <= 200; expected += 50) {
+    await older.click();
+    await expect(mine).toHaveCount(expected);
+  }
+  const texts = await mine.allTextContents();
+  expect(texts).toEqual(Array.from({ length: 200 }, (_, i) => `${t} ${String(i + 1).padStart(3, "0")}`));
+  const offsets = await page.locator("#messages li.message[data-offset]").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-offset"))));
+  expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+  expect(new Set(offsets).size).toBe(offsets.length);
+});
+
+test("a reader scrolled up gets a new-messages pill instead of a jump", async ({ browser, baseURL }) => {
+  const t = tag("pill");
+  await seed(baseURL!, t, 60);
+  const reader = await openChat(await browser.newContext({ viewport: { width: 800, height: 400 } }));
+  await expect(messageTexts(reader).filter({ hasText: t })).toHaveCount(50);
+  await reader.evaluate(() => window.scrollTo(0, 0));
+  const writer = await openChat(await browser.newContext());
+  await send(writer, `${t} new`);
+  const pill = reader.getByRole("button", { name: "New messages ↓" });
+  await expect(pill).toBeVisible();
+  expect(await reader.evaluate(() => window.scrollY)).toBe(0);
+  await pill.click();
+  await expect(pill).toHaveCount(0);
+  await expect(messageTexts(reader).filter({ hasText: `${t} new` })).toBeInViewport();
+});
