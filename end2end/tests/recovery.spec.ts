@@ -56,3 +56,27 @@ test("a message typed while disconnected is delivered exactly once after reconne
   await expect(alice.locator("body[data-hydrated]")).toHaveCount(1);
   await expect(messageTexts(alice).filter({ hasText: t })).toHaveCount(1);
 });
+
+test("a message still unsent when the page reloads is sent after the reload, exactly once", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await openChat(context);
+  const watcher = await openChat(await browser.newContext());
+  await page.getByRole("button", { name: "Disconnect" }).click();
+  await expect(page.locator(".status")).toHaveAttribute("data-state", "offline");
+  const t = tag("outbox");
+  await send(page, t);
+  await expect(page.locator("#messages li.own.pending")).toHaveText(/outbox-/);
+  // The client library's own buffer dies with the page; the outbox in localStorage does not.
+  await page.reload();
+  await waitLive(page);
+  for (const p of [page, watcher]) {
+    await expect(messageTexts(p).filter({ hasText: t })).toHaveCount(1);
+  }
+  await expect(page.locator("#messages li.own")).toHaveCount(0);
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("chat.outbox.")))).toEqual([]);
+  // Reloading again does not send it again.
+  await page.reload();
+  await waitLive(page);
+  await watcher.waitForTimeout(500);
+  await expect(messageTexts(watcher).filter({ hasText: t })).toHaveCount(1);
+});

@@ -308,14 +308,77 @@ pub fn start(chat: Chat) {
     });
 
     let tab_id = random_id();
-    SESSION.with(|s| {
-        *s.borrow_mut() = Some(Rc::new(Session {
-            socket,
-            tab_id,
-            sent: Cell::new(0),
-            typing_sent: Cell::new(false),
-            typing_keystroke: Cell::new(0),
-        }))
+    let session = Rc::new(Session {
+        socket,
+        tab_id: tab_id.clone(),
+        sent: Cell::new(0),
+        typing_sent: Cell::new(false),
+        typing_keystroke: Cell::new(0),
+    });
+    SESSION.with(|s| *s.borrow_mut() = Some(session.clone()));
+    resend_saved_outbox(chat, session);
+    keep_outbox_saved(chat, tab_id);
+}
+
+/// Where a tab keeps its unacknowledged messages: `chat.outbox.<tab id>`.
+const OUTBOX_KEY_PREFIX: &str = "chat.outbox.";
+
+/// A message kept in localStorage until acked.
+#[derive(Debug, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedMessage {
+    client_offset: String,
+    text: String,
+}
+
+/// Takes over the messages an earlier page (this tab before a reload, or a tab since
+/// closed) left unacknowledged, and sends them again with their own client offsets: the
+/// server stores each offset once, so a message that did arrive is not stored twice.
+fn resend_saved_outbox(chat: Chat, session: Rc<Session>) {
+    let Some(storage) = local_storage() else { return };
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(OUTBOX_KEY_PREFIX))
+        .collect();
+    let mut saved = Vec::new();
+    for key in keys {
+        if let Ok(Some(json)) = storage.get_item(&key) {
+            saved.extend(serde_json::from_str::<Vec<SavedMessage>>(&json).unwrap_or_default());
+        }
+        let _ = storage.remove_item(&key);
+    }
+    for SavedMessage { client_offset, text } in saved {
+        chat.outbox.update(|outbox| {
+            outbox.push(Outgoing {
+                client_offset: client_offset.clone(),
+                text: text.clone(),
+                status: OutgoingStatus::Sending,
+            })
+        });
+        emit(chat, session.clone(), text, client_offset);
+    }
+}
+
+/// Mirrors this tab's unacknowledged messages into localStorage, so a reload resends them.
+fn keep_outbox_saved(chat: Chat, tab_id: String) {
+    let key = format!("{OUTBOX_KEY_PREFIX}{tab_id}");
+    Effect::new(move |_| {
+        let pending: Vec<SavedMessage> = chat.outbox.with(|outbox| {
+            outbox
+                .iter()
+                .filter(|o| o.status == OutgoingStatus::Sending)
+                .map(|o| SavedMessage {
+                    client_offset: o.client_offset.clone(),
+                    text: o.text.clone(),
+                })
+                .collect()
+        });
+        let Some(storage) = local_storage() else { return };
+        if pending.is_empty() {
+            let _ = storage.remove_item(&key);
+        } else if let Ok(json) = serde_json::to_string(&pending) {
+            let _ = storage.set_item(&key, &json);
+        }
     });
 }
 
