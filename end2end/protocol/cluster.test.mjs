@@ -321,3 +321,66 @@ describe("presence and typing across workers", () => {
     other.close();
   });
 });
+
+describe("private messages across workers", () => {
+  let cluster;
+  before(async () => { cluster = await startCluster(2); });
+  after(async () => { await cluster.stop(); });
+
+  /** A client that records private messages. */
+  async function user(url, nickname, auth = {}) {
+    const c = await connectClient(url, { nickname, ...auth });
+    c.private = [];
+    c.socket.on("private message", (text, offset, meta) => c.private.push({ text, offset, ...meta }));
+    await c.until(() => c.replayDone);
+    return c;
+  }
+  const sendPrivate = (c, to, text, key) => c.socket.timeout(5000).emitWithAck("private message", to, text, key);
+  const waitFor = async (check, what, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(20);
+    }
+  };
+
+  test("reach only sender and recipient, live and by replay, and never a third user", async () => {
+    const ana = await user(cluster.urls[0], "pm-ana");
+    const bob = await user(cluster.urls[1], "pm-bob");
+    const eve = await user(cluster.urls[1], "pm-eve");
+    await sleep(200); // presence reaches both workers
+    const ack = await sendPrivate(ana, "pm-bob", "only for bob", "pm-1");
+    assert.ok(Number.isInteger(ack.privateOffset), JSON.stringify(ack));
+    await waitFor(() => bob.private.length === 1, "bob's private message");
+    await waitFor(() => ana.private.length === 1, "ana's copy");
+    assert.deepEqual([bob.private[0].text, bob.private[0].from, bob.private[0].to, bob.private[0].offset], ["only for bob", "pm-ana", "pm-bob", ack.privateOffset]);
+    // A public message after it reaches eve: by then the private one would have, too.
+    const marker = await ana.send("public marker", "pm-marker");
+    await eve.until(() => eve.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
+    assert.equal(eve.private.length, 0);
+    assert.ok(!eve.received.some((m) => m.text === "only for bob"));
+    // Replay: bob (any worker) gets it again from privateOffset 0; eve never does.
+    const bobAgain = await user(cluster.urls[0], "pm-bob", { privateOffset: 0 });
+    assert.deepEqual(bobAgain.private.map((m) => m.text), ["only for bob"]);
+    const bobLater = await user(cluster.urls[0], "pm-bob", { privateOffset: ack.privateOffset });
+    assert.equal(bobLater.private.length, 0);
+    const eveAgain = await user(cluster.urls[0], "pm-eve", { privateOffset: 0, serverOffset: 0 });
+    assert.equal(eveAgain.private.length, 0);
+    assert.ok(!eveAgain.received.some((m) => m.text === "only for bob"));
+    // A resend is stored once.
+    const again = await sendPrivate(ana, "pm-bob", "only for bob", "pm-1");
+    assert.deepEqual(again, { privateOffset: ack.privateOffset, duplicate: true });
+    // Public offsets stay consecutive around private messages.
+    const next = await ana.send("public after", "pm-after");
+    assert.equal(next.serverOffset, marker.serverOffset + 1);
+    for (const c of [ana, bob, eve, bobAgain, bobLater, eveAgain]) c.close();
+  });
+
+  test("to a user who is not online, or with bad arguments, gets an error ack", async () => {
+    const ana = await user(cluster.urls[0], "pm-ana-2");
+    assert.deepEqual(await sendPrivate(ana, "nobody-here", "hello?", "pm-x"), { error: "no user named nobody-here is online" });
+    assert.deepEqual(await ana.socket.timeout(5000).emitWithAck("private message", "pm-ana-2", "missing key"), { error: "expected 3 arguments (to, text, clientOffset), got 2" });
+    assert.deepEqual(await sendPrivate(ana, "x".repeat(40), "hi", "pm-y"), { error: "nickname too long: 40 characters, max 32" });
+    ana.close();
+  });
+});

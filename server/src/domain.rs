@@ -36,6 +36,10 @@ pub enum ValidationError {
     /// The client offset was longer than [`ClientOffset::MAX_CHARS`].
     #[error("clientOffset too long: {0} characters, max {max}", max = ClientOffset::MAX_CHARS)]
     ClientOffsetTooLong(usize),
+    /// A `private message` carried a number of arguments other than `(to, text,
+    /// clientOffset)`.
+    #[error("expected 3 arguments (to, text, clientOffset), got {0}")]
+    PrivateArgumentCount(usize),
     /// The nickname was not a string.
     #[error("nickname must be a string, got {0}")]
     NicknameNotString(&'static str),
@@ -184,7 +188,12 @@ impl ServerOffset {
     /// A missing, negative or malformed value means "from the beginning", as in the tutorial.
     /// Numeric strings are accepted since some clients store the offset as text.
     pub fn from_auth(auth: &Value) -> Self {
-        let offset = match auth.get("serverOffset") {
+        Self::from_auth_field(auth, "serverOffset")
+    }
+
+    /// The same rules for another field of the auth payload (`privateOffset`).
+    pub fn from_auth_field(auth: &Value, field: &str) -> Self {
+        let offset = match auth.get(field) {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
             _ => None,
@@ -212,6 +221,8 @@ pub struct NewMessage {
     pub client_offset: ClientOffset,
     /// Who sent it (the sending socket's nickname; [`Nickname::anonymous`] until set).
     pub author: Nickname,
+    /// For a private message, the only other user who may read it.
+    pub recipient: Option<Nickname>,
 }
 
 impl NewMessage {
@@ -236,6 +247,27 @@ impl NewMessage {
             text,
             client_offset,
             author: Nickname::anonymous(),
+            recipient: None,
+        })
+    }
+
+    /// Validates the raw arguments of a `private message` event: exactly `(to, text,
+    /// clientOffset)`.
+    pub fn private_from_event_args(
+        mut args: Vec<Value>,
+        max_bytes: usize,
+    ) -> Result<Self, ValidationError> {
+        if args.len() != 3 {
+            return Err(ValidationError::PrivateArgumentCount(args.len()));
+        }
+        let recipient = match args.remove(0) {
+            Value::String(name) => Nickname::parse(&name)?,
+            other => return Err(ValidationError::NicknameNotString(json_type_name(&other))),
+        };
+        let message = Self::from_event_args(args, max_bytes)?;
+        Ok(Self {
+            recipient: Some(recipient),
+            ..message
         })
     }
 

@@ -302,6 +302,7 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 text: "héllo <b>wörld</b> 👋".into(),
                 client_offset: "Zx8YqF2mAAAB-0".into(),
                 author: "ana ✨".into(),
+                recipient: "bo".into(),
             },
         ),
         (
@@ -311,6 +312,7 @@ fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 text: String::new(),
                 client_offset: String::new(),
                 author: String::new(),
+                recipient: String::new(),
             },
         ),
         (
@@ -436,12 +438,13 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
         any::<i64>().prop_map(|n| Frame::Welcome {
             last_committed: ServerOffset(n)
         }),
-        (any::<u64>(), arb_text(), arb_text(), arb_text()).prop_map(
-            |(request, text, client_offset, author)| Frame::Write {
+        (any::<u64>(), arb_text(), arb_text(), arb_text(), arb_text()).prop_map(
+            |(request, text, client_offset, author, recipient)| Frame::Write {
                 request,
                 text,
                 client_offset,
                 author,
+                recipient,
             }
         ),
         (any::<u64>(), any::<i64>(), any::<bool>()).prop_map(|(request, n, duplicate)| {

@@ -335,7 +335,9 @@ struct SavedMessage {
 /// closed) left unacknowledged, and sends them again with their own client offsets: the
 /// server stores each offset once, so a message that did arrive is not stored twice.
 fn resend_saved_outbox(chat: Chat, session: Rc<Session>) {
-    let Some(storage) = local_storage() else { return };
+    let Some(storage) = local_storage() else {
+        return;
+    };
     let keys: Vec<String> = (0..storage.length().unwrap_or(0))
         .filter_map(|i| storage.key(i).ok().flatten())
         .filter(|key| key.starts_with(OUTBOX_KEY_PREFIX))
@@ -347,7 +349,11 @@ fn resend_saved_outbox(chat: Chat, session: Rc<Session>) {
         }
         let _ = storage.remove_item(&key);
     }
-    for SavedMessage { client_offset, text } in saved {
+    for SavedMessage {
+        client_offset,
+        text,
+    } in saved
+    {
         chat.outbox.update(|outbox| {
             outbox.push(Outgoing {
                 client_offset: client_offset.clone(),
@@ -373,7 +379,9 @@ fn keep_outbox_saved(chat: Chat, tab_id: String) {
                 })
                 .collect()
         });
-        let Some(storage) = local_storage() else { return };
+        let Some(storage) = local_storage() else {
+            return;
+        };
         if pending.is_empty() {
             let _ = storage.remove_item(&key);
         } else if let Ok(json) = serde_json::to_string(&pending) {

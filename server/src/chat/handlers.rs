@@ -20,13 +20,15 @@ use super::limits::{ConnectionRefused, TokenBucket};
 use super::presence::USERS;
 use super::replay::{self, ReplayError, replay_then_go_live};
 use super::sequencer::WriteError;
-use super::{CHAT_MESSAGE, ChatState, HISTORY, NICKNAME, ONLINE, TYPING};
+use super::{
+    CHAT_MESSAGE, ChatState, HISTORY, NICKNAME, ONLINE, PRIVATE_MESSAGE, TYPING, user_room,
+};
 use crate::cluster::driver::ChatAdapter;
 use crate::cluster::lock;
 use crate::domain::{
     NewMessage, Nickname, ServerOffset, ValidationError, history_limit_from_auth, json_type_name,
 };
-use crate::store::WriteOutcome;
+use crate::store::{StoredPrivateMessage, WriteOutcome};
 
 /// The ack of a stored message: its offset, and whether it had been stored before.
 #[derive(Debug, Serialize)]
@@ -128,6 +130,8 @@ pub async fn admit_and_register(
     socket.on(USERS, on_users);
     socket.on(TYPING, on_typing);
     socket.on(HISTORY, on_history);
+    socket.on(PRIVATE_MESSAGE, on_private_message);
+    socket.join(user_room(&nickname));
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
     // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
@@ -183,6 +187,23 @@ pub async fn on_connect(
     }
     tracing::debug!(sid = %socket.id, from = from.0, "connected");
 
+    // Private messages first (few; their own sequence), then the public replay.
+    let private_from = auth
+        .0
+        .as_ref()
+        .ok()
+        .map(|a| ServerOffset::from_auth_field(a, "privateOffset"))
+        .unwrap_or_default();
+    let nickname = socket
+        .extensions
+        .get::<Arc<SocketSession>>()
+        .map(|s| s.nickname());
+    if let Some(nickname) = nickname
+        && let Err(error) =
+            replay::replay_private(&socket, &chat.store, nickname.as_str(), private_from).await
+    {
+        tracing::debug!(sid = %socket.id, %error, "private replay ended early");
+    }
     match replay_then_go_live(&socket, &chat.feed, from, Joining::Connect).await {
         Ok(count) => tracing::debug!(sid = %socket.id, count, "replayed, now live"),
         Err(ReplayError::Closed) => tracing::debug!(sid = %socket.id, "closed during replay"),
@@ -272,6 +293,8 @@ pub async fn on_nickname(
             tracing::debug!(sid = %socket.id, "nickname changed");
             let old = std::mem::replace(&mut *lock(&session.nickname), nickname.clone());
             if old != nickname {
+                socket.leave(user_room(&old));
+                socket.join(user_room(&nickname));
                 chat.presence.joined(nickname.as_str()).await;
                 chat.presence.left(old.as_str()).await;
             }
@@ -279,6 +302,105 @@ pub async fn on_nickname(
         }
         Err(error) => ack.send(&Refused::permanent(error)).await,
     }
+}
+
+/// The ack of a stored private message.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrivateStored {
+    private_offset: ServerOffset,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
+}
+
+/// `private message` (to, text, clientOffset) + ack: stores it, sends it to the sockets of
+/// the sender and the recipient only (on every worker), then acks `{ privateOffset }`. The
+/// recipient must be online (`{ error }` otherwise); bad input and the rate limit are
+/// answered as for `chat message`.
+pub async fn on_private_message(
+    socket: SocketRef<ChatAdapter>,
+    io: SocketIo<ChatAdapter>,
+    args: TryData<EventArgs>,
+    ack: Ack,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    let budget = lock(&session.bucket).take(Instant::now());
+    if let Err(wait) = budget {
+        chat.metrics.refuse("rate_limited");
+        let retry_after_ms = wait.as_millis().max(1) as u64;
+        ack.send(&Refused {
+            error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
+            retry_after_ms: Some(retry_after_ms),
+        })
+        .await;
+        return;
+    }
+    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    let message = match NewMessage::private_from_event_args(args, chat.max_message_bytes) {
+        Ok(message) => message.by(session.nickname()),
+        Err(error) => {
+            ack.send(&Refused::permanent(error)).await;
+            return;
+        }
+    };
+    let Some(recipient) = message.recipient.clone() else {
+        return;
+    };
+    if !chat.presence.is_online(recipient.as_str()) {
+        let error = format!("no user named {} is online", recipient.as_str());
+        ack.send(&Refused::permanent(error)).await;
+        return;
+    }
+    let sender = message.author.clone();
+    let text = message.text.as_str().to_owned();
+    match chat.writer.write(message).await {
+        Ok(WriteOutcome::Inserted(id)) => {
+            let stored = StoredPrivateMessage {
+                id,
+                text,
+                from: sender.as_str().to_owned(),
+                to: recipient.as_str().to_owned(),
+                created_at: now_millis(),
+            };
+            let rooms = [user_room(&sender), user_room(&recipient)];
+            if let Err(error) = io
+                .to(rooms)
+                .emit(PRIVATE_MESSAGE, &stored.event_args())
+                .await
+            {
+                tracing::debug!(sid = %socket.id, %error, "a private message missed a socket; it is replayed on reconnect");
+            }
+            ack.send(&PrivateStored {
+                private_offset: id,
+                duplicate: false,
+            })
+            .await;
+        }
+        Ok(WriteOutcome::Duplicate(id)) => {
+            ack.send(&PrivateStored {
+                private_offset: id,
+                duplicate: true,
+            })
+            .await;
+        }
+        Err(error @ WriteError::Storage(_)) => {
+            tracing::warn!(sid = %socket.id, %error, "private message not stored; error ack");
+            ack.send(&Refused {
+                error: "the message could not be stored (storage unavailable); retry".into(),
+                retry_after_ms: Some(STORAGE_RETRY_MS),
+            })
+            .await;
+        }
+        Err(WriteError::ShuttingDown) => {}
+    }
+}
+
+/// The current time in unix milliseconds.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Most messages one `history` request returns.

@@ -45,6 +45,16 @@ pub const ONLINE: &str = "online";
 /// name; ack: `{ "nickname": name }` or `{ "error": reason }`.
 pub const NICKNAME: &str = "nickname";
 
+/// Both ways: `private message` (to, text, clientOffset) + ack `{ privateOffset }` from a
+/// client; `private message` (text, privateOffset, { from, to, createdAt }) to the sockets
+/// of its sender and its recipient only. Private offsets are a sequence of their own.
+pub const PRIVATE_MESSAGE: &str = "private message";
+
+/// The room of every socket of one nickname (private messages are sent to it).
+pub fn user_room(nickname: &crate::domain::Nickname) -> String {
+    format!("user:{}", nickname.as_str())
+}
+
 /// Asked by a client (with an ack): a page of older messages. Arguments: `(beforeOffset,
 /// limit)`; ack: `{ messages: [{ text, serverOffset, author, createdAt }], more }`.
 pub const HISTORY: &str = "history";

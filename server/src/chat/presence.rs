@@ -226,6 +226,11 @@ impl Presence {
         }
     }
 
+    /// Whether `nickname` is online now.
+    pub fn is_online(&self, nickname: &str) -> bool {
+        lock(&self.users).contains(nickname)
+    }
+
     /// Who is online now.
     pub fn online(&self) -> UsersOnline {
         let users: Vec<String> = lock(&self.users).iter().cloned().collect();

@@ -11,12 +11,12 @@ use std::time::Duration;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
-use super::CHAT_MESSAGE;
 use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
+use super::{CHAT_MESSAGE, PRIVATE_MESSAGE};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
-use crate::store::StoreError;
+use crate::store::{SqliteStore, StoreError};
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
@@ -106,7 +106,7 @@ async fn replay_from_store(
             .messages_after(progress.after, PAGE_SIZE)
             .await?;
         for message in &page {
-            emit_when_room(socket, &message.event_args()).await?;
+            emit_when_room(socket, CHAT_MESSAGE, &message.event_args()).await?;
             progress.after = message.id;
             progress.count += 1;
         }
@@ -116,14 +116,39 @@ async fn replay_from_store(
     }
 }
 
-/// Emits one `chat message`, waiting while the socket's queue is full.
+/// Sends `socket` every private message of `nickname` after `after` (its own sequence),
+/// page by page. Returns how many.
+pub async fn replay_private(
+    socket: &SocketRef<ChatAdapter>,
+    store: &SqliteStore,
+    nickname: &str,
+    mut after: ServerOffset,
+) -> Result<u64, ReplayError> {
+    let mut count = 0;
+    loop {
+        let page = store
+            .private_messages_after(nickname, after, PAGE_SIZE)
+            .await?;
+        for message in &page {
+            emit_when_room(socket, PRIVATE_MESSAGE, &message.event_args()).await?;
+            after = message.id;
+            count += 1;
+        }
+        if page.len() < PAGE_SIZE as usize {
+            return Ok(count);
+        }
+    }
+}
+
+/// Emits one `event`, waiting while the socket's queue is full.
 async fn emit_when_room(
     socket: &SocketRef<ChatAdapter>,
+    event: &str,
     data: &impl serde::Serialize,
 ) -> Result<(), ReplayError> {
     let mut backoff: Option<QueueBackoff> = None;
     loop {
-        match socket.emit(CHAT_MESSAGE, data) {
+        match socket.emit(event, data) {
             Ok(()) => return Ok(()),
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                 if backoff.get_or_insert_default().wait().await {

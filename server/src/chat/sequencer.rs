@@ -134,6 +134,9 @@ async fn run<S: CommitSink>(
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
                     .zip(messages)
+                    // Private messages are not published to everyone: their handler sends
+                    // them to their two users.
+                    .filter(|(_, message)| message.recipient.is_none())
                     .filter_map(|(outcome, message)| match outcome {
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,

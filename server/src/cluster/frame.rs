@@ -38,6 +38,8 @@ pub enum Frame {
         client_offset: String,
         /// The author's nickname.
         author: String,
+        /// For a private message, its recipient; empty for a public one.
+        recipient: String,
     },
     /// Primary → worker: the message of `request` is committed (and already broadcast).
     WriteDone {
@@ -171,12 +173,14 @@ impl Frame {
                 text,
                 client_offset,
                 author,
+                recipient,
             } => {
                 out.put_u8(tag::WRITE);
                 out.put_u64(*request);
                 put_bytes(out, text.as_bytes());
                 put_bytes(out, client_offset.as_bytes());
                 put_bytes(out, author.as_bytes());
+                put_bytes(out, recipient.as_bytes());
             }
             Self::WriteDone {
                 request,
@@ -280,6 +284,7 @@ impl Frame {
                 text: get_string(b)?,
                 client_offset: get_string(b)?,
                 author: get_string(b)?,
+                recipient: get_string(b)?,
             },
             tag::WRITE_DONE => Self::WriteDone {
                 request: get_u64(b)?,
@@ -413,6 +418,7 @@ mod tests {
                 text: "héllo <b>".into(),
                 client_offset: "tab-1".into(),
                 author: "ana".into(),
+                recipient: "bo".into(),
             },
             Frame::WriteDone {
                 request: 7,

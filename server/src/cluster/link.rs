@@ -123,6 +123,10 @@ impl PrimaryLink {
             text: message.text.into_inner(),
             client_offset: message.client_offset.as_str().to_owned(),
             author: message.author.as_str().to_owned(),
+            recipient: message
+                .recipient
+                .as_ref()
+                .map_or_else(String::new, |r| r.as_str().to_owned()),
         };
         if self.send(frame).await.is_err() {
             lock(&self.inner.writes).remove(&request);

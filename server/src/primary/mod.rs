@@ -265,25 +265,31 @@ async fn serve_worker(
                 text,
                 client_offset,
                 author,
+                recipient,
             })) => {
                 let outgoing = outgoing.clone();
                 let sequencer = sequencer.clone();
                 tokio::spawn(async move {
-                    let reply =
-                        match validate(text, client_offset, &author, limits.max_message_bytes) {
-                            Err(reason) => Frame::WriteFailed { request, reason },
-                            Ok(message) => match sequencer.write(message).await {
-                                Ok(outcome) => Frame::WriteDone {
-                                    request,
-                                    offset: outcome.id(),
-                                    duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
-                                },
-                                Err(error) => Frame::WriteFailed {
-                                    request,
-                                    reason: error.to_string(),
-                                },
+                    let reply = match validate(
+                        text,
+                        client_offset,
+                        &author,
+                        &recipient,
+                        limits.max_message_bytes,
+                    ) {
+                        Err(reason) => Frame::WriteFailed { request, reason },
+                        Ok(message) => match sequencer.write(message).await {
+                            Ok(outcome) => Frame::WriteDone {
+                                request,
+                                offset: outcome.id(),
+                                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
                             },
-                        };
+                            Err(error) => Frame::WriteFailed {
+                                request,
+                                reason: error.to_string(),
+                            },
+                        },
+                    };
                     let _ = outgoing.send(reply).await;
                 });
             }
@@ -337,11 +343,16 @@ fn validate(
     text: String,
     client_offset: String,
     author: &str,
+    recipient: &str,
     max_message_bytes: usize,
 ) -> Result<NewMessage, String> {
     Ok(NewMessage {
         text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
         client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
         author: Nickname::parse(author).map_err(|e| e.to_string())?,
+        recipient: match recipient {
+            "" => None,
+            name => Some(Nickname::parse(name).map_err(|e| e.to_string())?),
+        },
     })
 }

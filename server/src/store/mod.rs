@@ -50,6 +50,48 @@ pub struct StoredMessage {
     pub created_at: i64,
 }
 
+/// A private message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPrivateMessage {
+    /// Its position among private messages.
+    pub id: ServerOffset,
+    /// Its text.
+    pub text: String,
+    /// Who sent it.
+    pub from: String,
+    /// Who may read it besides the sender.
+    pub to: String,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What a `private message` carries after `(text, privateOffset)`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateMeta<'a> {
+    /// The sender.
+    pub from: &'a str,
+    /// The recipient.
+    pub to: &'a str,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+impl StoredPrivateMessage {
+    /// The `private message` arguments: `(text, privateOffset, { from, to, createdAt })`.
+    pub fn event_args(&self) -> (&str, ServerOffset, PrivateMeta<'_>) {
+        (
+            &self.text,
+            self.id,
+            PrivateMeta {
+                from: &self.from,
+                to: &self.to,
+                created_at: self.created_at,
+            },
+        )
+    }
+}
+
 /// What a `chat message` carries after `(text, serverOffset)`: who wrote it and when.
 /// The tutorial's client ignores it.
 #[derive(Debug, serde::Serialize)]

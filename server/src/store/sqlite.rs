@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{Executor, QueryBuilder, Row, Sqlite};
 
-use super::{StoreError, StoredMessage, WriteOutcome};
+use super::{StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
 use crate::domain::{NewMessage, ServerOffset};
 
 /// How long a connection waits for a lock held by another connection before failing.
@@ -155,6 +155,36 @@ impl SqliteStore {
         Ok(messages)
     }
 
+    /// Up to `limit` private messages sent or received by `nickname` with an id greater than
+    /// `after`, in id order.
+    pub async fn private_messages_after(
+        &self,
+        nickname: &str,
+        after: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, content, created_at, sender, recipient FROM private_messages \
+             WHERE id > ?1 AND (sender = ?2 OR recipient = ?2) ORDER BY id LIMIT ?3",
+        )
+        .bind(after.0)
+        .bind(nickname)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(StoredPrivateMessage {
+                    id: ServerOffset(row.try_get(0)?),
+                    text: row.try_get(1)?,
+                    created_at: row.try_get(2)?,
+                    from: row.try_get(3)?,
+                    to: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// The highest stored id (0 when empty).
     pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
         let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
@@ -184,12 +214,53 @@ async fn insert_batch_on(
     // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
     // waits (busy timeout) instead of failing the upgrade from a read lock.
     let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-        outcomes.extend(insert_chunk(&mut tx, chunk, created_at).await?);
+    // Public messages in batch order (their ids ascend in that order), private ones on their
+    // own sequence; the outcomes go back in batch order.
+    let (public, private): (Vec<(usize, &NewMessage)>, Vec<(usize, &NewMessage)>) = batch
+        .iter()
+        .enumerate()
+        .partition(|(_, m)| m.recipient.is_none());
+    let mut outcomes = vec![WriteOutcome::Duplicate(ServerOffset(0)); batch.len()];
+    for chunk in public.chunks(ROWS_PER_STATEMENT) {
+        let messages: Vec<&NewMessage> = chunk.iter().map(|(_, m)| *m).collect();
+        let stored = insert_chunk(&mut tx, &messages, created_at).await?;
+        for ((at, _), outcome) in chunk.iter().zip(stored) {
+            outcomes[*at] = outcome;
+        }
+    }
+    for (at, message) in private {
+        outcomes[at] = insert_private(&mut tx, message, created_at).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Stores one private message (or finds it stored under its client offset).
+async fn insert_private(
+    tx: &mut sqlx::SqliteConnection,
+    message: &NewMessage,
+    created_at: i64,
+) -> Result<WriteOutcome, StoreError> {
+    let recipient = message.recipient.as_ref().map_or("", |r| r.as_str());
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO private_messages (client_offset, sender, recipient, content, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
+    )
+    .bind(message.client_offset.as_str())
+    .bind(message.author.as_str())
+    .bind(recipient)
+    .bind(message.text.as_str())
+    .bind(created_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(WriteOutcome::Inserted(ServerOffset(id)));
+    }
+    let id: i64 = sqlx::query_scalar("SELECT id FROM private_messages WHERE client_offset = ?1")
+        .bind(message.client_offset.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(WriteOutcome::Duplicate(ServerOffset(id)))
 }
 
 /// Stores one chunk of a batch with two statements: look up the client offsets already
@@ -199,7 +270,7 @@ async fn insert_batch_on(
 /// Rows are inserted in chunk order, so their ids ascend in that order.
 async fn insert_chunk(
     tx: &mut sqlx::SqliteConnection,
-    chunk: &[NewMessage],
+    chunk: &[&NewMessage],
     created_at: i64,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let mut lookup = QueryBuilder::<Sqlite>::new(
@@ -219,6 +290,7 @@ async fn insert_chunk(
     let mut seen = HashSet::new();
     let fresh: Vec<&NewMessage> = chunk
         .iter()
+        .copied()
         .filter(|m| {
             !ids.contains_key(m.client_offset.as_str()) && seen.insert(m.client_offset.as_str())
         })
@@ -264,6 +336,7 @@ mod tests {
             text: MessageText::parse(text.into(), 4096).unwrap(),
             client_offset: ClientOffset::parse(key.into()).unwrap(),
             author: Nickname::parse("ana").unwrap(),
+            recipient: None,
         }
     }
 
