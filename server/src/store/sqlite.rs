@@ -205,6 +205,9 @@ impl SqliteStore {
     }
 }
 
+/// A message of a batch with its position in the batch.
+type Indexed<'a> = (usize, &'a NewMessage);
+
 /// [`SqliteStore::insert_batch`] on one connection: one IMMEDIATE transaction.
 async fn insert_batch_on(
     connection: &mut sqlx::SqliteConnection,
@@ -216,7 +219,7 @@ async fn insert_batch_on(
     let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
     // Public messages in batch order (their ids ascend in that order), private ones on their
     // own sequence; the outcomes go back in batch order.
-    let (public, private): (Vec<(usize, &NewMessage)>, Vec<(usize, &NewMessage)>) = batch
+    let (public, private): (Vec<Indexed<'_>>, Vec<Indexed<'_>>) = batch
         .iter()
         .enumerate()
         .partition(|(_, m)| m.recipient.is_none());
