@@ -208,11 +208,14 @@ pub fn start(chat: Chat) {
     }
     let last_offset = Rc::new(Cell::new(0_i64));
     let auth_offset = last_offset.clone();
+    let last_private = Rc::new(Cell::new(0_i64));
+    let auth_private = last_private.clone();
     chat.nickname.set(saved_nickname());
     let socket = Socket::connect("", &options(), move || {
         serde_json::json!({
             "serverOffset": auth_offset.get(),
             "historyLimit": HISTORY_PAGE,
+            "privateOffset": auth_private.get(),
             "nickname": chat.nickname.get_untracked(),
         })
     });
@@ -221,6 +224,7 @@ pub fn start(chat: Chat) {
 
     let replay = Rc::new(RefCell::new(Replay::default()));
     watch_presence(chat, &socket);
+    watch_private(chat, &socket, last_private);
     watch_visibility(chat);
     {
         let replay = replay.clone();
@@ -329,6 +333,9 @@ const OUTBOX_KEY_PREFIX: &str = "chat.outbox.";
 struct SavedMessage {
     client_offset: String,
     text: String,
+    /// The recipient of a private message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
 }
 
 /// Takes over the messages an earlier page (this tab before a reload, or a tab since
@@ -352,16 +359,18 @@ fn resend_saved_outbox(chat: Chat, session: Rc<Session>) {
     for SavedMessage {
         client_offset,
         text,
+        to,
     } in saved
     {
         chat.outbox.update(|outbox| {
             outbox.push(Outgoing {
                 client_offset: client_offset.clone(),
                 text: text.clone(),
+                to: to.clone(),
                 status: OutgoingStatus::Sending,
             })
         });
-        emit(chat, session.clone(), text, client_offset);
+        emit(chat, session.clone(), text, client_offset, to);
     }
 }
 
@@ -376,6 +385,7 @@ fn keep_outbox_saved(chat: Chat, tab_id: String) {
                 .map(|o| SavedMessage {
                     client_offset: o.client_offset.clone(),
                     text: o.text.clone(),
+                    to: o.to.clone(),
                 })
                 .collect()
         });
@@ -390,8 +400,8 @@ fn keep_outbox_saved(chat: Chat, tab_id: String) {
     });
 }
 
-/// Queues `text` in the outbox and emits it.
-pub fn send(chat: Chat, text: String) {
+/// Queues `text` in the outbox and emits it: to everyone, or privately to `to`.
+pub fn send(chat: Chat, text: String, to: Option<String>) {
     let Some(session) = session() else { return };
     let n = session.sent.get() + 1;
     session.sent.set(n);
@@ -400,11 +410,12 @@ pub fn send(chat: Chat, text: String) {
         outbox.push(Outgoing {
             client_offset: client_offset.clone(),
             text: text.clone(),
+            to: to.clone(),
             status: OutgoingStatus::Sending,
         })
     });
     stop_typing(&session);
-    emit(chat, session, text, client_offset);
+    emit(chat, session, text, client_offset, to);
 }
 
 /// One message of a `history` page.
@@ -547,6 +558,37 @@ fn watch_presence(chat: Chat, socket: &Socket) {
     });
 }
 
+/// Adds private messages (to or from this user) to the list, each once; the highest offset
+/// seen goes in the next connect's auth, so a reconnect replays only what is missing.
+fn watch_private(chat: Chat, socket: &Socket, last_private: Rc<Cell<i64>>) {
+    socket.on::<Vec<serde_json::Value>>("private message", move |args| {
+        let mut args = args.into_iter();
+        let (Some(text), Some(offset), meta) = (
+            args.next().and_then(|v| v.as_str().map(str::to_owned)),
+            args.next().and_then(|v| v.as_i64()),
+            args.next().unwrap_or_default(),
+        ) else {
+            return;
+        };
+        if offset <= last_private.get() {
+            return;
+        }
+        last_private.set(offset);
+        if page_hidden() {
+            chat.unread.update(|n| *n += 1);
+        }
+        chat.rows.update(|rows| {
+            rows.push(Row::Private {
+                offset,
+                text,
+                from: meta["from"].as_str().unwrap_or_default().to_owned(),
+                to: meta["to"].as_str().unwrap_or_default().to_owned(),
+                created_at: meta["createdAt"].as_i64().unwrap_or_default(),
+            })
+        });
+    });
+}
+
 /// Whether the tab is hidden (another tab in front, window minimised).
 fn page_hidden() -> bool {
     web_sys::window()
@@ -602,29 +644,45 @@ fn stop_typing(session: &Session) {
 /// Emits a failed outbox message again with its original client offset.
 pub fn retry(chat: Chat, client_offset: String) {
     let Some(session) = session() else { return };
-    let mut text = None;
+    let mut found = None;
     chat.outbox.update(|outbox| {
         if let Some(o) = outbox.iter_mut().find(|o| o.client_offset == client_offset) {
             o.status = OutgoingStatus::Sending;
-            text = Some(o.text.clone());
+            found = Some((o.text.clone(), o.to.clone()));
         }
     });
-    if let Some(text) = text {
-        emit(chat, session, text, client_offset);
+    if let Some((text, to)) = found {
+        emit(chat, session, text, client_offset, to);
     }
 }
 
 /// Emits one message and settles its outbox entry from the ack. A refusal that says when
 /// to retry (rate limit, storage fault) is resent after that delay with the same client
 /// offset (up to [`REFUSAL_RETRIES`] times) before the message shows as failed.
-fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String) {
+fn emit(chat: Chat, session: Rc<Session>, text: String, client_offset: String, to: Option<String>) {
     spawn_local(async move {
         let mut refusals = 0;
         let failure = loop {
-            let ack = session
-                .socket
-                .emit_with_ack::<_, Option<ChatAck>>("chat message", &(&text, &client_offset))
-                .await;
+            let ack = match &to {
+                None => {
+                    session
+                        .socket
+                        .emit_with_ack::<_, Option<ChatAck>>(
+                            "chat message",
+                            &(&text, &client_offset),
+                        )
+                        .await
+                }
+                Some(to) => {
+                    session
+                        .socket
+                        .emit_with_ack::<_, Option<ChatAck>>(
+                            "private message",
+                            &(to, &text, &client_offset),
+                        )
+                        .await
+                }
+            };
             break match ack {
                 Ok(Some(ChatAck {
                     error: Some(_),

@@ -29,6 +29,19 @@ pub enum Row {
         /// page was away).
         recovered: bool,
     },
+    /// A private message to or from this user.
+    Private {
+        /// Its offset among private messages (also the row's key).
+        offset: i64,
+        /// Its text.
+        text: String,
+        /// Its sender.
+        from: String,
+        /// Its recipient.
+        to: String,
+        /// When the server accepted it, in unix milliseconds.
+        created_at: i64,
+    },
     /// A notice such as "ana joined" or "ana left".
     Notice {
         /// Its number on this page (also the row's key).
@@ -52,6 +65,7 @@ impl Row {
             Self::Message { offset, .. } => format!("m{offset}"),
             Self::RecoveredDivider { before, .. } => format!("d{before}"),
             Self::Notice { id, .. } => format!("n{id}"),
+            Self::Private { offset, .. } => format!("p{offset}"),
         }
     }
 }
@@ -72,6 +86,8 @@ pub struct Outgoing {
     pub client_offset: String,
     /// Its text.
     pub text: String,
+    /// The recipient, for a private message.
+    pub to: Option<String>,
     /// Its status.
     pub status: OutgoingStatus,
 }
@@ -101,6 +117,8 @@ pub struct Chat {
     pub loading_older: RwSignal<bool>,
     /// New messages arrived below while the reader was scrolled up.
     pub new_below: RwSignal<bool>,
+    /// The user the composer writes to privately (none: everyone).
+    pub private_to: RwSignal<Option<String>>,
 }
 
 impl Chat {
@@ -118,6 +136,7 @@ impl Chat {
             has_older: RwSignal::new(false),
             loading_older: RwSignal::new(false),
             new_below: RwSignal::new(false),
+            private_to: RwSignal::new(None),
         }
     }
 
@@ -133,7 +152,7 @@ impl Chat {
             return false;
         }
         #[cfg(feature = "hydrate")]
-        client::send(self, text.to_owned());
+        client::send(self, text.to_owned(), self.private_to.get_untracked());
         true
     }
 

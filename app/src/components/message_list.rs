@@ -30,6 +30,7 @@ pub fn MessageList() -> impl IntoView {
                 <li class="message own" class:pending=matches!(outgoing.status, OutgoingStatus::Sending)
                     class:failed=matches!(outgoing.status, OutgoingStatus::Failed(_))
                     data-client-offset=outgoing.client_offset.clone()>
+                    {outgoing.to.clone().map(|to| view! { <span class="meta">"to " <span class="recipient">{to}</span></span> })}
                     <span class="text">{outgoing.text.clone()}</span>
                     {match outgoing.status.clone() {
                         OutgoingStatus::Sending => view! { <span class="badge">"sending…"</span> }.into_any(),
@@ -65,6 +66,19 @@ fn MessageRow(row: Row) -> impl IntoView {
         }
         .into_any(),
         Row::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
+        Row::Private { offset, text, from, to, created_at } => view! {
+            <li class="message private" data-private-offset=offset>
+                <span class="meta">
+                    <span class="author">{from}</span>
+                    " → "
+                    <span class="recipient">{to}</span>
+                    <time class="time">{clock_time(created_at)}</time>
+                    <span class="badge private-badge">"private"</span>
+                </span>
+                <span class="text">{text}</span>
+            </li>
+        }
+        .into_any(),
         Row::RecoveredDivider { count, .. } => {
             let noun = if count == 1 { "message" } else { "messages" };
             view! {

@@ -13,10 +13,37 @@ pub fn OnlineList() -> impl IntoView {
             <h2>"Online " <span class="count">{move || chat.online.with(Vec::len)}</span></h2>
             <ul>
                 <For each=move || chat.online.get() key=|name| name.clone() let:name>
-                    <li class:me=move || chat.nickname.with(|me| *me == name)>{name.clone()}</li>
+                    <OnlineUser name/>
                 </For>
             </ul>
         </aside>
+    }
+}
+
+/// One person online: yourself, or a button that starts a private conversation with them.
+#[component]
+fn OnlineUser(name: String) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let is_me = {
+        let name = name.clone();
+        Signal::derive(move || chat.nickname.with(|me| *me == name))
+    };
+    let target = name.clone();
+    view! {
+        <li class:me=move || is_me.get()>
+            <Show when=move || !is_me.get() fallback={
+                let name = name.clone();
+                move || name.clone()
+            }>
+                <button type="button" class="link user" title="Send a private message"
+                    on:click={
+                        let target = target.clone();
+                        move |_| chat.private_to.set(Some(target.clone()))
+                    }>
+                    {target.clone()}
+                </button>
+            </Show>
+        </li>
     }
 }
 
