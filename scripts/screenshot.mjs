@@ -1,4 +1,5 @@
-// Takes the README screenshot: two people chatting, one of them back from a disconnect.
+// Takes the README screenshot: three people chatting; Ben is back from a disconnect, has a
+// private message from Cleo, and sees Ana typing.
 // Usage: start the server (e.g. scripts/run.sh, or target/debug/chat-server --db /tmp/shot.db),
 // then: node scripts/screenshot.mjs [url] [out.png]
 import { chromium } from "@playwright/test";
@@ -9,8 +10,9 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
-const open = async () => {
-  const context = await browser.newContext({ viewport: { width: 720, height: 560 }, deviceScaleFactor: 1 });
+const open = async (nickname) => {
+  const context = await browser.newContext({ viewport: { width: 900, height: 600 }, deviceScaleFactor: 1 });
+  await context.addInitScript((name) => localStorage.setItem("chat.nickname", name), nickname);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector("body[data-hydrated] .status[data-state=connected]");
@@ -21,16 +23,22 @@ const say = async (page, text) => {
   await page.getByRole("textbox", { name: "Message" }).press("Enter");
   await page.waitForSelector(`#messages li.message:not(.own) >> text=${JSON.stringify(text)}`);
 };
-const ana = await open();
-const ben = await open();
+const ana = await open("ana");
+const ben = await open("ben");
+const cleo = await open("cleo");
 await say(ana, "Hi Ben! The Rust port is live.");
 await say(ben, "Nice. Is it really the tutorial's protocol?");
 await say(ana, "Byte for byte: the tutorial's own index.html chats with this page.");
 await ben.getByRole("button", { name: "Disconnect" }).click();
 await say(ana, "Ben went offline, so these two wait in SQLite…");
-await say(ana, "…and come back, in order, when he reconnects.");
+await say(cleo, "…and come back, in order, when he reconnects.");
 await ben.getByRole("button", { name: "Connect" }).click();
 await ben.waitForSelector("#messages li.divider");
+await cleo.locator(".online").getByRole("button", { name: "ben" }).click();
+await say(cleo, "Psst, this one is only for you.");
+await ben.waitForSelector("#messages li.private");
+await ana.getByRole("textbox", { name: "Message" }).pressSequentially("Welcome b", { delay: 30 });
+await ben.waitForSelector(".typing:has-text('ana is typing')");
 await ben.getByRole("textbox", { name: "Message" }).fill("Got both, marked as recovered.");
 await ben.screenshot({ path: out });
 await browser.close();
