@@ -234,6 +234,7 @@ describe("nicknames", () => {
 
   test("a message carries its author and time after the tutorial's two arguments", async () => {
     const ana = await connectClient(server.url, { nickname: "  ana  " });
+    await ana.until(() => ana.replayDone);
     const before = Date.now();
     const ack = await ana.send("hi, I am ana", "nick-1");
     const [m] = ana.live();
@@ -250,6 +251,7 @@ describe("nicknames", () => {
 
   test("a client that sends no nickname (the tutorial's) writes as anonymous", async () => {
     const c = await connectClient(server.url);
+    await c.until(() => c.replayDone);
     await c.send("who am I", "nick-anon");
     assert.equal(c.live()[0].rest[0].author, "anonymous");
     c.close();
@@ -257,6 +259,7 @@ describe("nicknames", () => {
 
   test("the nickname event renames the socket; an invalid name gets an error ack", async () => {
     const c = await connectClient(server.url, { nickname: "bo" });
+    await c.until(() => c.replayDone);
     assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", " bob "), { nickname: "bob" });
     await c.send("as bob", "nick-rename");
     assert.equal(c.live().at(-1).rest[0].author, "bob");

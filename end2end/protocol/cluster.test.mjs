@@ -273,7 +273,9 @@ describe("presence and typing across workers", () => {
     await sleep(700);
     assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1"]);
     for (const url of cluster.urls) {
-      const list = await users(await connectClient(url, { nickname: "asker" }));
+      const asker = await connectClient(url, { nickname: "asker" });
+      const list = await users(asker);
+      asker.close();
       assert.ok(list.users.includes("ana-1"), JSON.stringify(list));
     }
     ana2.close();
