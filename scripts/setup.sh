@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test the chat, and nothing it already has:
 # the wasm32 target, wasm-bindgen-cli and cargo-leptos at pinned versions, the npm packages
-# (npm ci), and, with --browser, Debian's Chromium for the Playwright suite.
+# (npm ci), and, with --browser, Debian's Chromium for the Playwright suite; with --services,
+# Debian's PostgreSQL (the store suite runs on it too; scripts/postgres.sh starts one).
 #
 # Why the copy-and-patch installs: a plain `cargo install --locked` of either tool fails on
 # this Rust (1.95) and registry: their lockfiles pin crates that need a newer compiler
@@ -12,10 +13,12 @@ WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen pin in Cargo.toml
 CARGO_LEPTOS_VERSION=0.3.11
 root="$(cd "$(dirname "$0")/.." && pwd)"
 want_browser=false
+want_services=false
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=true ;;
-    *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
+    --services) want_services=true ;;
+    *) echo "usage: $0 [--browser] [--services]" >&2; exit 2 ;;
   esac
 done
 
@@ -55,14 +58,24 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund
 fi
 
-if $want_browser && [[ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
-  if [[ "$(id -u)" == 0 ]]; then
-    say "installing Debian's chromium"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium is missing: run 'sudo apt-get install -y chromium' (or set CHROMIUM_PATH)" >&2
+apt_updated=false
+# apt_install PACKAGE WHAT: installs a Debian package (root only).
+apt_install() {
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "$2 is missing: run 'sudo apt-get install -y $1'" >&2
     exit 1
   fi
+  say "installing Debian's $1"
+  $apt_updated || apt-get update -qq
+  apt_updated=true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
+if $want_browser && [[ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
+  apt_install chromium "Chromium (or set CHROMIUM_PATH)"
+fi
+
+if $want_services && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_install postgresql "PostgreSQL"
 fi
 say "ready"

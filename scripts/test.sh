@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: sets up what is missing (tools, npm packages, Chromium), checks format and
-# lints, runs the Rust tests, builds the site, then the protocol suite (real socket.io-client
-# under node:test against the real server) and the browser suite (Playwright + Debian
-# Chromium). Ends with one line: "total: N passed, N failed".
+# Runs every test: sets up what is missing (tools, npm packages, Chromium, PostgreSQL), starts
+# a throwaway PostgreSQL on 127.0.0.1:55432 (stopped at the end), checks format and lints,
+# runs the Rust tests (the store suite on SQLite and on PostgreSQL), builds the site, then the
+# protocol suite (real socket.io-client under node:test against the real server) and the
+# browser suite (Playwright + Debian Chromium). Ends with one line: "total: N passed, N
+# failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -12,7 +14,13 @@ mkdir -p "$logs"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "setup"
-scripts/setup.sh --browser
+scripts/setup.sh --browser --services
+
+step "services"
+CHAT_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+export CHAT_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
+echo "PostgreSQL: $CHAT_TEST_POSTGRES_URL"
 
 step "format and lints"
 cargo fmt --all --check

@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_DB", default_value = "data/chat.db")]
     pub db: PathBuf,
 
+    /// A PostgreSQL database (`postgres://user:password@host:port/name`) instead of the SQLite
+    /// file: several hosts can share it. Its migrations are applied on start.
+    #[arg(long, env = "CHAT_DATABASE")]
+    pub database: Option<String>,
+
     /// Largest accepted message, in UTF-8 bytes; longer ones get an error ack.
     #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = MessageText::DEFAULT_MAX_BYTES,
           value_parser = clap::value_parser!(u32).range(1..=1_048_576).map(|n| n as usize))]
@@ -172,6 +177,14 @@ impl Config {
             Role::Solo
         } else {
             Role::Primary { workers }
+        }
+    }
+
+    /// Where messages are kept: `--database` if given, else the SQLite file `--db`.
+    pub fn store_location(&self) -> crate::store::StoreLocation {
+        match &self.database {
+            Some(url) => crate::store::StoreLocation::Postgres(url.clone()),
+            None => crate::store::StoreLocation::Sqlite(self.db.clone()),
         }
     }
 

@@ -28,7 +28,7 @@ use crate::http;
 use crate::http::ops::{HealthSource, Ops};
 use crate::http::origin::AllowedOrigins;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
@@ -69,7 +69,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     io: SocketIo<ChatAdapter>,
-    store: SqliteStore,
+    store: Store,
     /// The in-process sequencer (a single server), to drain at shutdown.
     sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
@@ -109,7 +109,7 @@ impl Application {
         );
         let (store, feed, writer, driver, sequencer, link, port, presence) = match topology {
             Topology::Solo => {
-                let store = SqliteStore::open(&config.db).await?;
+                let store = Store::open(&config.store_location()).await?;
                 let feed = Feed::new(store.last_offset().await?, store.clone(), metrics.clone());
                 let (sequencer, task) = Sequencer::spawn(
                     store.clone(),
@@ -134,7 +134,7 @@ impl Application {
             }
             Topology::Worker { index, ipc_path } => {
                 let (link, last_committed, reader) = PrimaryLink::connect(&ipc_path, index).await?;
-                let store = SqliteStore::open_read_only(&config.db).await?;
+                let store = Store::open_read_only(&config.store_location()).await?;
                 let feed = Feed::new(last_committed, store.clone(), metrics.clone());
                 let port = config
                     .port

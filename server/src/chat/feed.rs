@@ -28,7 +28,7 @@ use super::{CHAT_MESSAGE, REPLAY_DONE};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, StoredMessage};
+use crate::store::{Store, StoredMessage};
 
 /// How many recent messages the feed keeps for sockets finishing their replay.
 const RING_CAPACITY: usize = 4096;
@@ -84,7 +84,7 @@ pub struct Feed {
     /// Itself, for the catch-up tasks it spawns.
     me: Weak<Feed>,
     /// Where catch-ups read from.
-    store: SqliteStore,
+    store: Store,
     metrics: Arc<Metrics>,
     state: Mutex<FeedState>,
     /// The last offset published, for replays waiting on [`Subscribe::FeedBehind`].
@@ -103,11 +103,7 @@ pub enum Joining {
 
 impl Feed {
     /// A feed whose history, up to `last_committed`, is in `store`.
-    pub fn new(
-        last_committed: ServerOffset,
-        store: SqliteStore,
-        metrics: Arc<Metrics>,
-    ) -> Arc<Self> {
+    pub fn new(last_committed: ServerOffset, store: Store, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             store,
@@ -123,7 +119,7 @@ impl Feed {
     }
 
     /// The store replays read from.
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 

@@ -32,7 +32,7 @@ pub mod writer;
 use std::sync::Arc;
 
 use crate::metrics::Metrics;
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 /// The event carrying chat messages, both ways.
 pub const CHAT_MESSAGE: &str = "chat message";
@@ -72,7 +72,7 @@ pub const REPLAY_DONE: &str = "replay done";
 #[derive(Clone)]
 pub struct ChatState {
     /// Where replays read from.
-    pub store: SqliteStore,
+    pub store: Store,
     /// Where writes go.
     pub writer: writer::Writer,
     /// Where live messages come from.

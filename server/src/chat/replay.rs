@@ -16,7 +16,7 @@ use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use super::{CHAT_MESSAGE, PRIVATE_MESSAGE};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
@@ -120,7 +120,7 @@ async fn replay_from_store(
 /// page by page. Returns how many.
 pub async fn replay_private(
     socket: &SocketRef<ChatAdapter>,
-    store: &SqliteStore,
+    store: &Store,
     nickname: &str,
     mut after: ServerOffset,
 ) -> Result<u64, ReplayError> {

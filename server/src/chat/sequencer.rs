@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::domain::NewMessage;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, StoredMessage, WriteOutcome};
+use crate::store::{Store, StoredMessage, WriteOutcome};
 
 /// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
 /// the primary's relay to every worker.
@@ -54,7 +54,7 @@ impl Sequencer {
     /// Starts the writer task over `store`, publishing to `sink`, committing at most
     /// `max_batch` messages per transaction.
     pub fn spawn<S: CommitSink>(
-        store: SqliteStore,
+        store: Store,
         sink: Arc<S>,
         max_batch: usize,
         metrics: Arc<Metrics>,
@@ -94,7 +94,7 @@ impl SequencerTask {
 
 /// The writer loop: batch, commit, publish, answer.
 async fn run<S: CommitSink>(
-    store: SqliteStore,
+    store: Store,
     sink: Arc<S>,
     mut queue: mpsc::Receiver<WriteRequest>,
     mut stopping: oneshot::Receiver<()>,

@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::metrics::Metrics;
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 /// How long the health check waits for the store.
 const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -38,7 +38,7 @@ pub struct Ops {
     /// The process's metrics.
     pub metrics: Arc<Metrics>,
     /// The store to probe.
-    pub store: SqliteStore,
+    pub store: Store,
     /// Everything else to report.
     pub source: Arc<dyn HealthSource>,
 }

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
 use crate::http::ops::{HealthSource, Ops};
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, StoreError, WriteOutcome};
+use crate::store::{Store, StoreError, WriteOutcome};
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
 
@@ -73,7 +73,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), PrimaryError> {
     let metrics = Metrics::new("primary", None);
-    let store = SqliteStore::open(&config.db).await?;
+    let store = Store::open(&config.store_location()).await?;
     let relay = Arc::new(Relay::new(store.last_offset().await?, metrics.clone()));
     let (sequencer, sequencer_task) = Sequencer::spawn(
         store.clone(),

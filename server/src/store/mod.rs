@@ -1,15 +1,20 @@
-//! Durable message storage.
+//! Durable message storage: [`Store`], over SQLite (embedded, the default) or PostgreSQL
+//! (shared by several hosts).
 //!
 //! The store is the source of truth for the order of messages: a message's row id is its
 //! [`ServerOffset`]. Writes come in batches (one transaction each, see
 //! [`crate::chat::sequencer`]) and are idempotent on the client offset; reads page forward
 //! from an offset for replay.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::domain::ServerOffset;
+use std::path::PathBuf;
+
+use crate::domain::{NewMessage, ServerOffset};
 
 /// A failure of the storage engine. A message whose write failed gets an error ack saying
 /// it may be resent (never its details, which go to the log).
@@ -35,6 +40,111 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Where messages are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`), shared by several hosts.
+    Postgres(String),
+}
+
+/// The message store: SQLite or PostgreSQL, the same operations and guarantees.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// One SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PostgresStore),
+}
+
+impl Store {
+    /// Opens the store for writing (the process that sequences writes), creating it and
+    /// applying migrations.
+    pub async fn open(location: &StoreLocation) -> Result<Self, StoreError> {
+        Ok(match location {
+            StoreLocation::Sqlite(path) => Self::Sqlite(SqliteStore::open(path).await?),
+            StoreLocation::Postgres(url) => Self::Postgres(PostgresStore::open(url, true).await?),
+        })
+    }
+
+    /// Opens the store for reading only (a worker: replays and history).
+    pub async fn open_read_only(location: &StoreLocation) -> Result<Self, StoreError> {
+        Ok(match location {
+            StoreLocation::Sqlite(path) => Self::Sqlite(SqliteStore::open_read_only(path).await?),
+            StoreLocation::Postgres(url) => Self::Postgres(PostgresStore::open(url, false).await?),
+        })
+    }
+
+    /// Stores a batch in one transaction and reports, in input order, each message's id and
+    /// whether it is new. A client offset already stored (earlier, or earlier in this batch)
+    /// is a duplicate and writes nothing. Either the whole batch commits or none of it does.
+    /// Public messages get consecutive ids in batch order; private ones, their own sequence.
+    pub async fn insert_batch(
+        &self,
+        batch: &[NewMessage],
+        created_at: i64,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.insert_batch(batch, created_at).await,
+            Self::Postgres(store) => store.insert_batch(batch, created_at).await,
+        }
+    }
+
+    /// Up to `limit` messages with an id greater than `after`, in id order.
+    pub async fn messages_after(
+        &self,
+        after: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.messages_after(after, limit).await,
+            Self::Postgres(store) => store.messages_after(after, limit).await,
+        }
+    }
+
+    /// Up to `limit` messages with an id below `before`, the latest of them, in id order.
+    pub async fn messages_before(
+        &self,
+        before: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.messages_before(before, limit).await,
+            Self::Postgres(store) => store.messages_before(before, limit).await,
+        }
+    }
+
+    /// Up to `limit` private messages sent or received by `nickname` after `after`.
+    pub async fn private_messages_after(
+        &self,
+        nickname: &str,
+        after: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.private_messages_after(nickname, after, limit).await,
+            Self::Postgres(store) => store.private_messages_after(nickname, after, limit).await,
+        }
+    }
+
+    /// The highest stored id (0 when empty).
+    pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.last_offset().await,
+            Self::Postgres(store) => store.last_offset().await,
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(store) => store.close().await,
+            Self::Postgres(store) => store.close().await,
+        }
+    }
 }
 
 /// A message as stored, ready to send to clients.

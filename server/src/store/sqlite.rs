@@ -331,157 +331,16 @@ async fn insert_chunk(
 
 #[cfg(test)]
 mod tests {
+    //! SQLite specifics; the behaviour shared with PostgreSQL is in `tests/store.rs`.
     use super::*;
-    use crate::domain::{ClientOffset, MessageText, Nickname};
 
-    fn message(text: &str, key: &str) -> NewMessage {
-        NewMessage {
-            text: MessageText::parse(text.into(), 4096).unwrap(),
-            client_offset: ClientOffset::parse(key.into()).unwrap(),
-            author: Nickname::parse("ana").unwrap(),
-            recipient: None,
-        }
-    }
-
-    async fn open_temp() -> (tempfile::TempDir, SqliteStore) {
+    #[tokio::test]
+    async fn creates_the_file_and_its_directory() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("nested/chat.db"))
             .await
             .unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn creates_the_file_and_its_directory() {
-        let (dir, store) = open_temp().await;
         assert!(dir.path().join("nested/chat.db").exists());
         assert_eq!(store.last_offset().await.unwrap(), ServerOffset(0));
-    }
-
-    #[tokio::test]
-    async fn inserts_in_order_with_increasing_ids() {
-        let (_dir, store) = open_temp().await;
-        let out = store
-            .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            [
-                WriteOutcome::Inserted(ServerOffset(1)),
-                WriteOutcome::Inserted(ServerOffset(2))
-            ]
-        );
-        let out = store.insert_batch(&[message("c", "k3")], 2).await.unwrap();
-        assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
-    }
-
-    #[tokio::test]
-    async fn a_resent_client_offset_is_stored_once() {
-        let (_dir, store) = open_temp().await;
-        store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
-        let out = store
-            .insert_batch(
-                &[
-                    message("a again", "k1"),
-                    message("b", "k2"),
-                    message("b", "k2"),
-                ],
-                2,
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            [
-                WriteOutcome::Duplicate(ServerOffset(1)),
-                WriteOutcome::Inserted(ServerOffset(2)),
-                WriteOutcome::Duplicate(ServerOffset(2)),
-            ]
-        );
-        let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
-        assert_eq!(
-            all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
-            ["a", "b"]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks() {
-        let (_dir, store) = open_temp().await;
-        // 1200 messages; every 100th repeats the key of the message 600 before it, so the
-        // repeat lands in a later statement chunk than the original.
-        let batch: Vec<_> = (0..1200)
-            .map(|i| {
-                let key = if i >= 600 && i % 100 == 0 { i - 600 } else { i };
-                message(&format!("m{i}"), &format!("k{key}"))
-            })
-            .collect();
-        let out = store.insert_batch(&batch, 1).await.unwrap();
-        let mut next = 1;
-        for (i, outcome) in out.iter().enumerate() {
-            if i >= 600 && i % 100 == 0 {
-                assert_eq!(
-                    *outcome,
-                    WriteOutcome::Duplicate(out[i - 600].id()),
-                    "row {i}"
-                );
-            } else {
-                assert_eq!(
-                    *outcome,
-                    WriteOutcome::Inserted(ServerOffset(next)),
-                    "row {i}"
-                );
-                next += 1;
-            }
-        }
-        let all = store.messages_after(ServerOffset(0), 2000).await.unwrap();
-        assert_eq!(all.len(), 1194);
-        assert!(all.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1));
-    }
-
-    #[tokio::test]
-    async fn replay_resumes_after_the_given_offset_in_id_order() {
-        let (_dir, store) = open_temp().await;
-        let batch: Vec<_> = (0..10)
-            .map(|i| message(&format!("m{i}"), &format!("k{i}")))
-            .collect();
-        store.insert_batch(&batch, 7).await.unwrap();
-        let page = store.messages_after(ServerOffset(4), 3).await.unwrap();
-        assert_eq!(
-            page.iter()
-                .map(|m| (m.id.0, m.text.as_str(), m.created_at))
-                .collect::<Vec<_>>(),
-            [(5, "m4", 7), (6, "m5", 7), (7, "m6", 7)]
-        );
-        assert!(
-            store
-                .messages_after(ServerOffset(10), 3)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(store.last_offset().await.unwrap(), ServerOffset(10));
-    }
-
-    #[tokio::test]
-    async fn text_is_stored_verbatim() {
-        let (_dir, store) = open_temp().await;
-        let html = "<img src=x onerror=alert(1)> 'quotes' \"and\" ünïcode 🎉";
-        store.insert_batch(&[message(html, "k")], 1).await.unwrap();
-        let all = store.messages_after(ServerOffset(0), 10).await.unwrap();
-        assert_eq!(all[0].text, html);
-    }
-
-    #[tokio::test]
-    async fn reopening_keeps_messages_and_ids_keep_growing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chat.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
-        store.close().await;
-        let store = SqliteStore::open(&path).await.unwrap();
-        let out = store.insert_batch(&[message("b", "k2")], 2).await.unwrap();
-        assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(2))]);
     }
 }

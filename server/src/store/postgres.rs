@@ -1,0 +1,257 @@
+//! The PostgreSQL store, for several hosts sharing one database.
+//!
+//! Message ids are the global order every client resumes from, so they must be consecutive
+//! and become visible in id order whichever host commits. Each batch therefore takes an
+//! `EXCLUSIVE` lock on `messages` (readers are not blocked; other writers wait), reads the
+//! highest id, and inserts the new rows with the ids that follow: commits are serialized and
+//! ids never have holes. Group commit keeps the lock's cost per message small.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::{StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
+use crate::domain::{NewMessage, ServerOffset};
+
+/// Rows per multi-row statement (5 bound values each, far below PostgreSQL's limit).
+const ROWS_PER_STATEMENT: usize = 1024;
+
+/// Connections per process.
+const CONNECTIONS: u32 = 8;
+
+/// How long to wait for a connection (the server is down: fail the write, let it retry).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Messages stored in a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    writable: bool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`); a writable store applies pending migrations.
+    pub async fn open(url: &str, writable: bool) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        if writable {
+            sqlx::migrate!("./migrations-postgres").run(&pool).await?;
+        }
+        Ok(Self { pool, writable })
+    }
+
+    /// Stores a batch in one transaction; see [`super::Store::insert_batch`].
+    pub async fn insert_batch(
+        &self,
+        batch: &[NewMessage],
+        created_at: i64,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("LOCK TABLE messages IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM messages")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut outcomes = vec![WriteOutcome::Duplicate(ServerOffset(0)); batch.len()];
+        let public: Vec<(usize, &NewMessage)> = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.recipient.is_none())
+            .collect();
+        for chunk in public.chunks(ROWS_PER_STATEMENT) {
+            insert_chunk(&mut tx, chunk, created_at, &mut next, &mut outcomes).await?;
+        }
+        for (at, message) in batch.iter().enumerate() {
+            if message.recipient.is_some() {
+                outcomes[at] = insert_private(&mut tx, message, created_at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// See [`super::Store::messages_after`].
+    pub async fn messages_after(
+        &self,
+        after: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, content, created_at, author FROM messages WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(stored_message).collect()
+    }
+
+    /// See [`super::Store::messages_before`].
+    pub async fn messages_before(
+        &self,
+        before: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, content, created_at, author FROM messages WHERE id < $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows
+            .into_iter()
+            .map(stored_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// See [`super::Store::private_messages_after`].
+    pub async fn private_messages_after(
+        &self,
+        nickname: &str,
+        after: ServerOffset,
+        limit: u32,
+    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, content, created_at, sender, recipient FROM private_messages \
+             WHERE id > $1 AND (sender = $2 OR recipient = $2) ORDER BY id LIMIT $3",
+        )
+        .bind(after.0)
+        .bind(nickname)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(StoredPrivateMessage {
+                    id: ServerOffset(row.try_get(0)?),
+                    text: row.try_get(1)?,
+                    created_at: row.try_get(2)?,
+                    from: row.try_get(3)?,
+                    to: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// See [`super::Store::last_offset`].
+    pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ServerOffset(id.unwrap_or(0)))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn stored_message(row: sqlx::postgres::PgRow) -> Result<StoredMessage, StoreError> {
+    Ok(StoredMessage {
+        id: ServerOffset(row.try_get(0)?),
+        text: row.try_get(1)?,
+        created_at: row.try_get(2)?,
+        author: row.try_get(3)?,
+    })
+}
+
+/// Stores one chunk of public messages: look up the client offsets already stored, then
+/// insert the rest with the ids from `next` on, in chunk order.
+async fn insert_chunk(
+    tx: &mut sqlx::PgConnection,
+    chunk: &[(usize, &NewMessage)],
+    created_at: i64,
+    next: &mut i64,
+    outcomes: &mut [WriteOutcome],
+) -> Result<(), StoreError> {
+    let keys: Vec<&str> = chunk
+        .iter()
+        .map(|(_, m)| m.client_offset.as_str())
+        .collect();
+    let mut ids: HashMap<String, i64> =
+        sqlx::query_as("SELECT client_offset, id FROM messages WHERE client_offset = ANY($1)")
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let stored_before: HashSet<String> = ids.keys().cloned().collect();
+    let mut fresh = Vec::new();
+    for (_, message) in chunk {
+        let key = message.client_offset.as_str();
+        if !ids.contains_key(key) {
+            ids.insert(key.to_owned(), *next);
+            fresh.push((*next, *message));
+            *next += 1;
+        }
+    }
+    if !fresh.is_empty() {
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO messages (id, client_offset, content, created_at, author) ",
+        );
+        insert.push_values(&fresh, |mut row, (id, message)| {
+            row.push_bind(*id)
+                .push_bind(message.client_offset.as_str())
+                .push_bind(message.text.as_str())
+                .push_bind(created_at)
+                .push_bind(message.author.as_str());
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    let mut first = HashSet::new();
+    for (at, message) in chunk {
+        let key = message.client_offset.as_str();
+        let id = ServerOffset(*ids.get(key).ok_or(StoreError::MissingRow)?);
+        outcomes[*at] = if !stored_before.contains(key) && first.insert(key) {
+            WriteOutcome::Inserted(id)
+        } else {
+            WriteOutcome::Duplicate(id)
+        };
+    }
+    Ok(())
+}
+
+/// Stores one private message (or finds it stored under its client offset).
+async fn insert_private(
+    tx: &mut sqlx::PgConnection,
+    message: &NewMessage,
+    created_at: i64,
+) -> Result<WriteOutcome, StoreError> {
+    let recipient = message.recipient.as_ref().map_or("", |r| r.as_str());
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO private_messages (client_offset, sender, recipient, content, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
+    )
+    .bind(message.client_offset.as_str())
+    .bind(message.author.as_str())
+    .bind(recipient)
+    .bind(message.text.as_str())
+    .bind(created_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(WriteOutcome::Inserted(ServerOffset(id)));
+    }
+    let id: i64 = sqlx::query_scalar("SELECT id FROM private_messages WHERE client_offset = $1")
+        .bind(message.client_offset.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(WriteOutcome::Duplicate(ServerOffset(id)))
+}

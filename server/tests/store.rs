@@ -1,0 +1,375 @@
+//! The store suite: every behaviour the server relies on from its message store, run against
+//! both implementations — SQLite (a file in a temporary directory) and PostgreSQL (a fresh
+//! database on the server named by `CHAT_TEST_POSTGRES_URL`; `scripts/test.sh` starts one
+//! with `scripts/postgres.sh`). Without that variable the PostgreSQL half fails and says how
+//! to provide one, unless `CHAT_TEST_SKIP_POSTGRES=1`.
+
+use chat_server::domain::{ClientOffset, MessageText, NewMessage, Nickname, ServerOffset};
+use chat_server::store::{Store, StoreLocation, WriteOutcome};
+
+/// A fresh, empty store and where it lives (to open it again); the guard removes it.
+struct Fresh {
+    location: StoreLocation,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Fresh {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            location: StoreLocation::Sqlite(dir.path().join("nested/chat.db")),
+            _dir: Some(dir),
+        }
+    }
+
+    /// `None` when PostgreSQL tests are explicitly skipped.
+    async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("CHAT_TEST_POSTGRES_URL") else {
+            if std::env::var("CHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+                return None;
+            }
+            panic!(
+                "set CHAT_TEST_POSTGRES_URL (`scripts/postgres.sh start` prints one) or \
+                 CHAT_TEST_SKIP_POSTGRES=1"
+            );
+        };
+        let name = format!(
+            "chat_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        Some(Self {
+            location: StoreLocation::Postgres(format!("{base}/{name}")),
+            _dir: None,
+        })
+    }
+
+    async fn open(&self) -> Store {
+        Store::open(&self.location).await.unwrap()
+    }
+}
+
+static NEXT_DB: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn message(text: &str, key: &str) -> NewMessage {
+    NewMessage {
+        text: MessageText::parse(text.into(), 4096).unwrap(),
+        client_offset: ClientOffset::parse(key.into()).unwrap(),
+        author: Nickname::parse("ana").unwrap(),
+        recipient: None,
+    }
+}
+
+fn private(text: &str, key: &str, from: &str, to: &str) -> NewMessage {
+    NewMessage {
+        author: Nickname::parse(from).unwrap(),
+        recipient: Some(Nickname::parse(to).unwrap()),
+        ..message(text, key)
+    }
+}
+
+/// Runs each named scenario against SQLite and against PostgreSQL.
+macro_rules! store_suite {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Fresh::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    if let Some(fresh) = super::Fresh::postgres().await {
+                        super::$scenario(fresh).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+store_suite!(
+    an_empty_store_starts_at_zero,
+    inserts_in_order_with_consecutive_ids,
+    a_resent_client_offset_is_stored_once,
+    a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks,
+    replay_resumes_after_the_given_offset_in_id_order,
+    history_pages_back_before_an_offset,
+    text_and_author_are_stored_verbatim,
+    reopening_keeps_messages_and_ids_keep_growing,
+    private_messages_have_their_own_sequence_and_reach_only_their_two_users,
+    concurrent_writers_get_consecutive_ids_and_store_each_message_once,
+);
+
+async fn an_empty_store_starts_at_zero(fresh: Fresh) {
+    let store = fresh.open().await;
+    assert_eq!(store.last_offset().await.unwrap(), ServerOffset(0));
+    assert!(
+        store
+            .messages_after(ServerOffset(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn inserts_in_order_with_consecutive_ids(fresh: Fresh) {
+    let store = fresh.open().await;
+    let out = store
+        .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            WriteOutcome::Inserted(ServerOffset(1)),
+            WriteOutcome::Inserted(ServerOffset(2))
+        ]
+    );
+    let out = store.insert_batch(&[message("c", "k3")], 2).await.unwrap();
+    assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
+}
+
+async fn a_resent_client_offset_is_stored_once(fresh: Fresh) {
+    let store = fresh.open().await;
+    store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
+    let out = store
+        .insert_batch(
+            &[
+                message("a again", "k1"),
+                message("b", "k2"),
+                message("b", "k2"),
+            ],
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            WriteOutcome::Duplicate(ServerOffset(1)),
+            WriteOutcome::Inserted(ServerOffset(2)),
+            WriteOutcome::Duplicate(ServerOffset(2)),
+        ]
+    );
+    let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    // A duplicate never consumes an id.
+    let out = store.insert_batch(&[message("c", "k3")], 3).await.unwrap();
+    assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
+}
+
+async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks(fresh: Fresh) {
+    let store = fresh.open().await;
+    // 1200 messages; every 100th repeats the key of the message 600 before it, so some
+    // repeats land in a later statement chunk than their original.
+    let batch: Vec<_> = (0..1200)
+        .map(|i| {
+            let key = if i >= 600 && i % 100 == 0 { i - 600 } else { i };
+            message(&format!("m{i}"), &format!("k{key}"))
+        })
+        .collect();
+    let out = store.insert_batch(&batch, 1).await.unwrap();
+    let mut next = 1;
+    for (i, outcome) in out.iter().enumerate() {
+        if i >= 600 && i % 100 == 0 {
+            assert_eq!(
+                *outcome,
+                WriteOutcome::Duplicate(out[i - 600].id()),
+                "row {i}"
+            );
+        } else {
+            assert_eq!(
+                *outcome,
+                WriteOutcome::Inserted(ServerOffset(next)),
+                "row {i}"
+            );
+            next += 1;
+        }
+    }
+    let all = store.messages_after(ServerOffset(0), 2000).await.unwrap();
+    assert_eq!(all.len(), 1194);
+    assert!(all.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1));
+}
+
+async fn replay_resumes_after_the_given_offset_in_id_order(fresh: Fresh) {
+    let store = fresh.open().await;
+    let batch: Vec<_> = (0..10)
+        .map(|i| message(&format!("m{i}"), &format!("k{i}")))
+        .collect();
+    store.insert_batch(&batch, 7).await.unwrap();
+    let page = store.messages_after(ServerOffset(4), 3).await.unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|m| (m.id.0, m.text.as_str(), m.created_at))
+            .collect::<Vec<_>>(),
+        [(5, "m4", 7), (6, "m5", 7), (7, "m6", 7)]
+    );
+    assert!(
+        store
+            .messages_after(ServerOffset(10), 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.last_offset().await.unwrap(), ServerOffset(10));
+}
+
+async fn history_pages_back_before_an_offset(fresh: Fresh) {
+    let store = fresh.open().await;
+    let batch: Vec<_> = (1..=10)
+        .map(|i| message(&format!("m{i}"), &format!("k{i}")))
+        .collect();
+    store.insert_batch(&batch, 1).await.unwrap();
+    let page = store.messages_before(ServerOffset(8), 3).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.id.0).collect::<Vec<_>>(), [5, 6, 7]);
+    let first = store.messages_before(ServerOffset(3), 10).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
+    assert!(
+        store
+            .messages_before(ServerOffset(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn text_and_author_are_stored_verbatim(fresh: Fresh) {
+    let store = fresh.open().await;
+    let html = "<img src=x onerror=alert(1)> 'quotes' \"and\" ünïcode 🎉 \\ %_";
+    let by_bo = NewMessage {
+        author: Nickname::parse("bö 🐝").unwrap(),
+        ..message(html, "k")
+    };
+    store.insert_batch(&[by_bo], 1).await.unwrap();
+    let all = store.messages_after(ServerOffset(0), 10).await.unwrap();
+    assert_eq!(all[0].text, html);
+    assert_eq!(all[0].author, "bö 🐝");
+}
+
+async fn reopening_keeps_messages_and_ids_keep_growing(fresh: Fresh) {
+    let store = fresh.open().await;
+    store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
+    store.close().await;
+    let store = fresh.open().await;
+    let out = store.insert_batch(&[message("b", "k2")], 2).await.unwrap();
+    assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(2))]);
+    let reader = Store::open_read_only(&fresh.location).await.unwrap();
+    assert_eq!(reader.last_offset().await.unwrap(), ServerOffset(2));
+    assert!(reader.insert_batch(&[message("c", "k3")], 3).await.is_err());
+}
+
+async fn private_messages_have_their_own_sequence_and_reach_only_their_two_users(fresh: Fresh) {
+    let store = fresh.open().await;
+    let out = store
+        .insert_batch(
+            &[
+                message("public 1", "p1"),
+                private("ana to bo", "x1", "ana", "bo"),
+                message("public 2", "p2"),
+                private("bo to cy", "x2", "bo", "cy"),
+                private("ana to bo", "x1", "ana", "bo"),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out[0], WriteOutcome::Inserted(ServerOffset(1)));
+    assert_eq!(out[2], WriteOutcome::Inserted(ServerOffset(2)));
+    let WriteOutcome::Inserted(first_private) = out[1] else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(out[3], WriteOutcome::Inserted(id) if id > first_private));
+    assert_eq!(out[4], WriteOutcome::Duplicate(first_private));
+    // Public messages never include private ones, and stay consecutive.
+    let public = store.messages_after(ServerOffset(0), 10).await.unwrap();
+    assert_eq!(
+        public.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["public 1", "public 2"]
+    );
+    let texts = |nick: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .private_messages_after(nick, ServerOffset(0), 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.text, m.from, m.to))
+                .collect::<Vec<_>>()
+        }
+    };
+    let ana_to_bo = ("ana to bo".to_owned(), "ana".to_owned(), "bo".to_owned());
+    let bo_to_cy = ("bo to cy".to_owned(), "bo".to_owned(), "cy".to_owned());
+    assert_eq!(texts("ana").await, std::slice::from_ref(&ana_to_bo));
+    assert_eq!(texts("bo").await, [ana_to_bo, bo_to_cy.clone()]);
+    assert_eq!(texts("cy").await, [bo_to_cy]);
+    assert!(texts("eve").await.is_empty());
+    let after = store
+        .private_messages_after("bo", first_private, 10)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+}
+
+/// Two writers on one store (two primaries, i.e. two hosts) committing at once: ids are
+/// consecutive, each message is stored once, and a message resent to the other writer is a
+/// duplicate.
+async fn concurrent_writers_get_consecutive_ids_and_store_each_message_once(fresh: Fresh) {
+    let a = fresh.open().await;
+    let b = fresh.open().await;
+    let write = |store: Store, prefix: &'static str| async move {
+        let mut ids = Vec::new();
+        for batch in 0..20 {
+            let messages: Vec<_> = (0..10)
+                .map(|i| {
+                    message(
+                        &format!("{prefix}{batch}-{i}"),
+                        &format!("{prefix}{batch}-{i}"),
+                    )
+                })
+                .collect();
+            for outcome in store.insert_batch(&messages, batch).await.unwrap() {
+                ids.push(outcome);
+            }
+        }
+        ids
+    };
+    let (from_a, from_b) = tokio::join!(write(a.clone(), "a"), write(b.clone(), "b"));
+    assert!(
+        from_a
+            .iter()
+            .chain(&from_b)
+            .all(|o| matches!(o, WriteOutcome::Inserted(_)))
+    );
+    let mut ids: Vec<i64> = from_a.iter().chain(&from_b).map(|o| o.id().0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=400).collect::<Vec<_>>());
+    let again = b
+        .insert_batch(&[message("a0-0", "a0-0")], 99)
+        .await
+        .unwrap();
+    assert_eq!(again, [WriteOutcome::Duplicate(from_a[0].id())]);
+    let all = a.messages_after(ServerOffset(0), 1000).await.unwrap();
+    assert_eq!(all.len(), 400);
+}
