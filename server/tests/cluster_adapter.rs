@@ -14,7 +14,7 @@ use chat_server::cluster::driver::{ChatAdapter, ClusterDriver};
 use chat_server::cluster::link::PrimaryLink;
 use chat_server::metrics::Metrics;
 use chat_server::primary::{WorkerLimits, relay::Relay, serve_workers};
-use chat_server::store::SqliteStore;
+use chat_server::store::{Store, StoreLocation};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use socketioxide::SocketIo;
@@ -27,7 +27,9 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// Starts the primary's side: a relay and sequencer serving workers on `ipc`.
 async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
-    let store = SqliteStore::open(&dir.join("chat.db")).await.unwrap();
+    let store = Store::open(&StoreLocation::Sqlite(dir.join("chat.db")))
+        .await
+        .unwrap();
     let metrics = Metrics::new("primary", None);
     let relay = Arc::new(Relay::new(
         store.last_offset().await.unwrap(),
@@ -70,7 +72,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     )
     .await
     .unwrap();
-    let store = SqliteStore::open_read_only(&dir.join("chat.db"))
+    let store = Store::open_read_only(&StoreLocation::Sqlite(dir.join("chat.db")))
         .await
         .unwrap();
     let feed = Feed::new(last, store, Metrics::new("worker", Some(index)));
