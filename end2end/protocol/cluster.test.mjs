@@ -364,6 +364,7 @@ describe("private messages across workers", () => {
     // Replay: bob (any worker) gets it again from privateOffset 0; eve never does.
     const bobAgain = await user(cluster.urls[0], "pm-bob", { privateOffset: 0 });
     assert.deepEqual(bobAgain.private.map((m) => m.text), ["only for bob"]);
+    assert.deepEqual(bobAgain.private[0], bob.private[0], "the live event and the replay carry the same fields");
     const bobLater = await user(cluster.urls[0], "pm-bob", { privateOffset: ack.privateOffset });
     assert.equal(bobLater.private.length, 0);
     const eveAgain = await user(cluster.urls[0], "pm-eve", { privateOffset: 0, serverOffset: 0 });

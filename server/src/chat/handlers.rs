@@ -356,12 +356,20 @@ pub async fn on_private_message(
     let text = message.text.as_str().to_owned();
     match chat.writer.write(message).await {
         Ok(WriteOutcome::Inserted(id)) => {
-            let stored = StoredPrivateMessage {
-                id,
-                text,
-                from: sender.as_str().to_owned(),
-                to: recipient.as_str().to_owned(),
-                created_at: now_millis(),
+            // Sent as stored (with the commit's time), exactly as a replay will send it.
+            let stored = match chat
+                .store
+                .private_messages_after(sender.as_str(), ServerOffset(id.0 - 1), 1)
+                .await
+            {
+                Ok(mut rows) if rows.first().is_some_and(|m| m.id == id) => rows.remove(0),
+                _ => StoredPrivateMessage {
+                    id,
+                    text,
+                    from: sender.as_str().to_owned(),
+                    to: recipient.as_str().to_owned(),
+                    created_at: now_millis(),
+                },
             };
             let rooms = [user_room(&sender), user_room(&recipient)];
             if let Err(error) = io
