@@ -141,6 +141,9 @@ describe("operations endpoints", () => {
       assert.equal(health.role, "server");
       assert.ok(health.checks.some((c) => c.name === "store" && c.ok));
       const c = await connectClient(server.url);
+      // Live from here on (a message sent during the replay reaches the socket through
+      // the replay, and counts as replayed).
+      await c.until(() => c.replayDone);
       await c.send("counted", "counted-1");
       assert.equal(await metric(server.url, "chat_messages_stored_total"), 1);
       assert.equal(await metric(server.url, "chat_deliveries_total"), 1);
