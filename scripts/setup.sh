@@ -2,7 +2,7 @@
 # Installs what a fresh machine lacks to build and test the chat, and nothing it already has:
 # the wasm32 target, wasm-bindgen-cli and cargo-leptos at pinned versions, the npm packages
 # (npm ci), and, with --browser, Debian's Chromium for the Playwright suite; with --services,
-# Debian's PostgreSQL (the store suite runs on it too; scripts/postgres.sh starts one).
+# Debian's PostgreSQL and Redis (scripts/postgres.sh and scripts/redis.sh start test servers).
 #
 # Why the copy-and-patch installs: a plain `cargo install --locked` of either tool fails on
 # this Rust (1.95) and registry: their lockfiles pin crates that need a newer compiler
@@ -77,5 +77,9 @@ fi
 
 if $want_services && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql "PostgreSQL"
+fi
+
+if $want_services && ! command -v redis-server >/dev/null; then
+  apt_install redis-server "Redis"
 fi
 say "ready"

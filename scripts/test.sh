@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: sets up what is missing (tools, npm packages, Chromium, PostgreSQL), starts
-# a throwaway PostgreSQL on 127.0.0.1:55432 (stopped at the end), checks format and lints,
+# Runs every test: sets up what is missing (tools, npm packages, Chromium, PostgreSQL, Redis),
+# starts a throwaway PostgreSQL on 127.0.0.1:55432 and Redis on :56379 (stopped at the end), checks format and lints,
 # runs the Rust tests (the store suite on SQLite and on PostgreSQL), builds the site, then the
 # protocol suite (real socket.io-client under node:test against the real server) and the
 # browser suite (Playwright + Debian Chromium). Ends with one line: "total: N passed, N
@@ -18,9 +18,10 @@ scripts/setup.sh --browser --services
 
 step "services"
 CHAT_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
-export CHAT_TEST_POSTGRES_URL
-trap 'scripts/postgres.sh stop' EXIT
-echo "PostgreSQL: $CHAT_TEST_POSTGRES_URL"
+CHAT_TEST_REDIS_URL="$(scripts/redis.sh start)"
+export CHAT_TEST_POSTGRES_URL CHAT_TEST_REDIS_URL
+trap 'scripts/postgres.sh stop; scripts/redis.sh stop' EXIT
+echo "PostgreSQL: $CHAT_TEST_POSTGRES_URL; Redis: $CHAT_TEST_REDIS_URL"
 
 step "format and lints"
 cargo fmt --all --check

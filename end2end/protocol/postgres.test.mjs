@@ -3,24 +3,16 @@
 // (scripts/test.sh starts a throwaway PostgreSQL and sets it).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectClient, isConsecutiveFrom, offsets, startCluster } from "./server.mjs";
+import { connectClient, freshPostgresDatabase, isConsecutiveFrom, offsets, startCluster } from "./server.mjs";
 
 const adminUrl = process.env.CHAT_TEST_POSTGRES_URL;
 
-/** A fresh database on the test server; its URL. */
-function freshDatabase() {
-  const name = `chat_e2e_${process.pid}_${Date.now()}`;
-  execFileSync("psql", [adminUrl, "-q", "-c", `CREATE DATABASE ${name}`]);
-  return `${adminUrl.replace(/\/[^/]*$/, "")}/${name}`;
-}
-
 describe("PostgreSQL store", { skip: adminUrl ? false : "CHAT_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)" }, () => {
   test("two workers on PostgreSQL chat, dedupe and keep messages over a restart", async () => {
-    const database = freshDatabase();
+    const database = freshPostgresDatabase(adminUrl);
     const dir = mkdtempSync(join(tmpdir(), "chat-pg-"));
     let cluster = await startCluster(2, ["--database", database], { dir });
     try {

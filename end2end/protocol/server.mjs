@@ -1,6 +1,6 @@
 // Test support: start the real chat server binary on a free port with a fresh database,
 // and connect real socket.io-client sockets to it.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -186,4 +186,11 @@ export async function metric(url, name, labels = "") {
     if (m && m[1] === name && (m[2] ?? "").includes(labels)) sum += Number(m[3]);
   }
   return sum;
+}
+
+/** Creates a fresh database on the PostgreSQL server of `adminUrl`; returns its URL. */
+export function freshPostgresDatabase(adminUrl) {
+  const name = `chat_e2e_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  execFileSync("psql", [adminUrl, "-q", "-c", `CREATE DATABASE ${name}`]);
+  return `${adminUrl.replace(/\/[^/]*$/, "")}/${name}`;
 }

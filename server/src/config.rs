@@ -54,6 +54,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_DATABASE")]
     pub database: Option<String>,
 
+    /// A Redis server (`redis://host:port`) that joins every worker of every host into one
+    /// Socket.IO adapter, and carries committed messages between hosts. Without it the
+    /// workers of this host are joined through the primary.
+    #[arg(long, env = "CHAT_ADAPTER")]
+    pub adapter: Option<String>,
+
     /// Largest accepted message, in UTF-8 bytes; longer ones get an error ack.
     #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = MessageText::DEFAULT_MAX_BYTES,
           value_parser = clap::value_parser!(u32).range(1..=1_048_576).map(|n| n as usize))]

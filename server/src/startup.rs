@@ -45,6 +45,9 @@ pub enum StartupError {
     /// The primary could not be reached.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// Redis could not be reached.
+    #[error("cannot reach the Redis adapter: {0}")]
+    Redis(String),
     /// The adapter could not start.
     #[error("the Socket.IO adapter failed to start: {0}")]
     Adapter(String),
@@ -145,11 +148,19 @@ impl Application {
                     })?;
                 let presence =
                     Presence::new(Uplink::Primary(link.clone()), config.presence_grace());
+                let driver = match &config.adapter {
+                    Some(url) => ClusterDriver::Redis(
+                        crate::cluster::driver::connect_redis(url)
+                            .await
+                            .map_err(|e| StartupError::Redis(e.to_string()))?,
+                    ),
+                    None => ClusterDriver::Ipc(link.clone()),
+                };
                 (
                     store,
                     feed.clone(),
                     Writer::Primary(link.clone()),
-                    ClusterDriver::Ipc(link),
+                    driver,
                     None,
                     Some((reader, feed, presence.clone())),
                     port,

@@ -2,14 +2,41 @@
 //!
 //! [`ClusterDriver::Ipc`] carries adapter traffic through the primary (a pub/sub relay), so
 //! broadcasts, rooms, `fetch_sockets` and the server count work across workers.
-//! [`ClusterDriver::Solo`] is a single server with no peers. The adapter type is the same
-//! either way ([`ChatAdapter`]), and a Redis driver can be added beside them unchanged.
+//! [`ClusterDriver::Solo`] is a single server with no peers. [`ClusterDriver::Redis`] is
+//! socketioxide-redis's own Redis driver (`--adapter redis://…`): every worker of every host
+//! joins one adapter. The adapter type is the same in all three cases ([`ChatAdapter`]).
 
 use socketioxide::adapter::Emitter;
 use socketioxide_redis::CustomRedisAdapter;
+use socketioxide_redis::drivers::redis::{RedisDriver, RedisError, redis_client};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 
 use super::link::{LinkError, PrimaryLink};
+
+/// Why the adapter's transport failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The link to the primary.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// Redis.
+    #[error("redis: {0}")]
+    Redis(#[from] RedisError),
+}
+
+/// Connects socketioxide-redis's driver to the Redis at `url`, with RESP3 (its pub/sub
+/// messages arrive as RESP3 pushes).
+pub async fn connect_redis(url: &str) -> Result<RedisDriver, redis_client::RedisError> {
+    let url = if url.contains("protocol=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    };
+    let client = redis_client::Client::open(url)?;
+    RedisDriver::new(&client).await
+}
 
 /// The Socket.IO adapter every server uses.
 pub type ChatAdapter = CustomRedisAdapter<Emitter, ClusterDriver>;
@@ -21,15 +48,18 @@ pub enum ClusterDriver {
     Solo,
     /// Other workers, through the primary.
     Ipc(PrimaryLink),
+    /// Every worker of every host, through Redis.
+    Redis(RedisDriver),
 }
 
 impl Driver for ClusterDriver {
-    type Error = LinkError;
+    type Error = DriverError;
 
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
         match self {
             Self::Solo => Ok(()),
-            Self::Ipc(link) => link.publish(chan, val).await,
+            Self::Ipc(link) => Ok(link.publish(chan, val).await?),
+            Self::Redis(redis) => Ok(redis.publish(chan, val).await?),
         }
     }
 
@@ -41,20 +71,23 @@ impl Driver for ClusterDriver {
         match self {
             Self::Solo => Ok(MessageStream::new_empty()),
             Self::Ipc(link) => Ok(MessageStream::new(link.subscribe(chan, size).await?)),
+            Self::Redis(redis) => Ok(redis.subscribe(chan, size).await?),
         }
     }
 
     async fn unsubscribe(&self, chan: String) -> Result<(), Self::Error> {
         match self {
             Self::Solo => Ok(()),
-            Self::Ipc(link) => link.unsubscribe(chan).await,
+            Self::Ipc(link) => Ok(link.unsubscribe(chan).await?),
+            Self::Redis(redis) => Ok(redis.unsubscribe(chan).await?),
         }
     }
 
     async fn num_serv(&self, chan: &str) -> Result<u16, Self::Error> {
         match self {
             Self::Solo => Ok(1),
-            Self::Ipc(link) => link.count_subscribers(chan).await,
+            Self::Ipc(link) => Ok(link.count_subscribers(chan).await?),
+            Self::Redis(redis) => Ok(redis.num_serv(chan).await?),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! worker the committed messages, in offset order, before the writer's worker gets its
 //! outcome. Workers read the database (WAL) for replays but never write it.
 
+pub mod host_feed;
 pub mod relay;
 pub mod supervisor;
 
@@ -32,6 +33,7 @@ use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
 use crate::http::ops::{HealthSource, Ops};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, WriteOutcome};
+use host_feed::HostFeed;
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
 
@@ -55,6 +57,9 @@ pub enum PrimaryError {
     /// This executable's path is unknown (needed to start workers).
     #[error("cannot find this executable to start workers: {0}")]
     Exe(std::io::Error),
+    /// Redis (`--adapter`) could not be reached.
+    #[error("cannot reach the Redis adapter: {0}")]
+    Redis(String),
     /// The admin port (`/healthz`, `/metrics`) could not be bound.
     #[error("cannot listen on the admin port {port}: {source}")]
     Admin {
@@ -74,13 +79,20 @@ pub async fn run(
 ) -> Result<(), PrimaryError> {
     let metrics = Metrics::new("primary", None);
     let store = Store::open(&config.store_location()).await?;
-    let relay = Arc::new(Relay::new(store.last_offset().await?, metrics.clone()));
-    let (sequencer, sequencer_task) = Sequencer::spawn(
-        store.clone(),
-        relay.clone(),
-        config.max_batch,
-        metrics.clone(),
-    );
+    let last_committed = store.last_offset().await?;
+    let relay = Arc::new(Relay::new(last_committed, metrics.clone()));
+    let bus = match &config.adapter {
+        Some(url) => Some(
+            crate::cluster::driver::connect_redis(url)
+                .await
+                .map_err(|e| PrimaryError::Redis(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let host_feed = HostFeed::new(relay.clone(), store.clone(), bus, last_committed);
+    let following = tokio::spawn(host_feed.clone().follow_other_hosts());
+    let (sequencer, sequencer_task) =
+        Sequencer::spawn(store.clone(), host_feed, config.max_batch, metrics.clone());
     let admin_port = config
         .admin_port
         .unwrap_or_else(|| config.port.saturating_add(workers));
@@ -144,6 +156,7 @@ pub async fn run(
     accept.abort();
     let _ = accept.await;
     admin.abort();
+    following.abort();
     if !sequencer_task.shutdown(DRAIN_GRACE).await {
         tracing::warn!("writes still queued after {DRAIN_GRACE:?}");
     }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# A throwaway Redis for the tests, on 127.0.0.1:${CHAT_TEST_REDIS_PORT:-56379} (far from a
+# developer's own 6379), no persistence. `start` prints its URL; `stop` stops it.
+# Usage: scripts/redis.sh start|stop
+set -euo pipefail
+port="${CHAT_TEST_REDIS_PORT:-56379}"
+dir="${TMPDIR:-/tmp}/chat-test-redis-$port"
+command -v redis-server >/dev/null || { echo "Redis is missing: scripts/setup.sh --services installs it" >&2; exit 1; }
+case "${1:-start}" in
+  start)
+    mkdir -p "$dir"
+    if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+      redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --daemonize yes
+      for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    echo "redis://127.0.0.1:$port"
+    ;;
+  stop)
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
