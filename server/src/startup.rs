@@ -77,6 +77,8 @@ pub struct Application {
     sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
     link: Option<(LinkReader, Arc<Feed>, Arc<Presence>)>,
+    /// The Redis adapter's connection, watched while serving (a worker stops when it is lost).
+    redis: Option<socketioxide_redis::drivers::redis::RedisDriver>,
 }
 
 /// Where a server gets its writes sequenced and its peers from.
@@ -181,6 +183,10 @@ impl Application {
             metrics: metrics.clone(),
             presence: presence.clone(),
         };
+        let redis = match &driver {
+            ClusterDriver::Redis(redis) => Some(redis.clone()),
+            _ => None,
+        };
         let adapter =
             socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
         let (socket_layer, io) = SocketIo::builder()
@@ -239,6 +245,7 @@ impl Application {
             store,
             sequencer,
             link,
+            redis,
         })
     }
 
@@ -262,9 +269,23 @@ impl Application {
             store,
             sequencer,
             link,
+            redis,
         } = self;
-        // A worker also stops when its primary goes away: no orphans.
+        // A worker also stops when its primary goes away (no orphans), or when it loses the
+        // Redis adapter (its supervisor starts a fresh one).
         let shutdown = async move {
+            let adapter_lost = async move {
+                match redis {
+                    Some(redis) => crate::cluster::driver::redis_lost(redis).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let shutdown = async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = adapter_lost => tracing::error!("lost the Redis adapter; stopping so that a fresh worker reconnects"),
+                }
+            };
             match link {
                 Some((reader, feed, presence)) => tokio::select! {
                     () = shutdown => {}

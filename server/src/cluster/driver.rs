@@ -38,6 +38,31 @@ pub async fn connect_redis(url: &str) -> Result<RedisDriver, redis_client::Redis
     RedisDriver::new(&client).await
 }
 
+/// Returns once the Redis connection of `driver` is lost: three failed checks in a row, one
+/// a second. socketioxide-redis's connection does not come back by itself (nor do its
+/// subscriptions), so a worker then stops and its supervisor starts a fresh one, which
+/// connects again (with backoff while Redis is down); its clients reconnect and replay.
+pub async fn redis_lost(driver: RedisDriver) {
+    let mut failures = 0;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let check = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            driver.num_serv("socket.io#/#"),
+        )
+        .await;
+        if matches!(check, Ok(Ok(_))) {
+            failures = 0;
+        } else {
+            failures += 1;
+            if failures >= 3 {
+                return;
+            }
+        }
+    }
+}
+
 /// The Socket.IO adapter every server uses.
 pub type ChatAdapter = CustomRedisAdapter<Emitter, ClusterDriver>;
 

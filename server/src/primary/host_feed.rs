@@ -30,29 +30,61 @@ pub const COMMITTED_CHANNEL: &str = "chat:committed";
 /// How long to wait before reading a gap from the store again after a failure.
 const GAP_RETRY: Duration = Duration::from_millis(200);
 
+/// How often the Redis connection is checked.
+const PING_EVERY: Duration = Duration::from_secs(1);
+
+/// Failed checks in a row after which the connection counts as lost and is replaced.
+const PINGS_LOST: u32 = 3;
+
+/// Longest wait between attempts to reconnect to Redis.
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
 /// Commits, local and remote, merged in id order into the relay.
 pub struct HostFeed {
     relay: Arc<Relay>,
     store: Store,
-    bus: Option<RedisDriver>,
+    /// The Redis server of `--adapter`, if any.
+    redis_url: Option<String>,
+    /// The current connection to it (replaced when lost).
+    bus: std::sync::Mutex<Option<RedisDriver>>,
     /// The last id relayed.
     relayed: Mutex<ServerOffset>,
 }
 
 impl HostFeed {
-    /// A feed that relays after `last_committed`, publishing local commits on `bus`.
+    /// A feed that relays after `last_committed`; with `redis_url`, it also publishes local
+    /// commits there and follows the other hosts' ([`Self::follow_other_hosts`]).
     pub fn new(
         relay: Arc<Relay>,
         store: Store,
-        bus: Option<RedisDriver>,
+        redis_url: Option<String>,
         last_committed: ServerOffset,
     ) -> Arc<Self> {
         Arc::new(Self {
             relay,
             store,
-            bus,
+            redis_url,
+            bus: std::sync::Mutex::new(None),
             relayed: Mutex::new(last_committed),
         })
+    }
+
+    /// Whether the Redis connection is up (`None` without `--adapter`).
+    pub fn redis_connected(&self) -> Option<bool> {
+        self.redis_url
+            .as_ref()
+            .map(|_| crate::cluster::lock(&self.bus).is_some())
+    }
+
+    /// Relays whatever the store holds beyond the last relayed id (commits published while
+    /// this host was not listening).
+    async fn catch_up(&self) {
+        let after = *self.relayed.lock().await;
+        match self.store.messages_after(after, 4096).await {
+            Ok(missed) if !missed.is_empty() => self.deliver(&missed).await,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "catching up on other hosts' commits failed"),
+        }
     }
 
     /// Relays what is new in `messages` (ascending ids), after reading any gap before them
@@ -95,31 +127,76 @@ impl HostFeed {
         CommitSink::publish(&*self.relay, &fresh).await;
     }
 
-    /// Relays the other hosts' commits as they are published, until the subscription ends.
+    /// Relays the other hosts' commits as they are published, for as long as the primary
+    /// runs: when the Redis connection is lost (checked every second) it reconnects with
+    /// backoff, subscribes again and catches up from the store.
     pub async fn follow_other_hosts(self: Arc<Self>) {
-        let Some(bus) = self.bus.clone() else { return };
-        let mut stream = match bus.subscribe(COMMITTED_CHANNEL.to_owned(), 4096).await {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::error!(%error, "cannot subscribe to other hosts' commits");
-                return;
-            }
+        let Some(url) = self.redis_url.clone() else {
+            return;
         };
-        while let Some((_, payload)) = stream.next().await {
-            let mut buf = BytesMut::from(&payload[..]);
-            match Frame::parse(&mut buf) {
-                Ok(Some(Frame::Committed { messages })) => self.deliver(&messages).await,
-                other => tracing::warn!(?other, "unexpected payload on the commits channel"),
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let connected = async {
+                let driver = crate::cluster::driver::connect_redis(&url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let stream = driver
+                    .subscribe(COMMITTED_CHANNEL.to_owned(), 4096)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((driver, stream))
+            };
+            let (driver, mut stream) = match connected.await {
+                Ok(pair) => pair,
+                Err(error) => {
+                    tracing::warn!(%error, ?backoff, "cannot reach Redis; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RECONNECT_MAX);
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(100);
+            *crate::cluster::lock(&self.bus) = Some(driver.clone());
+            tracing::info!("following the other hosts' commits on Redis");
+            self.catch_up().await;
+            let mut failed_pings = 0;
+            let mut ping = tokio::time::interval(PING_EVERY);
+            loop {
+                tokio::select! {
+                    item = stream.next() => match item {
+                        Some((_, payload)) => {
+                            let mut buf = BytesMut::from(&payload[..]);
+                            match Frame::parse(&mut buf) {
+                                Ok(Some(Frame::Committed { messages })) => self.deliver(&messages).await,
+                                other => tracing::warn!(?other, "unexpected payload on the commits channel"),
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = ping.tick() => {
+                        let alive = tokio::time::timeout(PING_EVERY, driver.num_serv(COMMITTED_CHANNEL)).await;
+                        if matches!(alive, Ok(Ok(_))) {
+                            failed_pings = 0;
+                        } else {
+                            failed_pings += 1;
+                            if failed_pings >= PINGS_LOST {
+                                break;
+                            }
+                        }
+                    }
+                }
             }
+            *crate::cluster::lock(&self.bus) = None;
+            tracing::warn!("lost the Redis connection; reconnecting");
         }
-        tracing::warn!("the commits subscription ended");
     }
 }
 
 impl CommitSink for HostFeed {
     async fn publish(&self, messages: &[StoredMessage]) {
         self.deliver(messages).await;
-        if let Some(bus) = &self.bus {
+        let bus = crate::cluster::lock(&self.bus).clone();
+        if let Some(bus) = bus {
             let mut payload = BytesMut::new();
             Frame::Committed {
                 messages: messages.into(),

@@ -57,9 +57,6 @@ pub enum PrimaryError {
     /// This executable's path is unknown (needed to start workers).
     #[error("cannot find this executable to start workers: {0}")]
     Exe(std::io::Error),
-    /// Redis (`--adapter`) could not be reached.
-    #[error("cannot reach the Redis adapter: {0}")]
-    Redis(String),
     /// The admin port (`/healthz`, `/metrics`) could not be bound.
     #[error("cannot listen on the admin port {port}: {source}")]
     Admin {
@@ -81,18 +78,19 @@ pub async fn run(
     let store = Store::open(&config.store_location()).await?;
     let last_committed = store.last_offset().await?;
     let relay = Arc::new(Relay::new(last_committed, metrics.clone()));
-    let bus = match &config.adapter {
-        Some(url) => Some(
-            crate::cluster::driver::connect_redis(url)
-                .await
-                .map_err(|e| PrimaryError::Redis(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let host_feed = HostFeed::new(relay.clone(), store.clone(), bus, last_committed);
+    let host_feed = HostFeed::new(
+        relay.clone(),
+        store.clone(),
+        config.adapter.clone(),
+        last_committed,
+    );
     let following = tokio::spawn(host_feed.clone().follow_other_hosts());
-    let (sequencer, sequencer_task) =
-        Sequencer::spawn(store.clone(), host_feed, config.max_batch, metrics.clone());
+    let (sequencer, sequencer_task) = Sequencer::spawn(
+        store.clone(),
+        host_feed.clone(),
+        config.max_batch,
+        metrics.clone(),
+    );
     let admin_port = config
         .admin_port
         .unwrap_or_else(|| config.port.saturating_add(workers));
@@ -107,6 +105,7 @@ pub async fn run(
         store: store.clone(),
         source: Arc::new(PrimaryHealth {
             relay: relay.clone(),
+            host_feed: host_feed.clone(),
             workers,
         }),
     };
@@ -170,6 +169,7 @@ pub async fn run(
 /// connected.
 struct PrimaryHealth {
     relay: Arc<Relay>,
+    host_feed: Arc<HostFeed>,
     workers: u16,
 }
 
@@ -191,7 +191,18 @@ impl HealthSource for PrimaryHealth {
         } else {
             Err(detail)
         };
-        vec![("workers", result)]
+        let mut checks = vec![("workers", result)];
+        match self.host_feed.redis_connected() {
+            Some(true) => checks.push(("adapter", Ok("redis connected".to_owned()))),
+            Some(false) => {
+                checks.push(("adapter", Err("redis unreachable; reconnecting".to_owned())))
+            }
+            None => checks.push((
+                "adapter",
+                Ok("this host's workers, through the primary".to_owned()),
+            )),
+        }
+        checks
     }
 
     fn refresh_metrics(&self) {
