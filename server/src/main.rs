@@ -43,7 +43,13 @@ async fn run(config: Config, role: Role) -> anyhow::Result<()> {
             return Ok(primary::run(&config, workers, shutdown::signal()).await?);
         }
         Role::Worker { index, ipc_path } => Topology::Worker { index, ipc_path },
-        Role::Solo => Topology::Solo,
+        Role::Solo => {
+            anyhow::ensure!(
+                config.adapter.is_none(),
+                "--adapter needs --workers 1 or more: a single process does not join other hosts"
+            );
+            Topology::Solo
+        }
     };
     let app = Application::build(&config, topology).await?;
     app.run_until(shutdown::signal()).await?;

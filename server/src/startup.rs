@@ -227,7 +227,10 @@ impl Application {
         let ops = Ops {
             metrics,
             store: store.clone(),
-            source: Arc::new(ServerHealth { worker_index }),
+            source: Arc::new(ServerHealth {
+                worker_index,
+                redis: config.adapter.is_some(),
+            }),
         };
         let router = Router::new()
             .merge(http::client_bundle::routes())
@@ -336,6 +339,8 @@ impl Application {
 /// What a worker or a single server reports at `/healthz` besides its store.
 struct ServerHealth {
     worker_index: Option<u16>,
+    /// Whether it uses the Redis adapter.
+    redis: bool,
 }
 
 impl HealthSource for ServerHealth {
@@ -352,11 +357,16 @@ impl HealthSource for ServerHealth {
     }
 
     fn checks(&self) -> Vec<(&'static str, Result<String, String>)> {
-        match self.worker_index {
-            // A worker stops serving the moment its link to the primary ends.
-            Some(_) => vec![("link", Ok("connected to the primary".into()))],
-            None => vec![],
+        let mut checks = Vec::new();
+        // A worker stops serving the moment its link to the primary ends, and within three
+        // seconds of losing the Redis adapter.
+        if self.worker_index.is_some() {
+            checks.push(("link", Ok("connected to the primary".into())));
         }
+        if self.redis {
+            checks.push(("adapter", Ok("redis connected".into())));
+        }
+        checks
     }
 }
 
