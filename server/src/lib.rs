@@ -3,9 +3,10 @@
 //! Start at `main.rs`: the process is the [`primary`] (database writer, relay, supervisor of
 //! one worker per core), a worker, or a single server. A worker or single server is a
 //! [`startup::Application`]: it serves the page, the client bundle ([`http`]) and Socket.IO,
-//! with the [`chat`] pipeline (handlers → sequencer → feed) and the [`cluster`] adapter
-//! joining it to the other workers. [`store`] keeps messages, [`domain`] holds the validated
-//! protocol values, [`config`] every setting.
+//! with the [`chat`] pipeline (handlers → sequencer → feed, presence, limits) and the
+//! [`cluster`] adapter joining it to the other workers (and, with Redis, to other hosts).
+//! [`store`] keeps messages (SQLite or PostgreSQL), [`domain`] holds the validated protocol
+//! values, [`config`] every setting, [`metrics`] the Prometheus counters.
 
 pub mod chat;
 pub mod cluster;

@@ -3,14 +3,16 @@
 //!
 //! ```text
 //!                     ┌──────────── primary ────────────┐
-//!  worker 0 :3000 ◀──▶│ relay (pub/sub, commit fan-out) │──▶ sequencer ──▶ SQLite
-//!  worker 1 :3001 ◀──▶│ supervisor (restart, stop)      │
-//!        ⋮       unix socket, length-prefixed frames    └─────────────────┘
+//!  worker 0 :3000 ◀──▶│ relay (pub/sub, commit fan-out) │──▶ sequencer ──▶ store
+//!  worker 1 :3001 ◀──▶│ supervisor (restart, stop)      │      │
+//!        ⋮       unix socket, length-prefixed frames    host feed ◀──▶ Redis (other hosts)
 //! ```
 //!
-//! Workers send writes up; the sequencer commits them in batches and the relay sends every
-//! worker the committed messages, in offset order, before the writer's worker gets its
-//! outcome. Workers read the database (WAL) for replays but never write it.
+//! Workers send writes up; the sequencer commits them in batches and the host feed hands the
+//! relay every committed message (this host's, and with `--adapter` the other hosts') in
+//! offset order; the relay sends them to every worker before the writer's worker gets its
+//! outcome. Workers read the database for replays but never write it. The primary also
+//! keeps the roster of who is online, and serves `/healthz` and `/metrics` on its admin port.
 
 pub mod host_feed;
 pub mod relay;
