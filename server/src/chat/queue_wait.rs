@@ -13,7 +13,7 @@ const QUEUE_POLL_MAX: Duration = Duration::from_millis(64);
 /// Longest anyone waits on a client that does not read.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// Waits between checks of a full queue: 1 ms, doubling to [`QUEUE_POLL_MAX`], and says when
+/// Waits between checks of a full queue: 1 ms, doubling to 64 ms, and says when
 /// the queue has stayed full for [`STALL_LIMIT`].
 #[derive(Debug)]
 pub struct QueueBackoff {
