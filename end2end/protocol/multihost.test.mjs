@@ -18,7 +18,7 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
   let hostB;
   let urls;
   before(async () => {
-    const args = ["--database", freshPostgresDatabase(pg), "--adapter", redis];
+    const args = ["--database", freshPostgresDatabase(pg), "--adapter", redis, "--presence-grace-ms", "300"];
     hostA = await startCluster(2, args);
     hostB = await startCluster(2, args);
     urls = [...hostA.urls, ...hostB.urls];
@@ -38,6 +38,37 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     // A resend to the other host is stored once.
     assert.deepEqual(await a.send("from host B", "mh-1"), { serverOffset: fromB.serverOffset, duplicate: true });
     a.close(); b.close();
+  });
+
+  test("presence spans hosts: one join and one leave per user, the same users list everywhere", async () => {
+    const watcher = await connectClient(hostB.urls[1], { nickname: "mh-watch" });
+    const events = [];
+    watcher.socket.on("user joined", ({ nickname }) => events.push(`+${nickname}`));
+    watcher.socket.on("user left", ({ nickname }) => events.push(`-${nickname}`));
+    const waitFor = async (check, what) => {
+      const end = Date.now() + 10000;
+      while (!check()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
+        await sleep(50);
+      }
+    };
+    const tab1 = await connectClient(hostA.urls[0], { nickname: "mh-ana" });
+    await waitFor(() => events.includes("+mh-ana"), "ana joined on the other host");
+    const tab2 = await connectClient(hostB.urls[0], { nickname: "mh-ana" });
+    tab1.close();
+    await sleep(1000);
+    const lists = await Promise.all(urls.map(async (url) => {
+      const asker = await connectClient(url, { nickname: "mh-asker" });
+      const list = await asker.socket.timeout(5000).emitWithAck("users");
+      asker.close();
+      return list.users.filter((u) => u.startsWith("mh-ana") || u === "mh-watch");
+    }));
+    for (const list of lists) assert.deepEqual(list, ["mh-ana", "mh-watch"]);
+    tab2.close();
+    await waitFor(() => events.includes("-mh-ana"), "ana left");
+    await sleep(1000);
+    assert.deepEqual(events.filter((e) => e.endsWith("mh-ana")), ["+mh-ana", "-mh-ana"]);
+    watcher.close();
   });
 
   test("the online count agrees on all four workers", async () => {

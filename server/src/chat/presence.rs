@@ -109,6 +109,69 @@ impl Roster {
     }
 }
 
+/// Who is online on each host, for several hosts (`--adapter`): each primary's roster says
+/// who is online on its host; a user is online when online on any host whose roster was
+/// heard from within the time to live (a host that stops publishing drops out).
+#[derive(Debug, Default)]
+pub struct HostRosters {
+    hosts: HashMap<u64, (BTreeSet<String>, std::time::Instant)>,
+}
+
+impl HostRosters {
+    /// Everyone online on some host.
+    pub fn union(&self) -> BTreeSet<String> {
+        self.hosts
+            .values()
+            .flat_map(|(users, _)| users.iter().cloned())
+            .collect()
+    }
+
+    /// Runs `update` on the rosters and returns the changes of the union it caused.
+    fn changes(&mut self, update: impl FnOnce(&mut Self)) -> Vec<Change> {
+        let before = self.union();
+        update(self);
+        let after = self.union();
+        let online = after.difference(&before).cloned().map(Change::Online);
+        let offline = before.difference(&after).cloned().map(Change::Offline);
+        online.chain(offline).collect()
+    }
+
+    /// Host `host` has exactly `users` online (a snapshot), as of `now`.
+    pub fn set_host(
+        &mut self,
+        host: u64,
+        users: BTreeSet<String>,
+        now: std::time::Instant,
+    ) -> Vec<Change> {
+        self.changes(|r| {
+            r.hosts.insert(host, (users, now));
+        })
+    }
+
+    /// One change on host `host`, as of `now`.
+    pub fn apply(&mut self, host: u64, change: &Change, now: std::time::Instant) -> Vec<Change> {
+        self.changes(|r| {
+            let (users, seen) = r
+                .hosts
+                .entry(host)
+                .or_insert_with(|| (BTreeSet::new(), now));
+            *seen = now;
+            match change {
+                Change::Online(nickname) => users.insert(nickname.clone()),
+                Change::Offline(nickname) => users.remove(nickname),
+            };
+        })
+    }
+
+    /// Forgets hosts not heard from for `ttl` (except `own`).
+    pub fn expire(&mut self, own: u64, ttl: Duration, now: std::time::Instant) -> Vec<Change> {
+        self.changes(|r| {
+            r.hosts
+                .retain(|host, (_, seen)| *host == own || now.duration_since(*seen) < ttl)
+        })
+    }
+}
+
 /// Where a process reports its sockets' comings and goings.
 pub enum Uplink {
     /// This process holds the roster (a single server).
@@ -244,6 +307,27 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_is_online_while_online_on_any_live_host() {
+        let t0 = std::time::Instant::now();
+        let mut rosters = HostRosters::default();
+        let ana = || Change::Online("ana".into());
+        assert_eq!(rosters.apply(1, &ana(), t0), vec![ana()]);
+        assert_eq!(rosters.apply(2, &ana(), t0), vec![]);
+        assert_eq!(rosters.apply(1, &Change::Offline("ana".into()), t0), vec![]);
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(
+            rosters.set_host(1, BTreeSet::from(["bo".to_owned()]), later),
+            vec![Change::Online("bo".into())]
+        );
+        // Host 2 went quiet: its users drop out, host 1 (own) stays.
+        assert_eq!(
+            rosters.expire(1, Duration::from_secs(6), later),
+            vec![Change::Offline("ana".into())]
+        );
+        assert_eq!(rosters.union(), BTreeSet::from(["bo".to_owned()]));
+    }
 
     #[test]
     fn a_user_is_online_from_the_first_socket_to_the_expiry_after_the_last() {

@@ -27,6 +27,27 @@ use crate::store::{Store, StoredMessage};
 /// The Redis channel every host publishes its commits on.
 pub const COMMITTED_CHANNEL: &str = "chat:committed";
 
+/// The Redis channel every host publishes who is online on it.
+pub const PRESENCE_CHANNEL: &str = "chat:presence";
+
+/// How often a host publishes its whole roster (and forgets silent hosts).
+const ROSTER_EVERY: Duration = Duration::from_secs(2);
+
+/// A host not heard from for this long is gone: its users are no longer online.
+const HOST_TTL: Duration = Duration::from_secs(6);
+
+/// What a host publishes on [`PRESENCE_CHANNEL`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+enum HostPresence {
+    /// A user came online on `host`.
+    Online { host: u64, nickname: String },
+    /// A user went offline on `host`.
+    Offline { host: u64, nickname: String },
+    /// Everyone online on `host`.
+    Roster { host: u64, users: Vec<String> },
+}
+
 /// How long to wait before reading a gap from the store again after a failure.
 const GAP_RETRY: Duration = Duration::from_millis(200);
 
@@ -47,6 +68,8 @@ pub struct HostFeed {
     redis_url: Option<String>,
     /// The current connection to it (replaced when lost).
     bus: std::sync::Mutex<Option<RedisDriver>>,
+    /// Bumped each time `bus` is replaced (subscribers of other channels resubscribe).
+    bus_generation: std::sync::atomic::AtomicU64,
     /// The last id relayed.
     relayed: Mutex<ServerOffset>,
 }
@@ -65,6 +88,7 @@ impl HostFeed {
             store,
             redis_url,
             bus: std::sync::Mutex::new(None),
+            bus_generation: std::sync::atomic::AtomicU64::new(0),
             relayed: Mutex::new(last_committed),
         })
     }
@@ -157,6 +181,8 @@ impl HostFeed {
             };
             backoff = Duration::from_millis(100);
             *crate::cluster::lock(&self.bus) = Some(driver.clone());
+            self.bus_generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!("following the other hosts' commits on Redis");
             self.catch_up().await;
             let mut failed_pings = 0;
@@ -190,6 +216,109 @@ impl HostFeed {
             tracing::warn!("lost the Redis connection; reconnecting");
         }
     }
+}
+
+impl HostFeed {
+    /// With several hosts: merges this host's presence changes (from the relay) with the
+    /// other hosts' (on Redis) and tells the workers when someone comes online anywhere or
+    /// is gone everywhere. Publishes this host's changes as they happen and its whole roster
+    /// every [`ROSTER_EVERY`]; a host silent for [`HOST_TTL`] is forgotten.
+    pub async fn merge_presence(self: Arc<Self>) {
+        if self.redis_url.is_none() {
+            return;
+        }
+        let (local_tx, mut local) = tokio::sync::mpsc::unbounded_channel();
+        self.relay.merge_presence_into(local_tx);
+        let own: u64 = rand_host_id();
+        let mut rosters = crate::chat::presence::HostRosters::default();
+        let mut remote: Option<
+            socketioxide_redis::drivers::MessageStream<socketioxide_redis::drivers::ChanItem>,
+        > = None;
+        let mut subscribed_generation = 0;
+        let mut tick = tokio::time::interval(ROSTER_EVERY);
+        loop {
+            let message = async {
+                match remote.as_mut() {
+                    Some(stream) => stream.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let now = std::time::Instant::now();
+            let changes = tokio::select! {
+                change = local.recv() => {
+                    let Some(change) = change else { return };
+                    let published = match &change {
+                        crate::chat::presence::Change::Online(nickname) => HostPresence::Online { host: own, nickname: nickname.clone() },
+                        crate::chat::presence::Change::Offline(nickname) => HostPresence::Offline { host: own, nickname: nickname.clone() },
+                    };
+                    self.publish_presence(&published).await;
+                    rosters.apply(own, &change, now)
+                }
+                item = message => match item {
+                    Some((_, payload)) => match serde_json::from_slice::<HostPresence>(&payload) {
+                        Ok(HostPresence::Online { host, nickname }) if host != own => rosters.apply(host, &crate::chat::presence::Change::Online(nickname), now),
+                        Ok(HostPresence::Offline { host, nickname }) if host != own => rosters.apply(host, &crate::chat::presence::Change::Offline(nickname), now),
+                        Ok(HostPresence::Roster { host, users }) if host != own => rosters.set_host(host, users.into_iter().collect(), now),
+                        Ok(_) => Vec::new(),
+                        Err(error) => {
+                            tracing::warn!(%error, "unexpected payload on the presence channel");
+                            Vec::new()
+                        }
+                    },
+                    None => {
+                        remote = None;
+                        Vec::new()
+                    }
+                },
+                _ = tick.tick() => {
+                    let generation = self.bus_generation.load(std::sync::atomic::Ordering::Relaxed);
+                    let bus = crate::cluster::lock(&self.bus).clone();
+                    if let Some(bus) = bus
+                        && (remote.is_none() || generation != subscribed_generation)
+                    {
+                        match bus.subscribe(PRESENCE_CHANNEL.to_owned(), 4096).await {
+                            Ok(stream) => {
+                                remote = Some(stream);
+                                subscribed_generation = generation;
+                            }
+                            Err(error) => tracing::warn!(%error, "cannot subscribe to the other hosts' presence"),
+                        }
+                    }
+                    let users = self.relay.host_online();
+                    self.publish_presence(&HostPresence::Roster { host: own, users: users.iter().cloned().collect() }).await;
+                    let mut changes = rosters.set_host(own, users, now);
+                    changes.extend(rosters.expire(own, HOST_TTL, now));
+                    changes
+                }
+            };
+            for change in changes {
+                self.relay.announce_everywhere(change);
+            }
+        }
+    }
+
+    /// Publishes on the presence channel (best effort: the next roster repairs a loss).
+    async fn publish_presence(&self, message: &HostPresence) {
+        let bus = crate::cluster::lock(&self.bus).clone();
+        if let (Some(bus), Ok(payload)) = (bus, serde_json::to_vec(message))
+            && let Err(error) = bus.publish(PRESENCE_CHANNEL.to_owned(), payload).await
+        {
+            tracing::debug!(%error, "publishing presence failed");
+        }
+    }
+}
+
+/// A random id for this primary among the hosts.
+fn rand_host_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 impl CommitSink for HostFeed {

@@ -87,6 +87,7 @@ pub async fn run(
         last_committed,
     );
     let following = tokio::spawn(host_feed.clone().follow_other_hosts());
+    let presence_merge = tokio::spawn(host_feed.clone().merge_presence());
     let (sequencer, sequencer_task) = Sequencer::spawn(
         store.clone(),
         host_feed.clone(),
@@ -158,6 +159,7 @@ pub async fn run(
     let _ = accept.await;
     admin.abort();
     following.abort();
+    presence_merge.abort();
     if !sequencer_task.shutdown(DRAIN_GRACE).await {
         tracing::warn!("writes still queued after {DRAIN_GRACE:?}");
     }

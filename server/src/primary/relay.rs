@@ -6,7 +6,7 @@
 //! clients would miss messages): it exits, is restarted, and its clients reconnect and
 //! replay. Cut-offs are logged and counted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,8 +32,10 @@ struct WorkerEntry {
 struct RelayState {
     last_committed: ServerOffset,
     workers: HashMap<u64, WorkerEntry>,
-    /// Who is online, by worker connection.
+    /// Who is online on this host, by worker connection.
     roster: Roster,
+    /// Who the workers were told is online (everywhere, with several hosts).
+    announced: BTreeSet<String>,
 }
 
 /// The primary's fan-out and pub/sub hub.
@@ -41,6 +43,9 @@ pub struct Relay {
     state: Mutex<RelayState>,
     cut_offs: AtomicU64,
     metrics: Arc<Metrics>,
+    /// With several hosts, this host's presence changes go here (to be merged with the
+    /// other hosts' before the workers hear of them); otherwise straight to the workers.
+    host_presence: std::sync::OnceLock<mpsc::UnboundedSender<Change>>,
 }
 
 impl Relay {
@@ -51,10 +56,29 @@ impl Relay {
                 last_committed,
                 workers: HashMap::new(),
                 roster: Roster::default(),
+                announced: BTreeSet::new(),
             }),
             cut_offs: AtomicU64::new(0),
             metrics,
+            host_presence: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends this host's presence changes to `merge` from now on instead of to the workers
+    /// (several hosts: the merged changes come back through [`Self::announce_everywhere`]).
+    pub fn merge_presence_into(&self, merge: mpsc::UnboundedSender<Change>) {
+        let _ = self.host_presence.set(merge);
+    }
+
+    /// Who is online on this host's workers.
+    pub fn host_online(&self) -> BTreeSet<String> {
+        lock(&self.state).roster.online().into_iter().collect()
+    }
+
+    /// Tells every worker of a change in who is online (everywhere).
+    pub fn announce_everywhere(&self, change: Change) {
+        let mut state = lock(&self.state);
+        self.fan_out_presence(&mut state, change);
     }
 
     /// The indexes of the workers connected now.
@@ -94,7 +118,7 @@ impl Relay {
             kick.notify_one();
         }
         // Then who is online, before any later change: the worker's view starts complete.
-        for nickname in state.roster.online() {
+        for nickname in state.announced.iter().cloned() {
             if outgoing
                 .try_send(Frame::Presence {
                     nickname,
@@ -151,8 +175,25 @@ impl Relay {
         }
     }
 
-    /// Sends a presence change to every worker.
+    /// A change in who is online on this host: to the multi-host merge, or to the workers.
     fn announce(&self, state: &mut RelayState, change: Change) {
+        match self.host_presence.get() {
+            Some(merge) => {
+                let _ = merge.send(change);
+            }
+            None => self.fan_out_presence(state, change),
+        }
+    }
+
+    /// Sends a presence change to every worker, and remembers it for workers joining later.
+    fn fan_out_presence(&self, state: &mut RelayState, change: Change) {
+        let fresh = match &change {
+            Change::Online(nickname) => state.announced.insert(nickname.clone()),
+            Change::Offline(nickname) => state.announced.remove(nickname),
+        };
+        if !fresh {
+            return;
+        }
         let (nickname, online) = match change {
             Change::Online(nickname) => (nickname, true),
             Change::Offline(nickname) => (nickname, false),
