@@ -48,6 +48,28 @@ describe("message rate", () => {
   });
 });
 
+describe("the same budget for other costly events", () => {
+  test("history pages and nickname changes over the budget get the rate-limit error ack", async () => {
+    const server = await startServer(["--message-rate", "1", "--message-burst", "3"]);
+    try {
+      const c = await connectClient(server.url);
+      const replies = [];
+      for (let i = 0; i < 3; i++) replies.push(await c.socket.timeout(5000).emitWithAck("history", 10, 5));
+      replies.push(await c.socket.timeout(5000).emitWithAck("history", 10, 5));
+      replies.push(await c.socket.timeout(5000).emitWithAck("nickname", "spammer"));
+      assert.ok(replies.slice(0, 3).every((r) => Array.isArray(r.messages)), JSON.stringify(replies));
+      for (const r of replies.slice(3)) {
+        assert.match(r.error, /rate limited/);
+        assert.ok(r.retryAfterMs > 0);
+      }
+      assert.equal(await metric(server.url, "chat_refused_total", 'reason="rate_limited"'), 2);
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("connection limits", () => {
   test("the next socket from one address gets a connect_error; others connect; a freed slot is reusable", async () => {
     const server = await startServer(["--max-connections-per-ip", "3"]);

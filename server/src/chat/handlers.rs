@@ -59,6 +59,22 @@ impl Refused {
     }
 }
 
+/// Takes one token from the socket's budget (`--message-rate`, `--message-burst`), which
+/// every event that costs the server more than a lookup spends: messages, private messages,
+/// history pages, nickname changes, typing signals. When it is spent, the refusal is counted
+/// and returned, saying when to retry.
+fn spend_budget(session: &SocketSession, chat: &ChatState) -> Result<(), Refused> {
+    let budget = lock(&session.bucket).take(Instant::now());
+    budget.map_err(|wait| {
+        chat.metrics.refuse("rate_limited");
+        let retry_after_ms = wait.as_millis().max(1) as u64;
+        Refused {
+            error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
+            retry_after_ms: Some(retry_after_ms),
+        }
+    })
+}
+
 /// How long a client should wait before resending after a storage fault.
 const STORAGE_RETRY_MS: u64 = 1000;
 
@@ -227,15 +243,8 @@ pub async fn on_chat_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let budget = lock(&session.bucket).take(Instant::now());
-    if let Err(wait) = budget {
-        chat.metrics.refuse("rate_limited");
-        let retry_after_ms = wait.as_millis().max(1) as u64;
-        ack.send(&Refused {
-            error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
-            retry_after_ms: Some(retry_after_ms),
-        })
-        .await;
+    if let Err(refused) = spend_budget(&session, &chat) {
+        ack.send(&refused).await;
         return;
     }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
@@ -282,6 +291,10 @@ pub async fn on_nickname(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
+    if let Err(refused) = spend_budget(&session, &chat) {
+        ack.send(&refused).await;
+        return;
+    }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
     let parsed = match args.as_slice() {
         [Value::String(name)] => Nickname::parse(name),
@@ -325,15 +338,8 @@ pub async fn on_private_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let budget = lock(&session.bucket).take(Instant::now());
-    if let Err(wait) = budget {
-        chat.metrics.refuse("rate_limited");
-        let retry_after_ms = wait.as_millis().max(1) as u64;
-        ack.send(&Refused {
-            error: format!("rate limited: too many messages, retry in {retry_after_ms} ms"),
-            retry_after_ms: Some(retry_after_ms),
-        })
-        .await;
+    if let Err(refused) = spend_budget(&session, &chat) {
+        ack.send(&refused).await;
         return;
     }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
@@ -435,7 +441,16 @@ struct HistoryPage<'a> {
 /// `history` (beforeOffset, limit) + ack: the latest `limit` (at most 200) messages before
 /// `beforeOffset`, oldest first, and whether there are more: `{ messages: [{ text,
 /// serverOffset, author, createdAt }], more }`; `{ error }` for bad arguments.
-pub async fn on_history(args: TryData<EventArgs>, ack: Ack, State(chat): State<ChatState>) {
+pub async fn on_history(
+    args: TryData<EventArgs>,
+    ack: Ack,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    if let Err(refused) = spend_budget(&session, &chat) {
+        ack.send(&refused).await;
+        return;
+    }
     let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
     let (before, limit) = match args.as_slice() {
         [before, limit] => match (before.as_i64(), limit.as_u64()) {
@@ -501,9 +516,14 @@ struct Typing<'a> {
 pub async fn on_typing(
     socket: SocketRef<ChatAdapter>,
     TryData(typing): TryData<bool>,
+    State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
     let typing = typing.unwrap_or(false);
+    // A typing signal has no ack: over the budget it is dropped (and counted).
+    if spend_budget(&session, &chat).is_err() {
+        return;
+    }
     if session.typing.swap(typing, Ordering::Relaxed) != typing {
         broadcast_typing(&socket, &session.nickname(), typing).await;
     }

@@ -115,12 +115,12 @@ impl HostFeed {
     /// from the store.
     pub async fn deliver(&self, messages: &[StoredMessage]) {
         let mut relayed = self.relayed.lock().await;
-        let fresh: Vec<StoredMessage> = messages
-            .iter()
-            .filter(|m| m.id > *relayed)
-            .cloned()
-            .collect();
-        let Some(first) = fresh.first() else { return };
+        // Ids ascend, so what is new is a suffix: relayed as it is, without a copy.
+        let Some(start) = messages.iter().position(|m| m.id > *relayed) else {
+            return;
+        };
+        let fresh = &messages[start..];
+        let first = &fresh[0];
         while first.id.0 > relayed.0 + 1 {
             let missing = (first.id.0 - relayed.0 - 1).min(512) as u32;
             match self.store.messages_after(*relayed, missing).await {
@@ -148,7 +148,7 @@ impl HostFeed {
         if let Some(last) = fresh.last() {
             *relayed = last.id;
         }
-        CommitSink::publish(&*self.relay, &fresh).await;
+        CommitSink::publish(&*self.relay, fresh).await;
     }
 
     /// Relays the other hosts' commits as they are published, for as long as the primary
