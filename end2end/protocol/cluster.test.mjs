@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { alive, connectClient, isConsecutiveFrom, offsets, startCluster } from "./server.mjs";
+import { alive, connectClient, graceElapsed, isConsecutiveFrom, offsets, startCluster, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -256,13 +256,6 @@ describe("presence and typing across workers", () => {
     return c;
   }
   const users = (c) => c.socket.timeout(5000).emitWithAck("users");
-  const waitFor = async (check, what, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  };
 
   test("a user joins once (first tab anywhere) and leaves once (last tab, after the grace period)", async () => {
     const w = await watcher(cluster.urls[1], "watch-1");
@@ -270,7 +263,7 @@ describe("presence and typing across workers", () => {
     await waitFor(() => w.presence.includes("+ana-1"), "ana joined");
     const ana2 = await connectClient(cluster.urls[1], { nickname: "ana-1" });
     ana1.close();
-    await sleep(700);
+    await graceElapsed(cluster.urls[0], w.presence);
     assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1"]);
     for (const url of cluster.urls) {
       const asker = await connectClient(url, { nickname: "asker" });
@@ -280,7 +273,7 @@ describe("presence and typing across workers", () => {
     }
     ana2.close();
     await waitFor(() => w.presence.includes("-ana-1"), "ana left");
-    await sleep(700);
+    await graceElapsed(cluster.urls[1], w.presence);
     assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1", "-ana-1"]);
     w.close();
   });
@@ -291,7 +284,7 @@ describe("presence and typing across workers", () => {
     await waitFor(() => w.presence.includes("+bo-2"), "bo joined");
     bo.close();
     const back = await connectClient(cluster.urls[0], { nickname: "bo-2" });
-    await sleep(700);
+    await graceElapsed(cluster.urls[1], w.presence);
     assert.deepEqual(w.presence.filter((e) => e.endsWith("bo-2")), ["+bo-2"]);
     back.close();
     w.close();
@@ -300,7 +293,8 @@ describe("presence and typing across workers", () => {
   test("the users list and count agree on every worker", async () => {
     const a = await connectClient(cluster.urls[0], { nickname: "list-a" });
     const b = await connectClient(cluster.urls[1], { nickname: "list-b" });
-    await sleep(200);
+    const both = (list) => list.users.includes("list-a") && list.users.includes("list-b");
+    for (let seen = []; !(seen.length === 2 && seen.every(both));) seen = await Promise.all([users(a), users(b)]);
     const [onA, onB] = await Promise.all([users(a), users(b)]);
     assert.deepEqual(onA, onB);
     assert.ok(onA.users.includes("list-a") && onA.users.includes("list-b"));
@@ -338,19 +332,13 @@ describe("private messages across workers", () => {
     return c;
   }
   const sendPrivate = (c, to, text, key) => c.socket.timeout(5000).emitWithAck("private message", to, text, key);
-  const waitFor = async (check, what, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  };
 
   test("reach only sender and recipient, live and by replay, and never a third user", async () => {
     const ana = await user(cluster.urls[0], "pm-ana");
     const bob = await user(cluster.urls[1], "pm-bob");
     const eve = await user(cluster.urls[1], "pm-eve");
-    await sleep(200); // presence reaches both workers
+    // Bob's presence has reached Ana's worker (the recipient must be online there).
+    for (let list = []; !list.includes("pm-bob");) list = (await ana.socket.timeout(5000).emitWithAck("users")).users;
     const ack = await sendPrivate(ana, "pm-bob", "only for bob", "pm-1");
     assert.ok(Number.isInteger(ack.privateOffset), JSON.stringify(ack));
     await waitFor(() => bob.private.length === 1, "bob's private message");

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { connectClient, freshPostgresDatabase, isConsecutiveFrom, offsets, startCluster } from "./server.mjs";
+import { connectClient, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, startCluster, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = process.env.CHAT_TEST_POSTGRES_URL;
@@ -45,18 +45,11 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     const events = [];
     watcher.socket.on("user joined", ({ nickname }) => events.push(`+${nickname}`));
     watcher.socket.on("user left", ({ nickname }) => events.push(`-${nickname}`));
-    const waitFor = async (check, what) => {
-      const end = Date.now() + 10000;
-      while (!check()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
-        await sleep(50);
-      }
-    };
     const tab1 = await connectClient(hostA.urls[0], { nickname: "mh-ana" });
     await waitFor(() => events.includes("+mh-ana"), "ana joined on the other host");
     const tab2 = await connectClient(hostB.urls[0], { nickname: "mh-ana" });
     tab1.close();
-    await sleep(1000);
+    await graceElapsed(hostA.urls[0], events);
     const lists = await Promise.all(urls.map(async (url) => {
       const asker = await connectClient(url, { nickname: "mh-asker" });
       const list = await asker.socket.timeout(5000).emitWithAck("users");
@@ -66,7 +59,7 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     for (const list of lists) assert.deepEqual(list, ["mh-ana", "mh-watch"]);
     tab2.close();
     await waitFor(() => events.includes("-mh-ana"), "ana left");
-    await sleep(1000);
+    await graceElapsed(hostB.urls[0], events);
     assert.deepEqual(events.filter((e) => e.endsWith("mh-ana")), ["+mh-ana", "-mh-ana"]);
     watcher.close();
   });

@@ -194,3 +194,24 @@ export function freshPostgresDatabase(adminUrl) {
   execFileSync("psql", [adminUrl, "-q", "-c", `CREATE DATABASE ${name}`]);
   return `${adminUrl.replace(/\/[^/]*$/, "")}/${name}`;
 }
+
+/** Polls `check` every 20 ms until it holds; fails after `ms` saying what it waited for. */
+export async function waitFor(check, what, ms = 10000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Waits until a presence grace period has passed for every socket closed so far: a
+ * sentinel user connects to `url` and disconnects, and its `user left` (announced one grace
+ * period after its close, after any earlier one) reaches the list `events` ("-name" entries).
+ */
+export async function graceElapsed(url, events) {
+  const name = `sentinel-${Math.random().toString(36).slice(2, 8)}`;
+  const sentinel = await connectClient(url, { nickname: name });
+  sentinel.close();
+  await waitFor(() => events.includes(`-${name}`), `${name} left`);
+}

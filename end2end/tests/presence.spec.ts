@@ -1,7 +1,7 @@
 // Presence across workers: join and leave notices once per user (not per tab or reload),
 // an online list whose count agrees on every worker, "… is typing", and the unread count
 // in the title of a hidden tab.
-import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { openChat, send, tag } from "./support";
 
 /** A browser context whose pages use `nickname` (as if chosen on an earlier visit). */
@@ -12,6 +12,18 @@ async function asUser(browser: Browser, nickname: string, baseURL?: string): Pro
 }
 
 const otherWorker = (baseURL: string) => baseURL.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
+
+/**
+ * Waits until a grace period has passed for everything closed so far: a sentinel user
+ * opens and closes a tab, and its "left" notice (announced one grace period after its
+ * close) reaches `observer` after any earlier user's would have.
+ */
+async function graceElapsed(browser: Browser, observer: Page) {
+  const sentinel = tag("sentinel");
+  const page = await openChat(await asUser(browser, sentinel));
+  await page.close();
+  await expect(observer.locator("#messages li.notice").filter({ hasText: `${sentinel} left` })).toHaveCount(1);
+}
 
 test("a user is announced once when their first tab opens and once when their last closes", async ({ browser, baseURL }) => {
   const observer = await openChat(await browser.newContext());
@@ -25,11 +37,11 @@ test("a user is announced once when their first tab opens and once when their la
   await first.reload();
   await expect(first.locator("body[data-hydrated]")).toHaveCount(1);
   await first.close();
-  await observer.waitForTimeout(1500); // three grace periods
+  await graceElapsed(browser, observer);
   await expect(notices.filter({ hasText: ana })).toHaveText([`${ana} joined`]);
   await second.close();
   await expect(notices.filter({ hasText: `${ana} left` })).toHaveCount(1);
-  await observer.waitForTimeout(1000);
+  await graceElapsed(browser, observer);
   await expect(notices.filter({ hasText: ana })).toHaveText([`${ana} joined`, `${ana} left`]);
   await expect(observer.locator(".online li").filter({ hasText: ana })).toHaveCount(0);
 });
