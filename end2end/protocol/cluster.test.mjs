@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { alive, connectClient, graceElapsed, isConsecutiveFrom, offsets, startCluster, waitFor } from "./server.mjs";
+import { alive, connectClient, graceElapsed, isConsecutiveFrom, offsets, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,19 +107,7 @@ describe("churn", () => {
         r.received.push(...c.received);
         c.close();
       }));
-      let missing = 0;
-      let duplicates = 0;
-      let outOfOrder = 0;
-      for (const r of readers) {
-        const seen = new Set();
-        for (let k = 0; k < r.received.length; k++) {
-          const o = r.received[k].offset;
-          if (seen.has(o)) duplicates++;
-          if (k > 0 && o <= r.received[k - 1].offset) outOfOrder++;
-          seen.add(o);
-        }
-        for (let o = 1; o <= last; o++) if (!seen.has(o)) missing++;
-      }
+      const { missing, duplicates, outOfOrder } = tallyDeliveries(readers.map((r) => r.received.map((m) => m.offset)), 1, last);
       // Exactly one stored row per sent message: a fresh replay has each text once.
       const audit = await connectClient(cluster.urls[0], { serverOffset: 0 });
       await audit.until(() => audit.replayDone, 20000);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
-import { connectClient, metric, startCluster, startServer } from "./server.mjs";
+import { connectClient, metric, startCluster, startServer, tallyDeliveries } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,18 +81,7 @@ describe("overload", () => {
       assert.equal(stored, acked);
       const deadline = Date.now() + 180_000;
       while (readers.some((r) => r.last < stored) && Date.now() < deadline) await sleep(200);
-      let missing = 0;
-      let duplicates = 0;
-      let outOfOrder = 0;
-      for (const r of readers) {
-        const seen = new Set();
-        r.offsets.forEach((o, k) => {
-          if (seen.has(o)) duplicates++;
-          if (k > 0 && o <= r.offsets[k - 1]) outOfOrder++;
-          seen.add(o);
-        });
-        for (let o = 1; o <= stored; o++) if (!seen.has(o)) missing++;
-      }
+      const { missing, duplicates, outOfOrder } = tallyDeliveries(readers.map((r) => r.offsets), 1, stored);
       const fellBehind = (await metric(cluster.urls[0], "chat_sockets_fell_behind_total")) + (await metric(cluster.urls[1], "chat_sockets_fell_behind_total"));
       const disconnects = readers.reduce((n, r) => n + r.disconnects, 0);
       console.log(`overload: ${stored} messages x 1000 readers; ${fellBehind} times a socket fell behind and was caught up from the store; ${disconnects} disconnects; ${missing} missing, ${duplicates} duplicates, ${outOfOrder} out of order`);

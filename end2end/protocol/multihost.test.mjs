@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { connectClient, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, startCluster, waitFor } from "./server.mjs";
+import { connectClient, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = process.env.CHAT_TEST_POSTGRES_URL;
@@ -117,18 +117,7 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
       r.received.push(...c.received);
       c.close();
     }));
-    let missing = 0;
-    let duplicates = 0;
-    let outOfOrder = 0;
-    for (const r of readers) {
-      const seen = new Set();
-      r.received.forEach((m, k) => {
-        if (seen.has(m.offset)) duplicates++;
-        if (k > 0 && m.offset <= r.received[k - 1].offset) outOfOrder++;
-        seen.add(m.offset);
-      });
-      for (let o = base + 1; o <= last; o++) if (!seen.has(o)) missing++;
-    }
+    const { missing, duplicates, outOfOrder } = tallyDeliveries(readers.map((r) => r.received.map((m) => m.offset)), base + 1, last);
     const reconnects = readers.reduce((n, r) => n + r.reconnects, 0);
     console.log(`multi-host churn: ${acked.size} messages from 4 workers on 2 hosts, ${reconnects} reconnects, ${missing} missing, ${duplicates} duplicates, ${outOfOrder} out of order`);
     assert.equal(missing, 0);

@@ -215,3 +215,24 @@ export async function graceElapsed(url, events) {
   sentinel.close();
   await waitFor(() => events.includes(`-${name}`), `${name} left`);
 }
+
+/**
+ * Checks what each reader received against the offsets `first..=last`: how many were
+ * missing, received twice, or received after a higher one, summed over readers.
+ * `receivedOffsets` holds one array of offsets per reader, in arrival order.
+ */
+export function tallyDeliveries(receivedOffsets, first, last) {
+  let missing = 0;
+  let duplicates = 0;
+  let outOfOrder = 0;
+  for (const offsets of receivedOffsets) {
+    const seen = new Set();
+    offsets.forEach((o, k) => {
+      if (seen.has(o)) duplicates++;
+      if (k > 0 && o <= offsets[k - 1]) outOfOrder++;
+      seen.add(o);
+    });
+    for (let o = first; o <= last; o++) if (!seen.has(o)) missing++;
+  }
+  return { missing, duplicates, outOfOrder };
+}

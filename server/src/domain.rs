@@ -183,6 +183,12 @@ impl Nickname {
 #[serde(transparent)]
 pub struct ServerOffset(pub i64);
 
+impl From<i64> for ServerOffset {
+    fn from(id: i64) -> Self {
+        Self(id)
+    }
+}
+
 impl ServerOffset {
     /// Reads the offset a client sent in its connect `auth` payload (`{ serverOffset: N }`).
     /// A missing, negative or malformed value means "from the beginning", as in the tutorial.

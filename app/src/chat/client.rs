@@ -356,22 +356,27 @@ fn resend_saved_outbox(chat: Chat, session: Rc<Session>) {
         }
         let _ = storage.remove_item(&key);
     }
-    for SavedMessage {
+    for message in saved {
+        queue_and_emit(chat, session.clone(), message);
+    }
+}
+
+/// Adds a message to the outbox (shown as sending) and emits it.
+fn queue_and_emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
+    let SavedMessage {
         client_offset,
         text,
         to,
-    } in saved
-    {
-        chat.outbox.update(|outbox| {
-            outbox.push(Outgoing {
-                client_offset: client_offset.clone(),
-                text: text.clone(),
-                to: to.clone(),
-                status: OutgoingStatus::Sending,
-            })
-        });
-        emit(chat, session.clone(), text, client_offset, to);
-    }
+    } = message;
+    chat.outbox.update(|outbox| {
+        outbox.push(Outgoing {
+            client_offset: client_offset.clone(),
+            text: text.clone(),
+            to: to.clone(),
+            status: OutgoingStatus::Sending,
+        })
+    });
+    emit(chat, session, text, client_offset, to);
 }
 
 /// Mirrors this tab's unacknowledged messages into localStorage, so a reload resends them.
@@ -406,16 +411,16 @@ pub fn send(chat: Chat, text: String, to: Option<String>) {
     let n = session.sent.get() + 1;
     session.sent.set(n);
     let client_offset = format!("{}-{n}", session.tab_id);
-    chat.outbox.update(|outbox| {
-        outbox.push(Outgoing {
-            client_offset: client_offset.clone(),
-            text: text.clone(),
-            to: to.clone(),
-            status: OutgoingStatus::Sending,
-        })
-    });
     stop_typing(&session);
-    emit(chat, session, text, client_offset, to);
+    queue_and_emit(
+        chat,
+        session,
+        SavedMessage {
+            client_offset,
+            text,
+            to,
+        },
+    );
 }
 
 /// One message of a `history` page.

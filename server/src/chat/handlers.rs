@@ -50,6 +50,14 @@ struct Refused {
 }
 
 impl Refused {
+    /// Nothing was stored (the store failed): the same message may be resent shortly.
+    fn storage_unavailable() -> Self {
+        Self {
+            error: "the message could not be stored (storage unavailable); retry".into(),
+            retry_after_ms: Some(STORAGE_RETRY_MS),
+        }
+    }
+
     /// A refusal that resending will not fix.
     fn permanent(error: impl ToString) -> Self {
         Self {
@@ -266,11 +274,7 @@ pub async fn on_chat_message(
         }
         Err(error @ WriteError::Storage(_)) => {
             tracing::warn!(sid = %socket.id, %error, "message not stored; error ack");
-            ack.send(&Refused {
-                error: "the message could not be stored (storage unavailable); retry".into(),
-                retry_after_ms: Some(STORAGE_RETRY_MS),
-            })
-            .await;
+            ack.send(&Refused::storage_unavailable()).await;
         }
         Err(WriteError::ShuttingDown) => {}
     }
@@ -374,7 +378,7 @@ pub async fn on_private_message(
                     text,
                     from: sender.as_str().to_owned(),
                     to: recipient.as_str().to_owned(),
-                    created_at: now_millis(),
+                    created_at: super::sequencer::now_millis(),
                 },
             };
             let rooms = [user_room(&sender), user_room(&recipient)];
@@ -400,21 +404,10 @@ pub async fn on_private_message(
         }
         Err(error @ WriteError::Storage(_)) => {
             tracing::warn!(sid = %socket.id, %error, "private message not stored; error ack");
-            ack.send(&Refused {
-                error: "the message could not be stored (storage unavailable); retry".into(),
-                retry_after_ms: Some(STORAGE_RETRY_MS),
-            })
-            .await;
+            ack.send(&Refused::storage_unavailable()).await;
         }
         Err(WriteError::ShuttingDown) => {}
     }
-}
-
-/// The current time in unix milliseconds.
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Most messages one `history` request returns.

@@ -171,8 +171,8 @@ async fn run<S: CommitSink>(
     tracing::debug!("sequencer stopped: no more writers");
 }
 
-/// The current time in unix milliseconds.
-fn now_millis() -> i64 {
+/// The current time in unix milliseconds (a message's `created_at`).
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

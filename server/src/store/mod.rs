@@ -147,12 +147,15 @@ impl Store {
     }
 }
 
-/// A message as stored, ready to send to clients.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message as stored, ready to send to clients (read from a `messages` row, on either
+/// database).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredMessage {
     /// Its position in the global order.
+    #[sqlx(try_from = "i64")]
     pub id: ServerOffset,
     /// Its text.
+    #[sqlx(rename = "content")]
     pub text: String,
     /// Its author's nickname.
     pub author: String,
@@ -160,16 +163,20 @@ pub struct StoredMessage {
     pub created_at: i64,
 }
 
-/// A private message as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A private message as stored (read from a `private_messages` row, on either database).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredPrivateMessage {
     /// Its position among private messages.
+    #[sqlx(try_from = "i64")]
     pub id: ServerOffset,
     /// Its text.
+    #[sqlx(rename = "content")]
     pub text: String,
     /// Who sent it.
+    #[sqlx(rename = "sender")]
     pub from: String,
     /// Who may read it besides the sender.
+    #[sqlx(rename = "recipient")]
     pub to: String,
     /// When the server accepted it, in unix milliseconds.
     pub created_at: i64,

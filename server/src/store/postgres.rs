@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Postgres, QueryBuilder};
 
 use super::{StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
 use crate::domain::{NewMessage, ServerOffset};
@@ -87,7 +87,7 @@ impl PostgresStore {
         after: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, content, created_at, author FROM messages WHERE id > $1 \
              ORDER BY id LIMIT $2",
         )
@@ -95,7 +95,7 @@ impl PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(stored_message).collect()
+        Ok(rows)
     }
 
     /// See [`super::Store::messages_before`].
@@ -104,7 +104,7 @@ impl PostgresStore {
         before: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = sqlx::query(
+        let mut messages: Vec<StoredMessage> = sqlx::query_as(
             "SELECT id, content, created_at, author FROM messages WHERE id < $1 \
              ORDER BY id DESC LIMIT $2",
         )
@@ -112,11 +112,7 @@ impl PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut messages = rows
-            .into_iter()
-            .map(stored_message)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
+        messages.reverse(); // fetched newest first
         Ok(messages)
     }
 
@@ -127,7 +123,7 @@ impl PostgresStore {
         after: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, content, created_at, sender, recipient FROM private_messages \
              WHERE id > $1 AND (sender = $2 OR recipient = $2) ORDER BY id LIMIT $3",
         )
@@ -136,17 +132,7 @@ impl PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredPrivateMessage {
-                    id: ServerOffset(row.try_get(0)?),
-                    text: row.try_get(1)?,
-                    created_at: row.try_get(2)?,
-                    from: row.try_get(3)?,
-                    to: row.try_get(4)?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     /// See [`super::Store::last_offset`].
@@ -161,15 +147,6 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-fn stored_message(row: sqlx::postgres::PgRow) -> Result<StoredMessage, StoreError> {
-    Ok(StoredMessage {
-        id: ServerOffset(row.try_get(0)?),
-        text: row.try_get(1)?,
-        created_at: row.try_get(2)?,
-        author: row.try_get(3)?,
-    })
 }
 
 /// Stores one chunk of public messages: look up the client offsets already stored, then

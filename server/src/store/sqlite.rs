@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Executor, QueryBuilder, Row, Sqlite};
+use sqlx::{Executor, QueryBuilder, Sqlite};
 
 use super::{StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
 use crate::domain::{NewMessage, ServerOffset};
@@ -106,23 +106,14 @@ impl SqliteStore {
         after: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, content, created_at, author FROM messages WHERE id > ?1 ORDER BY id LIMIT ?2",
         )
         .bind(after.0)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredMessage {
-                    id: ServerOffset(row.try_get(0)?),
-                    text: row.try_get(1)?,
-                    created_at: row.try_get(2)?,
-                    author: row.try_get(3)?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     /// Up to `limit` messages with an id below `before`, the latest of them, in id order
@@ -132,7 +123,7 @@ impl SqliteStore {
         before: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = sqlx::query(
+        let mut messages: Vec<StoredMessage> = sqlx::query_as(
             "SELECT id, content, created_at, author FROM messages WHERE id < ?1 \
              ORDER BY id DESC LIMIT ?2",
         )
@@ -140,18 +131,7 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        let mut messages = rows
-            .into_iter()
-            .map(|row| {
-                Ok(StoredMessage {
-                    id: ServerOffset(row.try_get(0)?),
-                    text: row.try_get(1)?,
-                    created_at: row.try_get(2)?,
-                    author: row.try_get(3)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        messages.reverse();
+        messages.reverse(); // fetched newest first
         Ok(messages)
     }
 
@@ -163,7 +143,7 @@ impl SqliteStore {
         after: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, content, created_at, sender, recipient FROM private_messages \
              WHERE id > ?1 AND (sender = ?2 OR recipient = ?2) ORDER BY id LIMIT ?3",
         )
@@ -172,17 +152,7 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredPrivateMessage {
-                    id: ServerOffset(row.try_get(0)?),
-                    text: row.try_get(1)?,
-                    created_at: row.try_get(2)?,
-                    from: row.try_get(3)?,
-                    to: row.try_get(4)?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     /// The highest stored id (0 when empty).
