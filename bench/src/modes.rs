@@ -410,6 +410,8 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
         last = last_offset(cli).await?;
     }
     let from = last - history as i64;
+    let before = server_usage(cli);
+    let own_before = procfs::own_usage();
     let started = Instant::now();
     let mut ws = client::connect(
         &cli.host,
@@ -430,6 +432,8 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
         }
     }
     let elapsed = started.elapsed();
+    let after = server_usage(cli);
+    let own_after = procfs::own_usage();
     let _ = ws.close(None).await;
     let mut report = Report::new("replay");
     report.add("history", count as f64, "msg");
@@ -444,6 +448,18 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
         "replayed_per_s",
         count as f64 / elapsed.as_secs_f64(),
         "msg/s",
+    );
+    if let (Some(before), Some(after)) = (before, after) {
+        report.add(
+            "server_cpu_us_per_msg",
+            (after.cpu_seconds - before.cpu_seconds) * 1e6 / count.max(1) as f64,
+            "µs",
+        );
+    }
+    report.add(
+        "bench_cpu_us_per_msg",
+        (own_after.cpu_seconds - own_before.cpu_seconds) * 1e6 / count.max(1) as f64,
+        "µs",
     );
     Ok(report)
 }

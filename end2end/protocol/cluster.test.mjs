@@ -59,6 +59,41 @@ describe("two workers", () => {
   });
 });
 
+describe("delivery window", () => {
+  // A long window, so that what it holds back is plain to see.
+  const windowMs = 1000;
+  let cluster;
+  before(async () => { cluster = await startCluster(2, ["--delivery-window-ms", String(windowMs)]); });
+  after(async () => { await cluster.stop(); });
+
+  test("messages inside a window wait for its end and arrive together, in order; a sender still sees its own message before its ack", async () => {
+    const alice = await connectClient(cluster.urls[0]);
+    const bob = await connectClient(cluster.urls[1]);
+    const carol = await connectClient(cluster.urls[0]);
+    await Promise.all([alice, bob, carol].map((c) => c.until(() => c.replayDone)));
+    // The first message after a quiet spell goes out at once, and opens a window.
+    const first = await alice.send("opens the window", "window-0");
+    await bob.until(() => bob.live().some((m) => m.offset === first.serverOffset), 5000, "the first message");
+    const acks = [];
+    for (let i = 1; i <= 3; i++) {
+      const ack = await alice.send(`inside the window ${i}`, `window-${i}`);
+      // Before its ack, the sender already has its message (delivered ahead of the window)...
+      assert.ok(alice.live().some((m) => m.offset === ack.serverOffset), `alice has message ${i} before its ack`);
+      acks.push(ack);
+    }
+    // ...while readers on either worker are still waiting for the window to end.
+    const last = acks.at(-1).serverOffset;
+    assert.ok(!bob.live().some((m) => m.offset === last), "bob has not got the last message before the window ends");
+    assert.ok(!carol.live().some((m) => m.offset === last), "carol has not got the last message before the window ends");
+    await Promise.all([bob, carol].map((c) => c.until(() => c.live().some((m) => m.offset === last), 5000, "the window's messages")));
+    for (const client of [alice, bob, carol]) {
+      assert.deepEqual(client.live().map((m) => m.text), ["opens the window", "inside the window 1", "inside the window 2", "inside the window 3"]);
+      assert.ok(isConsecutiveFrom(offsets(client).slice(-4), first.serverOffset));
+    }
+    for (const c of [alice, bob, carol]) c.close();
+  });
+});
+
 describe("churn", () => {
   test("clients hopping between workers while 4 senders write get every message once, in order", async () => {
     const cluster = await startCluster(2);

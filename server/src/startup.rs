@@ -115,7 +115,12 @@ impl Application {
         let (store, feed, writer, driver, sequencer, link, port, presence) = match topology {
             Topology::Solo => {
                 let store = Store::open(&config.store_location()).await?;
-                let feed = Feed::new(store.last_offset().await?, store.clone(), metrics.clone());
+                let feed = Feed::new(
+                    store.last_offset().await?,
+                    store.clone(),
+                    metrics.clone(),
+                    config.delivery_window(),
+                );
                 let (sequencer, task) = Sequencer::spawn(
                     store.clone(),
                     feed.clone(),
@@ -140,7 +145,12 @@ impl Application {
             Topology::Worker { index, ipc_path } => {
                 let (link, last_committed, reader) = PrimaryLink::connect(&ipc_path, index).await?;
                 let store = Store::open_read_only(&config.store_location()).await?;
-                let feed = Feed::new(last_committed, store.clone(), metrics.clone());
+                let feed = Feed::new(
+                    last_committed,
+                    store.clone(),
+                    metrics.clone(),
+                    config.delivery_window(),
+                );
                 let port = config
                     .port
                     .checked_add(index)
@@ -219,11 +229,14 @@ impl Application {
         let static_files = ServeDir::new(&config.site_root)
             .precompressed_gzip()
             .precompressed_br();
-        let socket_service = axum::middleware::from_fn_with_state(
-            AllowedOrigins::new(&config.allow_origin),
-            http::origin::check_origin,
-        )
-        .layer(socket_layer.layer(static_files));
+        let socket_service = axum::middleware::from_fn(http::request_parts::own_request_parts)
+            .layer(
+                axum::middleware::from_fn_with_state(
+                    AllowedOrigins::new(&config.allow_origin),
+                    http::origin::check_origin,
+                )
+                .layer(socket_layer.layer(static_files)),
+            );
         let ops = Ops {
             metrics,
             store: store.clone(),

@@ -75,7 +75,13 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     let store = Store::open_read_only(&StoreLocation::Sqlite(dir.join("chat.db")))
         .await
         .unwrap();
-    let feed = Feed::new(last, store, Metrics::new("worker", Some(index)));
+    // The default delivery window, so that windowed flushes are what this test exercises.
+    let feed = Feed::new(
+        last,
+        store,
+        Metrics::new("worker", Some(index)),
+        Duration::from_millis(10),
+    );
     let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
     tokio::spawn(reader.run(feed, presence));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

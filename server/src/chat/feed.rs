@@ -6,6 +6,13 @@
 //! the live stream meet exactly: no message twice, none missing. A short ring of recent
 //! messages covers whatever was committed while the socket's replay was reading the database.
 //!
+//! Live messages are written to sockets in flushes. With a delivery window, a publish
+//! after a quiet spell flushes at once; publishes within the window after a flush wait for
+//! its end and go out together, so under sustained traffic each socket gets one write (one
+//! syscall, one wake-up) per window rather than one per commit. Each live socket remembers
+//! the last message it was given, so a socket can be flushed early on its own: a sender is
+//! given its own message before its ack ([`Feed::deliver_now`]), as without a window.
+//!
 //! Overload never skips a socket silently. Each live message is queued to each socket on its
 //! own, so a full queue is seen per socket: that socket leaves the live set and goes back to
 //! the replay path from the last message it was given ([`super::replay`]), which waits for
@@ -15,6 +22,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
@@ -22,6 +30,7 @@ use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError};
 use tokio::sync::{Mutex, watch};
 
+use super::encoded::LiveMessage;
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::CommitSink;
 use super::{CHAT_MESSAGE, REPLAY_DONE};
@@ -67,16 +76,27 @@ struct ReplayDone {
     count: u64,
 }
 
+/// A socket receiving live messages.
+struct LiveSocket {
+    socket: SocketRef<ChatAdapter>,
+    /// Every published message up to this offset has been queued to the socket.
+    given: ServerOffset,
+}
+
 /// Recent messages and the last offset delivered to live sockets.
 struct FeedState {
     /// Every message published after `ring_covers_from`, oldest first.
-    ring: VecDeque<StoredMessage>,
+    ring: VecDeque<LiveMessage>,
     /// The ring holds every published message with an id above this.
     ring_covers_from: ServerOffset,
     /// The highest offset published.
     last_published: ServerOffset,
     /// The sockets receiving live messages.
-    live: HashMap<Sid, SocketRef<ChatAdapter>>,
+    live: HashMap<Sid, LiveSocket>,
+    /// When live sockets were last flushed.
+    last_flush: Instant,
+    /// A flush is scheduled for the end of the current window.
+    flush_scheduled: bool,
 }
 
 /// Delivers committed messages to the live sockets of one Socket.IO server.
@@ -89,6 +109,8 @@ pub struct Feed {
     state: Mutex<FeedState>,
     /// The last offset published, for replays waiting on [`Subscribe::FeedBehind`].
     published: watch::Sender<ServerOffset>,
+    /// Shortest time between two flushes (zero: flush on every publish).
+    window: Duration,
 }
 
 /// Whether [`Feed::subscribe`] ends a connect-time replay (and says so to the client with
@@ -102,8 +124,14 @@ pub enum Joining {
 }
 
 impl Feed {
-    /// A feed whose history, up to `last_committed`, is in `store`.
-    pub fn new(last_committed: ServerOffset, store: Store, metrics: Arc<Metrics>) -> Arc<Self> {
+    /// A feed whose history, up to `last_committed`, is in `store`, flushing live sockets
+    /// at most once per `window`.
+    pub fn new(
+        last_committed: ServerOffset,
+        store: Store,
+        metrics: Arc<Metrics>,
+        window: Duration,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             store,
@@ -113,8 +141,11 @@ impl Feed {
                 ring_covers_from: last_committed,
                 last_published: last_committed,
                 live: HashMap::new(),
+                last_flush: Instant::now(),
+                flush_scheduled: false,
             }),
             published: watch::Sender::new(last_committed),
+            window,
         })
     }
 
@@ -128,10 +159,8 @@ impl Feed {
         &self.metrics
     }
 
-    /// Sends newly committed messages, in id order, to every live socket of this process.
-    ///
-    /// A socket whose queue is full leaves the live set and catches up from the store in
-    /// its own task, from the last message it was given.
+    /// Takes newly committed messages, in id order, for every live socket of this process:
+    /// written at once after a quiet spell, else at the end of the current window.
     pub async fn publish(&self, messages: &[StoredMessage]) {
         let Some(last) = messages.last() else { return };
         let mut state = self.state.lock().await;
@@ -141,40 +170,101 @@ impl Feed {
                 .is_some_and(|m| m.id > state.last_published),
             "published out of order"
         );
-        let before = state.last_published;
-        let mut delivered = 0_u64;
-        let mut behind = Vec::new();
-        state.live.retain(|_, socket| {
-            let mut given = before;
-            for message in messages {
-                match socket.emit(CHAT_MESSAGE, &message.event_args()) {
-                    Ok(()) => {
-                        given = message.id;
-                        delivered += 1;
-                    }
-                    Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                        behind.push((socket.clone(), given));
-                        return false;
-                    }
-                    Err(_) => return false,
-                }
-            }
-            true
-        });
-        state.last_published = last.id;
         for message in messages {
             if state.ring.len() == RING_CAPACITY
                 && let Some(evicted) = state.ring.pop_front()
             {
                 state.ring_covers_from = evicted.id;
             }
-            state.ring.push_back(message.clone());
+            state.ring.push_back(LiveMessage::encode(message));
         }
+        state.last_published = last.id;
         self.published.send_replace(last.id);
+        if state.flush_scheduled {
+            return;
+        }
+        let since = state.last_flush.elapsed();
+        if since >= self.window {
+            self.flush(state);
+            return;
+        }
+        state.flush_scheduled = true;
+        drop(state);
+        let Some(feed) = self.me.upgrade() else {
+            return;
+        };
+        let at = tokio::time::Instant::now() + (self.window - since);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let mut state = feed.state.lock().await;
+            state.flush_scheduled = false;
+            feed.flush(state);
+        });
+    }
+
+    /// Writes every live socket what it has not been given yet. A socket whose queue is
+    /// full (or that the ring no longer covers) leaves the live set and catches up from the
+    /// store in its own task, from the last message it was given.
+    fn flush(&self, mut state: tokio::sync::MutexGuard<'_, FeedState>) {
+        state.last_flush = Instant::now();
+        let FeedState {
+            ring,
+            ring_covers_from,
+            last_published,
+            live,
+            ..
+        } = &mut *state;
+        let mut delivered = 0_u64;
+        let mut behind = Vec::new();
+        live.retain(
+            |_, live| match give(live, ring, *ring_covers_from, *last_published) {
+                Given::UpToDate(count) => {
+                    delivered += count;
+                    true
+                }
+                Given::Behind(count) => {
+                    delivered += count;
+                    behind.push((live.socket.clone(), live.given));
+                    false
+                }
+                Given::Closed => false,
+            },
+        );
         drop(state);
         self.metrics.deliveries.inc_by(delivered);
         for (socket, given) in behind {
             self.catch_up(socket, given);
+        }
+    }
+
+    /// Writes one live socket everything published so far, ahead of the next flush: a
+    /// sender then gets its own message before its ack, as without a delivery window.
+    pub async fn deliver_now(&self, sid: Sid) {
+        let mut state = self.state.lock().await;
+        let FeedState {
+            ring,
+            ring_covers_from,
+            last_published,
+            live,
+            ..
+        } = &mut *state;
+        let Some(socket) = live.get_mut(&sid) else {
+            return;
+        };
+        match give(socket, ring, *ring_covers_from, *last_published) {
+            Given::UpToDate(count) => {
+                self.metrics.deliveries.inc_by(count);
+            }
+            Given::Behind(count) => {
+                self.metrics.deliveries.inc_by(count);
+                if let Some(live) = live.remove(&sid) {
+                    drop(state);
+                    self.catch_up(live.socket, live.given);
+                }
+            }
+            Given::Closed => {
+                live.remove(&sid);
+            }
         }
     }
 
@@ -254,9 +344,58 @@ impl Feed {
         if !socket.connected() {
             return Subscribe::Closed;
         }
-        state.live.insert(socket.id, socket.clone());
+        let given = state.last_published;
+        state.live.insert(
+            socket.id,
+            LiveSocket {
+                socket: socket.clone(),
+                given,
+            },
+        );
         Subscribe::Live
     }
+}
+
+/// What [`give`] did for one live socket.
+enum Given {
+    /// It has every published message now (this many were queued).
+    UpToDate(u64),
+    /// Its queue filled (or the ring no longer holds what it lacks) after this many: it
+    /// must catch up from the store.
+    Behind(u64),
+    /// It is gone.
+    Closed,
+}
+
+/// Queues to `live` every message of `ring` after the last one it was given, up to
+/// `last_published`.
+fn give(
+    live: &mut LiveSocket,
+    ring: &VecDeque<LiveMessage>,
+    ring_covers_from: ServerOffset,
+    last_published: ServerOffset,
+) -> Given {
+    if live.given >= last_published {
+        return Given::UpToDate(0);
+    }
+    if live.given < ring_covers_from {
+        return Given::Behind(0);
+    }
+    let start = ring.partition_point(|m| m.id <= live.given);
+    let mut count = 0;
+    for message in ring.range(start..) {
+        match live.socket.emit(CHAT_MESSAGE, &message.event_args()) {
+            Ok(()) => {
+                live.given = message.id;
+                count += 1;
+            }
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                return Given::Behind(count);
+            }
+            Err(_) => return Given::Closed,
+        }
+    }
+    Given::UpToDate(count)
 }
 
 impl CommitSink for Feed {

@@ -266,6 +266,8 @@ pub async fn on_chat_message(
     };
     match chat.writer.write(message).await {
         Ok(outcome) => {
+            // The sender sees its message before the ack, even inside a delivery window.
+            chat.feed.deliver_now(socket.id).await;
             let reply = Stored {
                 server_offset: outcome.id(),
                 duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),

@@ -19,8 +19,9 @@ use crate::store::{Store, StoredMessage, WriteOutcome};
 /// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
 /// the primary's relay to every worker.
 pub trait CommitSink: Send + Sync + 'static {
-    /// Delivers newly committed messages. Returns once they are queued for every socket or
-    /// worker, so that the ack that follows cannot overtake them.
+    /// Delivers newly committed messages. Returns once they are queued for every worker, or
+    /// taken by this process's feed (which writes them to sockets within its delivery
+    /// window; the sender's own socket is given them before its ack).
     fn publish(&self, messages: &[StoredMessage]) -> impl std::future::Future<Output = ()> + Send;
 }
 
