@@ -273,7 +273,10 @@ async fn run_fanout_client(
 pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report> {
     let offset = last_offset(cli).await?;
     let before = server_usage(cli);
+    let own_before = procfs::own_usage();
     let (sockets, took) = connect_many(cli, clients, offset).await?;
+    let connected = server_usage(cli);
+    let own_connected = procfs::own_usage();
     let stop = Arc::new(AtomicBool::new(false));
     let mut holders = JoinSet::new();
     for mut ws in sockets {
@@ -299,6 +302,18 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
     report.add("clients", clients as f64, "");
     report.add("connect_s", took.as_secs_f64(), "s");
     report.add("connects_per_s", clients as f64 / took.as_secs_f64(), "/s");
+    if let (Some(before), Some(connected)) = (&before, &connected) {
+        report.add(
+            "server_cpu_us_per_connect",
+            (connected.cpu_seconds - before.cpu_seconds) * 1e6 / clients as f64,
+            "µs",
+        );
+    }
+    report.add(
+        "bench_cpu_us_per_connect",
+        (own_connected.cpu_seconds - own_before.cpu_seconds) * 1e6 / clients as f64,
+        "µs",
+    );
     if let (Some(before), Some(after)) = (before, after) {
         report.add("server_rss_before_mb", before.rss_bytes as f64 / 1e6, "MB");
         report.add("server_rss_after_mb", after.rss_bytes as f64 / 1e6, "MB");

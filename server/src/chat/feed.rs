@@ -154,6 +154,11 @@ impl Feed {
         &self.store
     }
 
+    /// The last offset this feed has published (every message up to it is committed).
+    pub fn last_published(&self) -> ServerOffset {
+        *self.published.borrow()
+    }
+
     /// The process's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics

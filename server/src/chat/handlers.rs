@@ -195,9 +195,15 @@ pub async fn on_connect(
         .unwrap_or_default();
 
     // An offset beyond anything committed comes from another database (reset, or restored
-    // from backup): the client's view is stale, so it gets the whole history. (The store,
-    // not this process's feed, is the reference: a feed may trail the commit by a moment.)
-    let committed = chat.store.last_offset().await.unwrap_or(requested);
+    // from backup): the client's view is stale, so it gets the whole history. Everything
+    // the feed has published is committed, so only an offset past it asks the store (the
+    // reference: a feed may trail the commit by a moment).
+    let published = chat.feed.last_published();
+    let committed = if requested > published {
+        chat.store.last_offset().await.unwrap_or(requested)
+    } else {
+        published
+    };
     let mut from = if requested > committed {
         ServerOffset(0)
     } else {

@@ -51,14 +51,17 @@ pub async fn replay_then_go_live(
         count: 0,
     };
     let mut backoff = QueueBackoff::default();
+    // The feed's ring of recent messages is tried first: a client that is nearly caught up
+    // (a reconnect, a fresh client on a quiet server) goes live without a database read.
     let result = loop {
         let sent = progress.count;
-        if let Err(error) = replay_from_store(socket, feed, &mut progress).await {
-            break Err(error);
-        }
         match feed.subscribe(socket, &mut progress, joining).await {
             Subscribe::Live => break Ok(progress.count),
-            Subscribe::NeedsReplay => continue,
+            Subscribe::NeedsReplay => {
+                if let Err(error) = replay_from_store(socket, feed, &mut progress).await {
+                    break Err(error);
+                }
+            }
             Subscribe::QueueFull => {
                 if progress.count > sent {
                     backoff = QueueBackoff::default();
