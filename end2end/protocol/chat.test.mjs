@@ -333,11 +333,11 @@ describe("process", () => {
     const { serverBin } = await import("./server.mjs");
     const help = execFileSync(serverBin, ["--help"]).toString();
     for (const flag of ["--host", "--port", "--workers", "--db", "--max-message-bytes", "--max-batch", "--socket-buffer",
-      "--client-ack-timeout-ms", "--client-retries", "--worker-threads", "--worker-queue", "--site-root", "--log"]) {
+      "--client-ack-timeout-ms", "--client-retries", "--worker-threads", "--worker-queue", "--delivery-window-ms", "--site-root", "--log"]) {
       assert.match(help, new RegExp(flag), flag);
     }
     for (const env of ["CHAT_HOST", "CHAT_PORT", "CHAT_WORKERS", "CHAT_DB", "CHAT_MAX_MESSAGE_BYTES", "CHAT_MAX_BATCH",
-      "CHAT_SOCKET_BUFFER", "CHAT_CLIENT_ACK_TIMEOUT_MS", "CHAT_CLIENT_RETRIES", "CHAT_WORKER_THREADS", "CHAT_WORKER_QUEUE",
+      "CHAT_SOCKET_BUFFER", "CHAT_CLIENT_ACK_TIMEOUT_MS", "CHAT_CLIENT_RETRIES", "CHAT_WORKER_THREADS", "CHAT_WORKER_QUEUE", "CHAT_DELIVERY_WINDOW_MS",
       "LEPTOS_SITE_ROOT", "RUST_LOG"]) {
       assert.match(help, new RegExp(env), env);
     }

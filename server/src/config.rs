@@ -26,9 +26,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<u16>,
 
-    /// Runtime threads per worker process (0: one per core; 1: a single-threaded runtime,
-    /// cheaper per delivery but slower to drain bursts).
-    #[arg(long, env = "CHAT_WORKER_THREADS", default_value_t = 0)]
+    /// Runtime threads per worker process. 1 (the default; there is one worker per core): a
+    /// single-threaded runtime, cheaper per delivery and per write (BENCHMARKS.md); 0: one
+    /// thread per core.
+    #[arg(long, env = "CHAT_WORKER_THREADS", default_value_t = 1)]
     pub worker_threads: usize,
 
     /// Frames the primary queues for one worker before cutting it off as too slow (it then
@@ -80,7 +81,7 @@ pub struct Config {
     /// sustained traffic the messages of one window share one websocket write, which cuts
     /// the per-delivery cost (one syscall and one wake-up per socket per window, not per
     /// message) for at most this much added latency.
-    #[arg(long, env = "CHAT_DELIVERY_WINDOW_MS", default_value_t = 10,
+    #[arg(long, env = "CHAT_DELIVERY_WINDOW_MS", default_value_t = 25,
           value_parser = clap::value_parser!(u64).range(0..=1_000))]
     pub delivery_window_ms: u64,
 

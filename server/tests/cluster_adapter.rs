@@ -80,7 +80,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
         last,
         store,
         Metrics::new("worker", Some(index)),
-        Duration::from_millis(10),
+        Duration::from_millis(25),
     );
     let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
     tokio::spawn(reader.run(feed, presence));
