@@ -1,16 +1,8 @@
 //! Waiting for room in a socket's bounded queue: socketioxide only says "full", so whoever
 //! must not drop a packet (a replay row, an ack) polls with a growing delay, and gives up
 //! once the client has read nothing for [`STALL_LIMIT`].
-//!
-//! The first checks only yield to the scheduler: the socket's writer task was woken by the
-//! packets that filled the queue, so a yield usually lets it drain the queue into the
-//! socket at once. Sleeping first (timer resolution is a millisecond) made a replay of a
-//! long history wait more than it wrote.
 
 use std::time::{Duration, Instant};
-
-/// How many times a full queue is re-checked after a mere yield before sleeping.
-const QUEUE_YIELDS: u32 = 8;
 
 /// First wait before checking a full queue again; doubled up to [`QUEUE_POLL_MAX`].
 const QUEUE_POLL: Duration = Duration::from_millis(1);
@@ -21,11 +13,10 @@ const QUEUE_POLL_MAX: Duration = Duration::from_millis(64);
 /// Longest anyone waits on a client that does not read.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// Waits between checks of a full queue: a few yields, then 1 ms, doubling to 64 ms, and
-/// says when the queue has stayed full for [`STALL_LIMIT`].
+/// Waits between checks of a full queue: 1 ms, doubling to 64 ms, and says when
+/// the queue has stayed full for [`STALL_LIMIT`].
 #[derive(Debug)]
 pub struct QueueBackoff {
-    yields_left: u32,
     delay: Duration,
     since: Instant,
 }
@@ -33,7 +24,6 @@ pub struct QueueBackoff {
 impl Default for QueueBackoff {
     fn default() -> Self {
         Self {
-            yields_left: QUEUE_YIELDS,
             delay: QUEUE_POLL,
             since: Instant::now(),
         }
@@ -41,14 +31,8 @@ impl Default for QueueBackoff {
 }
 
 impl QueueBackoff {
-    /// Yields, or sleeps for the next delay; returns true once the queue has been full for
-    /// too long.
+    /// Sleeps for the next delay; returns true once the queue has been full for too long.
     pub async fn wait(&mut self) -> bool {
-        if self.yields_left > 0 {
-            self.yields_left -= 1;
-            tokio::task::yield_now().await;
-            return false;
-        }
         tokio::time::sleep(self.delay).await;
         self.delay = (self.delay * 2).min(QUEUE_POLL_MAX);
         self.since.elapsed() > STALL_LIMIT

@@ -16,7 +16,7 @@ use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use super::{CHAT_MESSAGE, PRIVATE_MESSAGE};
 use crate::cluster::driver::ChatAdapter;
 use crate::domain::ServerOffset;
-use crate::store::{Store, StoreError, StoredMessage};
+use crate::store::{Store, StoreError};
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
@@ -97,48 +97,26 @@ pub async fn disconnect(socket: SocketRef<ChatAdapter>) {
     }
 }
 
-/// Sends every stored message after `progress.after`, page by page; the next page is read
-/// while the current one is sent.
+/// Sends every stored message after `progress.after`, page by page.
 async fn replay_from_store(
     socket: &SocketRef<ChatAdapter>,
     feed: &Feed,
     progress: &mut ReplayProgress,
 ) -> Result<(), ReplayError> {
-    let store = feed.store();
-    let mut page = store.messages_after(progress.after, PAGE_SIZE).await?;
     loop {
-        let next_after = (page.len() == PAGE_SIZE as usize)
-            .then(|| page.last().map(|m| m.id))
-            .flatten();
-        let (next, sent) = tokio::join!(
-            async {
-                match next_after {
-                    Some(after) => Some(store.messages_after(after, PAGE_SIZE).await),
-                    None => None,
-                }
-            },
-            emit_page(socket, &page, progress),
-        );
-        sent?;
-        match next {
-            Some(next) => page = next?,
-            None => return Ok(()),
+        let page = feed
+            .store()
+            .messages_after(progress.after, PAGE_SIZE)
+            .await?;
+        for message in &page {
+            emit_when_room(socket, CHAT_MESSAGE, &message.event_args()).await?;
+            progress.after = message.id;
+            progress.count += 1;
+        }
+        if page.len() < PAGE_SIZE as usize {
+            return Ok(());
         }
     }
-}
-
-/// Sends one page of stored messages, recording the progress.
-async fn emit_page(
-    socket: &SocketRef<ChatAdapter>,
-    page: &[StoredMessage],
-    progress: &mut ReplayProgress,
-) -> Result<(), ReplayError> {
-    for message in page {
-        emit_when_room(socket, CHAT_MESSAGE, &message.event_args()).await?;
-        progress.after = message.id;
-        progress.count += 1;
-    }
-    Ok(())
 }
 
 /// Sends `socket` every private message of `nickname` after `after` (its own sequence),
