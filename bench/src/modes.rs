@@ -336,6 +336,7 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     )
     .await?;
     let before = server_usage(cli);
+    let own_before = procfs::own_usage();
     let started = Instant::now();
     let stop = started + Duration::from_secs_f64(duration);
     let run = std::process::id();
@@ -372,6 +373,7 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     }
     let elapsed = started.elapsed().as_secs_f64();
     let after = server_usage(cli);
+    let own_after = procfs::own_usage();
     let mut report = Report::new("writes");
     report.add("window", window as f64, "");
     report.add("acked", acked as f64, "msg");
@@ -385,6 +387,11 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
             "µs",
         );
     }
+    report.add(
+        "bench_cpu_us_per_write",
+        (own_after.cpu_seconds - own_before.cpu_seconds) * 1e6 / acked.max(1) as f64,
+        "µs",
+    );
     let _ = ws.close(None).await;
     Ok(report)
 }

@@ -78,6 +78,7 @@ struct ReplayDone {
 
 /// A socket receiving live messages.
 struct LiveSocket {
+    /// The socket.
     socket: SocketRef<ChatAdapter>,
     /// Every published message up to this offset has been queued to the socket.
     given: ServerOffset,
