@@ -184,6 +184,9 @@ async fn insert_batch_on(
     batch: &[NewMessage],
     created_at: i64,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
+    if let Some(outcomes) = insert_in_one_trip(connection, batch, created_at).await? {
+        return Ok(outcomes);
+    }
     // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
     // waits (busy timeout) instead of failing the upgrade from a read lock.
     let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
@@ -206,6 +209,98 @@ async fn insert_batch_on(
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Stores the common batch (public messages, distinct client offsets) in one round trip to
+/// sqlx's SQLite thread instead of four: `BEGIN IMMEDIATE`, one
+/// `INSERT … SELECT … WHERE NOT EXISTS … RETURNING` and `COMMIT`, as one query. A client
+/// offset stored before is filtered out by the `SELECT`, so it inserts nothing and consumes
+/// no id; rows go in in batch order (`ORDER BY` the position), so their ids ascend in that
+/// order. Only when the batch held resends is a second query needed, after the commit, for
+/// their ids. Returns `None` for any other batch (private messages, a client offset twice).
+///
+/// The query manages the transaction itself, out of sqlx's sight: if any statement fails,
+/// the transaction may still be open, and the caller replaces the connection.
+async fn insert_in_one_trip(
+    connection: &mut sqlx::SqliteConnection,
+    batch: &[NewMessage],
+    created_at: i64,
+) -> Result<Option<Vec<WriteOutcome>>, StoreError> {
+    if batch.is_empty()
+        || batch.len() > ROWS_PER_STATEMENT
+        || batch.iter().any(|m| m.recipient.is_some())
+    {
+        return Ok(None);
+    }
+    let mut keys = HashSet::with_capacity(batch.len());
+    if !batch.iter().all(|m| keys.insert(m.client_offset.as_str())) {
+        return Ok(None);
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "BEGIN IMMEDIATE; \
+         INSERT INTO messages (client_offset, content, created_at, author) \
+         SELECT column2, column3, column4, column5 FROM (",
+    );
+    query.push_values(batch.iter().enumerate(), |mut row, (at, message)| {
+        row.push_bind(at as i64)
+            .push_bind(message.client_offset.as_str())
+            .push_bind(message.text.as_str())
+            .push_bind(created_at)
+            .push_bind(message.author.as_str());
+    });
+    query.push(
+        ") WHERE NOT EXISTS (SELECT 1 FROM messages WHERE client_offset = column2) \
+         ORDER BY column1 RETURNING client_offset, id; COMMIT;",
+    );
+    let mut inserted: Vec<(String, i64)> =
+        query.build_query_as().fetch_all(&mut *connection).await?;
+    inserted.sort_unstable_by_key(|(_, id)| *id);
+    // No resends (the usual case): the ids, ascending, are the batch's, in order.
+    if inserted.len() == batch.len()
+        && inserted
+            .iter()
+            .zip(batch)
+            .all(|((key, _), message)| key == message.client_offset.as_str())
+    {
+        return Ok(Some(
+            inserted
+                .into_iter()
+                .map(|(_, id)| WriteOutcome::Inserted(ServerOffset(id)))
+                .collect(),
+        ));
+    }
+    let mut fresh: HashMap<String, i64> = inserted.into_iter().collect();
+    let resent: Vec<&NewMessage> = batch
+        .iter()
+        .filter(|m| !fresh.contains_key(m.client_offset.as_str()))
+        .collect();
+    let mut lookup = QueryBuilder::<Sqlite>::new(
+        "SELECT client_offset, id FROM messages WHERE client_offset IN (",
+    );
+    let mut list = lookup.separated(", ");
+    for message in &resent {
+        list.push_bind(message.client_offset.as_str());
+    }
+    lookup.push(")");
+    let stored_before: HashMap<String, i64> = lookup
+        .build_query_as::<(String, i64)>()
+        .fetch_all(&mut *connection)
+        .await?
+        .into_iter()
+        .collect();
+    batch
+        .iter()
+        .map(|message| {
+            let key = message.client_offset.as_str();
+            if let Some(id) = fresh.remove(key) {
+                Ok(WriteOutcome::Inserted(ServerOffset(id)))
+            } else {
+                let id = stored_before.get(key).ok_or(StoreError::MissingRow)?;
+                Ok(WriteOutcome::Duplicate(ServerOffset(*id)))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// Stores one private message (or finds it stored under its client offset).
