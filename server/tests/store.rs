@@ -109,6 +109,7 @@ store_suite!(
     an_empty_store_starts_at_zero,
     inserts_in_order_with_consecutive_ids,
     a_resent_client_offset_is_stored_once,
+    resends_among_new_messages_keep_their_ids_and_consume_none,
     a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks,
     replay_resumes_after_the_given_offset_in_id_order,
     history_pages_back_before_an_offset,
@@ -177,6 +178,43 @@ async fn a_resent_client_offset_is_stored_once(fresh: Fresh) {
     // A duplicate never consumes an id.
     let out = store.insert_batch(&[message("c", "k3")], 3).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
+}
+
+async fn resends_among_new_messages_keep_their_ids_and_consume_none(fresh: Fresh) {
+    // Distinct client offsets, two of them stored before: the SQLite store's one-trip path.
+    let store = fresh.open().await;
+    store
+        .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
+        .await
+        .unwrap();
+    let out = store
+        .insert_batch(
+            &[
+                message("c", "k3"),
+                message("b again", "k2"),
+                message("d", "k4"),
+                message("a again", "k1"),
+            ],
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            WriteOutcome::Inserted(ServerOffset(3)),
+            WriteOutcome::Duplicate(ServerOffset(2)),
+            WriteOutcome::Inserted(ServerOffset(4)),
+            WriteOutcome::Duplicate(ServerOffset(1)),
+        ]
+    );
+    let out = store.insert_batch(&[message("e", "k5")], 3).await.unwrap();
+    assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(5))]);
+    let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
 }
 
 async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks(fresh: Fresh) {
