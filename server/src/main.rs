@@ -16,12 +16,16 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(config, role))
 }
 
-/// The runtime for this role: a worker uses `--worker-threads` (0: one thread per core; 1: a
-/// single-threaded runtime, cheaper per delivery but slower to drain bursts); the primary and
-/// a single server use every core.
+/// The runtime for this role. The primary runs on one thread: it relays, sequences and
+/// supervises, while SQLite works on sqlx's own thread, and a single thread measured cheaper
+/// per write and per delivery than one per core (BENCHMARKS.md). A worker uses
+/// `--worker-threads` (1, the default: single-threaded, as there is one worker per core; 0:
+/// one thread per core). A single server, which does everything, uses every core.
 fn runtime_for(role: &Role, worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = match (role, worker_threads) {
-        (Role::Worker { .. }, 1) => tokio::runtime::Builder::new_current_thread(),
+        (Role::Primary { .. }, _) | (Role::Worker { .. }, 1) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
         (Role::Worker { .. }, n) if n > 1 => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             builder.worker_threads(n);
