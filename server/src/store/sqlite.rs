@@ -22,7 +22,7 @@ use crate::domain::{NewMessage, ServerOffset};
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Rows per multi-row statement (4 bound values each, far below SQLite's variable limit).
+/// Rows per multi-row statement (5 bound values each, far below SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 512;
 
 /// Connections that serve replays concurrently.
@@ -178,28 +178,48 @@ impl SqliteStore {
 /// A message of a batch with its position in the batch.
 type Indexed<'a> = (usize, &'a NewMessage);
 
-/// [`SqliteStore::insert_batch`] on one connection: one IMMEDIATE transaction.
+/// Where the transaction around an `INSERT` of public messages is managed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transaction {
+    /// By sqlx: the statement runs inside a transaction it began.
+    Open,
+    /// By the query itself, `BEGIN IMMEDIATE; INSERT …; COMMIT`: one round trip to sqlx's
+    /// SQLite thread for a whole batch. Out of sqlx's sight, so if a statement fails the
+    /// transaction may still be open: the caller then replaces the connection.
+    InQuery,
+}
+
+/// [`SqliteStore::insert_batch`] on one connection: one IMMEDIATE transaction (IMMEDIATE
+/// takes the write lock up front, so a concurrent writer in another process waits, busy
+/// timeout, instead of failing the upgrade from a read lock).
 async fn insert_batch_on(
     connection: &mut sqlx::SqliteConnection,
     batch: &[NewMessage],
     created_at: i64,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    if let Some(outcomes) = insert_in_one_trip(connection, batch, created_at).await? {
-        return Ok(outcomes);
+    if batch.is_empty() {
+        return Ok(Vec::new());
     }
-    // IMMEDIATE takes the write lock up front, so a concurrent writer in another process
-    // waits (busy timeout) instead of failing the upgrade from a read lock.
-    let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
     // Public messages in batch order (their ids ascend in that order), private ones on their
     // own sequence; the outcomes go back in batch order.
     let (public, private): (Vec<Indexed<'_>>, Vec<Indexed<'_>>) = batch
         .iter()
         .enumerate()
         .partition(|(_, m)| m.recipient.is_none());
+    if private.is_empty() && public.len() <= ROWS_PER_STATEMENT {
+        // The common batch: transaction and insert in one query. Resends' ids are read
+        // after the commit; they are stored and do not change.
+        let messages: Vec<&NewMessage> = batch.iter().collect();
+        let inserted =
+            insert_public(connection, &messages, created_at, Transaction::InQuery).await?;
+        return outcomes_of(connection, &messages, inserted).await;
+    }
+    let mut tx = sqlx::Connection::begin_with(connection, "BEGIN IMMEDIATE").await?;
     let mut outcomes = vec![WriteOutcome::Duplicate(ServerOffset(0)); batch.len()];
     for chunk in public.chunks(ROWS_PER_STATEMENT) {
         let messages: Vec<&NewMessage> = chunk.iter().map(|(_, m)| *m).collect();
-        let stored = insert_chunk(&mut tx, &messages, created_at).await?;
+        let inserted = insert_public(&mut tx, &messages, created_at, Transaction::Open).await?;
+        let stored = outcomes_of(&mut tx, &messages, inserted).await?;
         for ((at, _), outcome) in chunk.iter().zip(stored) {
             outcomes[*at] = outcome;
         }
@@ -211,37 +231,33 @@ async fn insert_batch_on(
     Ok(outcomes)
 }
 
-/// Stores the common batch (public messages, distinct client offsets) in one round trip to
-/// sqlx's SQLite thread instead of four: `BEGIN IMMEDIATE`, one
-/// `INSERT … SELECT … WHERE NOT EXISTS … RETURNING` and `COMMIT`, as one query. A client
-/// offset stored before is filtered out by the `SELECT`, so it inserts nothing and consumes
-/// no id; rows go in in batch order (`ORDER BY` the position), so their ids ascend in that
-/// order. Only when the batch held resends is a second query needed, after the commit, for
-/// their ids. Returns `None` for any other batch (private messages, a client offset twice).
-///
-/// The query manages the transaction itself, out of sqlx's sight: if any statement fails,
-/// the transaction may still be open, and the caller replaces the connection.
-async fn insert_in_one_trip(
+/// Inserts the public messages of `chunk` whose client offset is not stored yet, in one
+/// multi-row `INSERT … SELECT … FROM (VALUES …) WHERE NOT EXISTS … RETURNING`, and returns
+/// the ids it gave, by client offset. A client offset already stored is filtered out by the
+/// `SELECT`, so it inserts nothing and consumes no id (with AUTOINCREMENT an
+/// `ON CONFLICT DO NOTHING` would consume one, and clients detect missed messages by a jump
+/// in the ids). Only the first message of a client offset repeated within the chunk goes in.
+/// Rows go in in chunk order (`ORDER BY` the position), so their ids ascend in that order.
+async fn insert_public(
     connection: &mut sqlx::SqliteConnection,
-    batch: &[NewMessage],
+    chunk: &[&NewMessage],
     created_at: i64,
-) -> Result<Option<Vec<WriteOutcome>>, StoreError> {
-    if batch.is_empty()
-        || batch.len() > ROWS_PER_STATEMENT
-        || batch.iter().any(|m| m.recipient.is_some())
-    {
-        return Ok(None);
-    }
-    let mut keys = HashSet::with_capacity(batch.len());
-    if !batch.iter().all(|m| keys.insert(m.client_offset.as_str())) {
-        return Ok(None);
-    }
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "BEGIN IMMEDIATE; \
-         INSERT INTO messages (client_offset, content, created_at, author) \
+    transaction: Transaction,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut seen = HashSet::with_capacity(chunk.len());
+    let firsts = chunk
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| seen.insert(m.client_offset.as_str()));
+    let mut query = QueryBuilder::<Sqlite>::new(match transaction {
+        Transaction::Open => "",
+        Transaction::InQuery => "BEGIN IMMEDIATE; ",
+    });
+    query.push(
+        "INSERT INTO messages (client_offset, content, created_at, author) \
          SELECT column2, column3, column4, column5 FROM (",
     );
-    query.push_values(batch.iter().enumerate(), |mut row, (at, message)| {
+    query.push_values(firsts, |mut row, (at, message)| {
         row.push_bind(at as i64)
             .push_bind(message.client_offset.as_str())
             .push_bind(message.text.as_str())
@@ -250,57 +266,59 @@ async fn insert_in_one_trip(
     });
     query.push(
         ") WHERE NOT EXISTS (SELECT 1 FROM messages WHERE client_offset = column2) \
-         ORDER BY column1 RETURNING client_offset, id; COMMIT;",
+         ORDER BY column1 RETURNING client_offset, id;",
     );
-    let mut inserted: Vec<(String, i64)> =
-        query.build_query_as().fetch_all(&mut *connection).await?;
-    inserted.sort_unstable_by_key(|(_, id)| *id);
-    // No resends (the usual case): the ids, ascending, are the batch's, in order.
-    if inserted.len() == batch.len()
-        && inserted
-            .iter()
-            .zip(batch)
-            .all(|((key, _), message)| key == message.client_offset.as_str())
-    {
-        return Ok(Some(
-            inserted
-                .into_iter()
-                .map(|(_, id)| WriteOutcome::Inserted(ServerOffset(id)))
-                .collect(),
-        ));
+    if transaction == Transaction::InQuery {
+        query.push(" COMMIT;");
     }
-    let mut fresh: HashMap<String, i64> = inserted.into_iter().collect();
-    let resent: Vec<&NewMessage> = batch
+    let inserted: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *connection).await?;
+    Ok(inserted.into_iter().collect())
+}
+
+/// The outcome of each message of `chunk`, in order, given the ids `inserted` gave: the
+/// first message of an inserted client offset is `Inserted`, any other is a `Duplicate` of
+/// the stored row (looked up, in one query, only when some client offset was stored
+/// before).
+async fn outcomes_of(
+    connection: &mut sqlx::SqliteConnection,
+    chunk: &[&NewMessage],
+    mut inserted: HashMap<String, i64>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let stored_before: Vec<&str> = chunk
         .iter()
-        .filter(|m| !fresh.contains_key(m.client_offset.as_str()))
+        .map(|m| m.client_offset.as_str())
+        .filter(|key| !inserted.contains_key(*key))
         .collect();
-    let mut lookup = QueryBuilder::<Sqlite>::new(
-        "SELECT client_offset, id FROM messages WHERE client_offset IN (",
-    );
-    let mut list = lookup.separated(", ");
-    for message in &resent {
-        list.push_bind(message.client_offset.as_str());
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    if !stored_before.is_empty() {
+        let mut lookup = QueryBuilder::<Sqlite>::new(
+            "SELECT client_offset, id FROM messages WHERE client_offset IN (",
+        );
+        let mut keys = lookup.separated(", ");
+        for key in stored_before {
+            keys.push_bind(key);
+        }
+        lookup.push(")");
+        ids = lookup
+            .build_query_as::<(String, i64)>()
+            .fetch_all(&mut *connection)
+            .await?
+            .into_iter()
+            .collect();
     }
-    lookup.push(")");
-    let stored_before: HashMap<String, i64> = lookup
-        .build_query_as::<(String, i64)>()
-        .fetch_all(&mut *connection)
-        .await?
-        .into_iter()
-        .collect();
-    batch
+    chunk
         .iter()
         .map(|message| {
             let key = message.client_offset.as_str();
-            if let Some(id) = fresh.remove(key) {
-                Ok(WriteOutcome::Inserted(ServerOffset(id)))
-            } else {
-                let id = stored_before.get(key).ok_or(StoreError::MissingRow)?;
-                Ok(WriteOutcome::Duplicate(ServerOffset(*id)))
+            // Taken out on its first message, so a repeat in the chunk finds it in `ids`.
+            if let Some(id) = inserted.remove(key) {
+                ids.insert(key.to_owned(), id);
+                return Ok(WriteOutcome::Inserted(ServerOffset(id)));
             }
+            let id = ids.get(key).ok_or(StoreError::MissingRow)?;
+            Ok(WriteOutcome::Duplicate(ServerOffset(*id)))
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .collect()
 }
 
 /// Stores one private message (or finds it stored under its client offset).
@@ -329,69 +347,6 @@ async fn insert_private(
         .fetch_one(&mut *tx)
         .await?;
     Ok(WriteOutcome::Duplicate(ServerOffset(id)))
-}
-
-/// Stores one chunk of a batch with two statements: look up the client offsets already
-/// stored, then insert the rest in one multi-row `INSERT`. Looking before inserting matters:
-/// with AUTOINCREMENT, an `INSERT .. ON CONFLICT DO NOTHING` that hits the conflict still
-/// consumes an id, and ids must stay consecutive (clients detect missed messages by a jump).
-/// Rows are inserted in chunk order, so their ids ascend in that order.
-async fn insert_chunk(
-    tx: &mut sqlx::SqliteConnection,
-    chunk: &[&NewMessage],
-    created_at: i64,
-) -> Result<Vec<WriteOutcome>, StoreError> {
-    let mut lookup = QueryBuilder::<Sqlite>::new(
-        "SELECT client_offset, id FROM messages WHERE client_offset IN (",
-    );
-    let mut keys = lookup.separated(", ");
-    for message in chunk {
-        keys.push_bind(message.client_offset.as_str());
-    }
-    lookup.push(")");
-    let mut ids: HashMap<String, i64> = lookup
-        .build_query_as::<(String, i64)>()
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-    let mut seen = HashSet::new();
-    let fresh: Vec<&NewMessage> = chunk
-        .iter()
-        .copied()
-        .filter(|m| {
-            !ids.contains_key(m.client_offset.as_str()) && seen.insert(m.client_offset.as_str())
-        })
-        .collect();
-    let stored_before: HashSet<String> = ids.keys().cloned().collect();
-    if !fresh.is_empty() {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (client_offset, content, created_at, author) ",
-        );
-        insert.push_values(&fresh, |mut row, message| {
-            row.push_bind(message.client_offset.as_str())
-                .push_bind(message.text.as_str())
-                .push_bind(created_at)
-                .push_bind(message.author.as_str());
-        });
-        insert.push(" RETURNING client_offset, id");
-        let inserted: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-        ids.extend(inserted);
-    }
-    // The first occurrence of a new key is the insert; any later one in the chunk repeats it.
-    let mut first = HashSet::new();
-    chunk
-        .iter()
-        .map(|message| {
-            let key = message.client_offset.as_str();
-            let id = ServerOffset(*ids.get(key).ok_or(StoreError::MissingRow)?);
-            Ok(if !stored_before.contains(key) && first.insert(key) {
-                WriteOutcome::Inserted(id)
-            } else {
-                WriteOutcome::Duplicate(id)
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
