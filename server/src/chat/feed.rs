@@ -84,14 +84,76 @@ struct LiveSocket {
     given: ServerOffset,
 }
 
-/// Recent messages and the last offset delivered to live sockets.
-struct FeedState {
-    /// Every message published after `ring_covers_from`, oldest first.
+/// The published messages still held in memory, and the last offset published.
+struct Recent {
+    /// Every message published after `covers_from`, oldest first.
     ring: VecDeque<LiveMessage>,
     /// The ring holds every published message with an id above this.
-    ring_covers_from: ServerOffset,
+    covers_from: ServerOffset,
     /// The highest offset published.
-    last_published: ServerOffset,
+    last: ServerOffset,
+}
+
+/// How [`Recent::send_after`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// The socket has every published message now.
+    CaughtUp,
+    /// The socket's queue filled up first.
+    QueueFull,
+    /// The ring no longer holds everything after the socket's offset: read the store.
+    NotInRing,
+    /// The socket is gone.
+    Closed,
+}
+
+impl Recent {
+    /// Adds a newly published message, dropping the oldest when full.
+    fn push(&mut self, message: &StoredMessage) {
+        if self.ring.len() == RING_CAPACITY
+            && let Some(evicted) = self.ring.pop_front()
+        {
+            self.covers_from = evicted.id;
+        }
+        self.ring.push_back(LiveMessage::encode(message));
+        self.last = message.id;
+    }
+
+    /// Queues to `socket` every published message after `*after`, moving `*after` to the
+    /// last one queued and counting them in `count`.
+    fn send_after(
+        &self,
+        socket: &SocketRef<ChatAdapter>,
+        after: &mut ServerOffset,
+        count: &mut u64,
+    ) -> Sent {
+        if *after >= self.last {
+            return Sent::CaughtUp;
+        }
+        if *after < self.covers_from {
+            return Sent::NotInRing;
+        }
+        let start = self.ring.partition_point(|m| m.id <= *after);
+        for message in self.ring.range(start..) {
+            match socket.emit(CHAT_MESSAGE, &message.event_args()) {
+                Ok(()) => {
+                    *after = message.id;
+                    *count += 1;
+                }
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                    return Sent::QueueFull;
+                }
+                Err(_) => return Sent::Closed,
+            }
+        }
+        Sent::CaughtUp
+    }
+}
+
+/// Recent messages and the sockets they are delivered to.
+struct FeedState {
+    /// What was published lately.
+    recent: Recent,
     /// The sockets receiving live messages.
     live: HashMap<Sid, LiveSocket>,
     /// When live sockets were last flushed.
@@ -138,9 +200,11 @@ impl Feed {
             store,
             metrics,
             state: Mutex::new(FeedState {
-                ring: VecDeque::with_capacity(RING_CAPACITY),
-                ring_covers_from: last_committed,
-                last_published: last_committed,
+                recent: Recent {
+                    ring: VecDeque::with_capacity(RING_CAPACITY),
+                    covers_from: last_committed,
+                    last: last_committed,
+                },
                 live: HashMap::new(),
                 last_flush: Instant::now(),
                 flush_scheduled: false,
@@ -171,20 +235,12 @@ impl Feed {
         let Some(last) = messages.last() else { return };
         let mut state = self.state.lock().await;
         debug_assert!(
-            messages
-                .first()
-                .is_some_and(|m| m.id > state.last_published),
+            messages.first().is_some_and(|m| m.id > state.recent.last),
             "published out of order"
         );
         for message in messages {
-            if state.ring.len() == RING_CAPACITY
-                && let Some(evicted) = state.ring.pop_front()
-            {
-                state.ring_covers_from = evicted.id;
-            }
-            state.ring.push_back(LiveMessage::encode(message));
+            state.recent.push(message);
         }
-        state.last_published = last.id;
         self.published.send_replace(last.id);
         if state.flush_scheduled {
             return;
@@ -211,32 +267,25 @@ impl Feed {
     /// Writes every live socket what it has not been given yet. A socket whose queue is
     /// full (or that the ring no longer covers) leaves the live set and catches up from the
     /// store in its own task, from the last message it was given.
-    fn flush(&self, mut state: tokio::sync::MutexGuard<'_, FeedState>) {
+    fn flush(&self, mut guard: tokio::sync::MutexGuard<'_, FeedState>) {
+        let state = &mut *guard;
         state.last_flush = Instant::now();
-        let FeedState {
-            ring,
-            ring_covers_from,
-            last_published,
-            live,
-            ..
-        } = &mut *state;
         let mut delivered = 0_u64;
         let mut behind = Vec::new();
-        live.retain(
-            |_, live| match give(live, ring, *ring_covers_from, *last_published) {
-                Given::UpToDate(count) => {
-                    delivered += count;
-                    true
-                }
-                Given::Behind(count) => {
-                    delivered += count;
+        state.live.retain(|_, live| {
+            match state
+                .recent
+                .send_after(&live.socket, &mut live.given, &mut delivered)
+            {
+                Sent::CaughtUp => true,
+                Sent::QueueFull | Sent::NotInRing => {
                     behind.push((live.socket.clone(), live.given));
                     false
                 }
-                Given::Closed => false,
-            },
-        );
-        drop(state);
+                Sent::Closed => false,
+            }
+        });
+        drop(guard);
         self.metrics.deliveries.inc_by(delivered);
         for (socket, given) in behind {
             self.catch_up(socket, given);
@@ -246,30 +295,26 @@ impl Feed {
     /// Writes one live socket everything published so far, ahead of the next flush: a
     /// sender then gets its own message before its ack, as without a delivery window.
     pub async fn deliver_now(&self, sid: Sid) {
-        let mut state = self.state.lock().await;
-        let FeedState {
-            ring,
-            ring_covers_from,
-            last_published,
-            live,
-            ..
-        } = &mut *state;
-        let Some(socket) = live.get_mut(&sid) else {
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
+        let Some(live) = state.live.get_mut(&sid) else {
             return;
         };
-        match give(socket, ring, *ring_covers_from, *last_published) {
-            Given::UpToDate(count) => {
-                self.metrics.deliveries.inc_by(count);
-            }
-            Given::Behind(count) => {
-                self.metrics.deliveries.inc_by(count);
-                if let Some(live) = live.remove(&sid) {
-                    drop(state);
+        let mut delivered = 0_u64;
+        let sent = state
+            .recent
+            .send_after(&live.socket, &mut live.given, &mut delivered);
+        self.metrics.deliveries.inc_by(delivered);
+        match sent {
+            Sent::CaughtUp => {}
+            Sent::QueueFull | Sent::NotInRing => {
+                if let Some(live) = state.live.remove(&sid) {
+                    drop(guard);
                     self.catch_up(live.socket, live.given);
                 }
             }
-            Given::Closed => {
-                live.remove(&sid);
+            Sent::Closed => {
+                state.live.remove(&sid);
             }
         }
     }
@@ -315,24 +360,17 @@ impl Feed {
         joining: Joining,
     ) -> Subscribe {
         let mut state = self.state.lock().await;
-        if progress.after > state.last_published {
+        if progress.after > state.recent.last {
             return Subscribe::FeedBehind;
         }
-        if progress.after < state.ring_covers_from {
-            return Subscribe::NeedsReplay;
-        }
-        let start = progress.after;
-        for message in state.ring.iter().filter(|m| m.id > start) {
-            match socket.emit(CHAT_MESSAGE, &message.event_args()) {
-                Ok(()) => {
-                    progress.after = message.id;
-                    progress.count += 1;
-                }
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                    return Subscribe::QueueFull;
-                }
-                Err(_) => return Subscribe::Closed,
-            }
+        match state
+            .recent
+            .send_after(socket, &mut progress.after, &mut progress.count)
+        {
+            Sent::CaughtUp => {}
+            Sent::QueueFull => return Subscribe::QueueFull,
+            Sent::NotInRing => return Subscribe::NeedsReplay,
+            Sent::Closed => return Subscribe::Closed,
         }
         if joining == Joining::Connect {
             let done = ReplayDone {
@@ -350,7 +388,7 @@ impl Feed {
         if !socket.connected() {
             return Subscribe::Closed;
         }
-        let given = state.last_published;
+        let given = state.recent.last;
         state.live.insert(
             socket.id,
             LiveSocket {
@@ -360,48 +398,6 @@ impl Feed {
         );
         Subscribe::Live
     }
-}
-
-/// What [`give`] did for one live socket.
-enum Given {
-    /// It has every published message now (this many were queued).
-    UpToDate(u64),
-    /// Its queue filled (or the ring no longer holds what it lacks) after this many: it
-    /// must catch up from the store.
-    Behind(u64),
-    /// It is gone.
-    Closed,
-}
-
-/// Queues to `live` every message of `ring` after the last one it was given, up to
-/// `last_published`.
-fn give(
-    live: &mut LiveSocket,
-    ring: &VecDeque<LiveMessage>,
-    ring_covers_from: ServerOffset,
-    last_published: ServerOffset,
-) -> Given {
-    if live.given >= last_published {
-        return Given::UpToDate(0);
-    }
-    if live.given < ring_covers_from {
-        return Given::Behind(0);
-    }
-    let start = ring.partition_point(|m| m.id <= live.given);
-    let mut count = 0;
-    for message in ring.range(start..) {
-        match live.socket.emit(CHAT_MESSAGE, &message.event_args()) {
-            Ok(()) => {
-                live.given = message.id;
-                count += 1;
-            }
-            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                return Given::Behind(count);
-            }
-            Err(_) => return Given::Closed,
-        }
-    }
-    Given::UpToDate(count)
 }
 
 impl CommitSink for Feed {
