@@ -8,3 +8,12 @@ pub mod origin;
 pub mod page;
 pub mod request_parts;
 pub mod security;
+
+/// Where the Socket.IO endpoint's requests go (socketioxide's default path).
+pub const SOCKET_IO_PATH: &str = "/socket.io/";
+
+/// Whether `request` is for the Socket.IO endpoint (the guards and copies below apply only
+/// there; static files share the same fallback service).
+pub fn is_socket_io(request: &axum::extract::Request) -> bool {
+    request.uri().path().starts_with(SOCKET_IO_PATH)
+}

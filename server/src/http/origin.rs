@@ -49,7 +49,7 @@ pub async fn check_origin(
     request: Request,
     next: Next,
 ) -> Response {
-    if !request.uri().path().starts_with("/socket.io/") {
+    if !super::is_socket_io(&request) {
         return next.run(request).await;
     }
     let headers = request.headers();

@@ -11,7 +11,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// Passes the request on with its URI and header values copied out of hyper's read buffer.
+/// Other requests (static files share the fallback service) are passed on as they are.
 pub async fn own_request_parts(request: Request, next: Next) -> Response {
+    if !super::is_socket_io(&request) {
+        return next.run(request).await;
+    }
     next.run(detach(request)).await
 }
 
@@ -19,16 +23,21 @@ pub async fn own_request_parts(request: Request, next: Next) -> Response {
 /// they were parsed from.
 fn detach(request: Request) -> Request {
     let (mut parts, body) = request.into_parts();
-    if let Ok(uri) = Uri::try_from(parts.uri.to_string()) {
+    if let Some(uri) = owned_uri(&parts.uri) {
         parts.uri = uri;
     }
     if let Some(OriginalUri(original)) = parts.extensions.get::<OriginalUri>()
-        && let Ok(original) = Uri::try_from(original.to_string())
+        && let Some(original) = owned_uri(original)
     {
         parts.extensions.insert(OriginalUri(original));
     }
     parts.headers = copy_headers(&parts.headers);
     Request::from_parts(parts, body)
+}
+
+/// A copy of `uri` in an allocation of its own.
+fn owned_uri(uri: &Uri) -> Option<Uri> {
+    Uri::try_from(uri.to_string()).ok()
 }
 
 /// A copy of `headers` whose values own their bytes.
