@@ -37,6 +37,20 @@ impl Report {
         self.rows.push((name, value, unit));
     }
 
+    /// Adds the CPU microseconds spent per operation between two readings, if both exist.
+    fn add_cpu_per(
+        &mut self,
+        name: &'static str,
+        before: Option<&TreeUsage>,
+        after: Option<&TreeUsage>,
+        operations: u64,
+    ) {
+        if let (Some(before), Some(after)) = (before, after) {
+            let micros = (after.cpu_seconds - before.cpu_seconds) * 1e6;
+            self.add(name, micros / operations.max(1) as f64, "µs");
+        }
+    }
+
     /// Prints the table, then the JSON line.
     pub fn print(&self) {
         println!("{}", self.mode);
@@ -302,17 +316,18 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
     report.add("clients", clients as f64, "");
     report.add("connect_s", took.as_secs_f64(), "s");
     report.add("connects_per_s", clients as f64 / took.as_secs_f64(), "/s");
-    if let (Some(before), Some(connected)) = (&before, &connected) {
-        report.add(
-            "server_cpu_us_per_connect",
-            (connected.cpu_seconds - before.cpu_seconds) * 1e6 / clients as f64,
-            "µs",
-        );
-    }
-    report.add(
+    let clients_done = clients as u64;
+    report.add_cpu_per(
+        "server_cpu_us_per_connect",
+        before.as_ref(),
+        connected.as_ref(),
+        clients_done,
+    );
+    report.add_cpu_per(
         "bench_cpu_us_per_connect",
-        (own_connected.cpu_seconds - own_before.cpu_seconds) * 1e6 / clients as f64,
-        "µs",
+        Some(&own_before),
+        Some(&own_connected),
+        clients_done,
     );
     if let (Some(before), Some(after)) = (before, after) {
         report.add("server_rss_before_mb", before.rss_bytes as f64 / 1e6, "MB");
@@ -380,17 +395,17 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     report.add("acked_per_s", acked as f64 / elapsed, "/s");
     report.add("ack_p50_ms", latency.quantile_ms(0.5), "ms");
     report.add("ack_p99_ms", latency.quantile_ms(0.99), "ms");
-    if let (Some(before), Some(after)) = (before, after) {
-        report.add(
-            "server_cpu_us_per_write",
-            (after.cpu_seconds - before.cpu_seconds) * 1e6 / acked.max(1) as f64,
-            "µs",
-        );
-    }
-    report.add(
+    report.add_cpu_per(
+        "server_cpu_us_per_write",
+        before.as_ref(),
+        after.as_ref(),
+        acked,
+    );
+    report.add_cpu_per(
         "bench_cpu_us_per_write",
-        (own_after.cpu_seconds - own_before.cpu_seconds) * 1e6 / acked.max(1) as f64,
-        "µs",
+        Some(&own_before),
+        Some(&own_after),
+        acked,
     );
     let _ = ws.close(None).await;
     Ok(report)
@@ -471,17 +486,17 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
         count as f64 / elapsed.as_secs_f64(),
         "msg/s",
     );
-    if let (Some(before), Some(after)) = (before, after) {
-        report.add(
-            "server_cpu_us_per_msg",
-            (after.cpu_seconds - before.cpu_seconds) * 1e6 / count.max(1) as f64,
-            "µs",
-        );
-    }
-    report.add(
+    report.add_cpu_per(
+        "server_cpu_us_per_msg",
+        before.as_ref(),
+        after.as_ref(),
+        count,
+    );
+    report.add_cpu_per(
         "bench_cpu_us_per_msg",
-        (own_after.cpu_seconds - own_before.cpu_seconds) * 1e6 / count.max(1) as f64,
-        "µs",
+        Some(&own_before),
+        Some(&own_after),
+        count,
     );
     Ok(report)
 }
