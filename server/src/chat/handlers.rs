@@ -106,6 +106,22 @@ impl SocketSession {
     }
 }
 
+/// Spends one unit of the socket's budget for a costly event ([`spend_budget`]) and returns
+/// the event's arguments with the ack to answer on; over the budget, acks the refusal and
+/// returns `None`.
+async fn budgeted_args(
+    session: &SocketSession,
+    chat: &ChatState,
+    args: TryData<EventArgs>,
+    ack: Ack,
+) -> Option<(Vec<Value>, Ack)> {
+    if let Err(refused) = spend_budget(session, chat) {
+        ack.send(&refused).await;
+        return None;
+    }
+    Some((args.0.map(|EventArgs(args)| args).unwrap_or_default(), ack))
+}
+
 /// Why a socket was not admitted; the text reaches the client as its `connect_error`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectRefused {
@@ -257,11 +273,9 @@ pub async fn on_chat_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    if let Err(refused) = spend_budget(&session, &chat) {
-        ack.send(&refused).await;
+    let Some((args, ack)) = budgeted_args(&session, &chat, args, ack).await else {
         return;
-    }
-    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    };
     let message = match NewMessage::from_event_args(args, chat.max_message_bytes) {
         Ok(message) => message.by(session.nickname()),
         Err(error) => {
@@ -303,11 +317,9 @@ pub async fn on_nickname(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    if let Err(refused) = spend_budget(&session, &chat) {
-        ack.send(&refused).await;
+    let Some((args, ack)) = budgeted_args(&session, &chat, args, ack).await else {
         return;
-    }
-    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    };
     let parsed = match args.as_slice() {
         [Value::String(name)] => Nickname::parse(name),
         [other] => Err(ValidationError::NicknameNotString(json_type_name(other))),
@@ -350,11 +362,9 @@ pub async fn on_private_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    if let Err(refused) = spend_budget(&session, &chat) {
-        ack.send(&refused).await;
+    let Some((args, ack)) = budgeted_args(&session, &chat, args, ack).await else {
         return;
-    }
-    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    };
     let message = match NewMessage::private_from_event_args(args, chat.max_message_bytes) {
         Ok(message) => message.by(session.nickname()),
         Err(error) => {
@@ -448,11 +458,9 @@ pub async fn on_history(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    if let Err(refused) = spend_budget(&session, &chat) {
-        ack.send(&refused).await;
+    let Some((args, ack)) = budgeted_args(&session, &chat, args, ack).await else {
         return;
-    }
-    let args = args.0.map(|EventArgs(args)| args).unwrap_or_default();
+    };
     let (before, limit) = match args.as_slice() {
         [before, limit] => match (before.as_i64(), limit.as_u64()) {
             (Some(before), Some(limit))
