@@ -5,7 +5,21 @@
 //! to provide one, unless `CHAT_TEST_SKIP_POSTGRES=1`.
 
 use chat_server::domain::{ClientOffset, MessageText, NewMessage, Nickname, ServerOffset};
-use chat_server::store::{Store, StoreLocation, WriteOutcome};
+use chat_server::store::{Store, StoreError, StoreLocation, WriteOutcome};
+
+/// `insert_batch` on a borrowed batch, checking that the committed batch comes back as given.
+trait WriteBatch {
+    async fn write(&self, batch: &[NewMessage], at: i64) -> Result<Vec<WriteOutcome>, StoreError>;
+}
+
+impl WriteBatch for Store {
+    async fn write(&self, batch: &[NewMessage], at: i64) -> Result<Vec<WriteOutcome>, StoreError> {
+        let committed = self.insert_batch(batch.to_vec(), at).await?;
+        assert_eq!(committed.messages, batch, "the batch comes back as given");
+        assert_eq!(committed.outcomes.len(), batch.len());
+        Ok(committed.outcomes)
+    }
+}
 
 /// A fresh, empty store and where it lives (to open it again); the guard removes it.
 struct Fresh {
@@ -134,7 +148,7 @@ async fn an_empty_store_starts_at_zero(fresh: Fresh) {
 async fn inserts_in_order_with_consecutive_ids(fresh: Fresh) {
     let store = fresh.open().await;
     let out = store
-        .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
+        .write(&[message("a", "k1"), message("b", "k2")], 1)
         .await
         .unwrap();
     assert_eq!(
@@ -144,15 +158,15 @@ async fn inserts_in_order_with_consecutive_ids(fresh: Fresh) {
             WriteOutcome::Inserted(ServerOffset(2))
         ]
     );
-    let out = store.insert_batch(&[message("c", "k3")], 2).await.unwrap();
+    let out = store.write(&[message("c", "k3")], 2).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
 }
 
 async fn a_resent_client_offset_is_stored_once(fresh: Fresh) {
     let store = fresh.open().await;
-    store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
+    store.write(&[message("a", "k1")], 1).await.unwrap();
     let out = store
-        .insert_batch(
+        .write(
             &[
                 message("a again", "k1"),
                 message("b", "k2"),
@@ -176,7 +190,7 @@ async fn a_resent_client_offset_is_stored_once(fresh: Fresh) {
         ["a", "b"]
     );
     // A duplicate never consumes an id.
-    let out = store.insert_batch(&[message("c", "k3")], 3).await.unwrap();
+    let out = store.write(&[message("c", "k3")], 3).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(3))]);
 }
 
@@ -184,11 +198,11 @@ async fn resends_among_new_messages_keep_their_ids_and_consume_none(fresh: Fresh
     // Distinct client offsets, two of them stored before: the SQLite store's one-trip path.
     let store = fresh.open().await;
     store
-        .insert_batch(&[message("a", "k1"), message("b", "k2")], 1)
+        .write(&[message("a", "k1"), message("b", "k2")], 1)
         .await
         .unwrap();
     let out = store
-        .insert_batch(
+        .write(
             &[
                 message("c", "k3"),
                 message("b again", "k2"),
@@ -208,7 +222,7 @@ async fn resends_among_new_messages_keep_their_ids_and_consume_none(fresh: Fresh
             WriteOutcome::Duplicate(ServerOffset(1)),
         ]
     );
-    let out = store.insert_batch(&[message("e", "k5")], 3).await.unwrap();
+    let out = store.write(&[message("e", "k5")], 3).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(5))]);
     let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
     assert_eq!(
@@ -227,7 +241,7 @@ async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks
             message(&format!("m{i}"), &format!("k{key}"))
         })
         .collect();
-    let out = store.insert_batch(&batch, 1).await.unwrap();
+    let out = store.write(&batch, 1).await.unwrap();
     let mut next = 1;
     for (i, outcome) in out.iter().enumerate() {
         if i >= 600 && i % 100 == 0 {
@@ -255,7 +269,7 @@ async fn replay_resumes_after_the_given_offset_in_id_order(fresh: Fresh) {
     let batch: Vec<_> = (0..10)
         .map(|i| message(&format!("m{i}"), &format!("k{i}")))
         .collect();
-    store.insert_batch(&batch, 7).await.unwrap();
+    store.write(&batch, 7).await.unwrap();
     let page = store.messages_after(ServerOffset(4), 3).await.unwrap();
     assert_eq!(
         page.iter()
@@ -278,7 +292,7 @@ async fn history_pages_back_before_an_offset(fresh: Fresh) {
     let batch: Vec<_> = (1..=10)
         .map(|i| message(&format!("m{i}"), &format!("k{i}")))
         .collect();
-    store.insert_batch(&batch, 1).await.unwrap();
+    store.write(&batch, 1).await.unwrap();
     let page = store.messages_before(ServerOffset(8), 3).await.unwrap();
     assert_eq!(page.iter().map(|m| m.id.0).collect::<Vec<_>>(), [5, 6, 7]);
     let first = store.messages_before(ServerOffset(3), 10).await.unwrap();
@@ -299,7 +313,7 @@ async fn text_and_author_are_stored_verbatim(fresh: Fresh) {
         author: Nickname::parse("bö 🐝").unwrap(),
         ..message(html, "k")
     };
-    store.insert_batch(&[by_bo], 1).await.unwrap();
+    store.write(&[by_bo], 1).await.unwrap();
     let all = store.messages_after(ServerOffset(0), 10).await.unwrap();
     assert_eq!(all[0].text, html);
     assert_eq!(all[0].author, "bö 🐝");
@@ -307,20 +321,20 @@ async fn text_and_author_are_stored_verbatim(fresh: Fresh) {
 
 async fn reopening_keeps_messages_and_ids_keep_growing(fresh: Fresh) {
     let store = fresh.open().await;
-    store.insert_batch(&[message("a", "k1")], 1).await.unwrap();
+    store.write(&[message("a", "k1")], 1).await.unwrap();
     store.close().await;
     let store = fresh.open().await;
-    let out = store.insert_batch(&[message("b", "k2")], 2).await.unwrap();
+    let out = store.write(&[message("b", "k2")], 2).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(2))]);
     let reader = Store::open_read_only(&fresh.location).await.unwrap();
     assert_eq!(reader.last_offset().await.unwrap(), ServerOffset(2));
-    assert!(reader.insert_batch(&[message("c", "k3")], 3).await.is_err());
+    assert!(reader.write(&[message("c", "k3")], 3).await.is_err());
 }
 
 async fn private_messages_have_their_own_sequence_and_reach_only_their_two_users(fresh: Fresh) {
     let store = fresh.open().await;
     let out = store
-        .insert_batch(
+        .write(
             &[
                 message("public 1", "p1"),
                 private("ana to bo", "x1", "ana", "bo"),
@@ -387,7 +401,7 @@ async fn concurrent_writers_get_consecutive_ids_and_store_each_message_once(fres
                     )
                 })
                 .collect();
-            for outcome in store.insert_batch(&messages, batch).await.unwrap() {
+            for outcome in store.write(&messages, batch).await.unwrap() {
                 ids.push(outcome);
             }
         }
@@ -403,10 +417,7 @@ async fn concurrent_writers_get_consecutive_ids_and_store_each_message_once(fres
     let mut ids: Vec<i64> = from_a.iter().chain(&from_b).map(|o| o.id().0).collect();
     ids.sort_unstable();
     assert_eq!(ids, (1..=400).collect::<Vec<_>>());
-    let again = b
-        .insert_batch(&[message("a0-0", "a0-0")], 99)
-        .await
-        .unwrap();
+    let again = b.write(&[message("a0-0", "a0-0")], 99).await.unwrap();
     assert_eq!(again, [WriteOutcome::Duplicate(from_a[0].id())]);
     let all = a.messages_after(ServerOffset(0), 1000).await.unwrap();
     assert_eq!(all.len(), 400);

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::domain::NewMessage;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoredMessage, WriteOutcome};
+use crate::store::{Committed, Store, StoredMessage, WriteOutcome};
 
 /// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
 /// the primary's relay to every worker.
@@ -126,12 +126,12 @@ async fn run<S: CommitSink>(
             batch.drain(..).map(|r| (r.message, r.reply)).unzip();
         let created_at = now_millis();
         let started = std::time::Instant::now();
-        let result = store.insert_batch(&messages, created_at).await;
+        let result = store.insert_batch(messages, created_at).await;
         metrics
             .store_commit_seconds
             .observe(started.elapsed().as_secs_f64());
         match result {
-            Ok(outcomes) => {
+            Ok(Committed { messages, outcomes }) => {
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
                     .zip(messages)

@@ -37,9 +37,18 @@ pub enum StoreError {
     /// An inserted row was not returned by its `INSERT .. RETURNING`.
     #[error("an inserted message was not returned by the database")]
     MissingRow,
-    /// A query failed.
+    /// A query failed (PostgreSQL, or SQLite's migrations).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An SQLite query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A thread that runs SQLite calls could not be started, or stopped unexpectedly.
+    #[error("database thread failed: {0}")]
+    Thread(std::io::Error),
+    /// The store was closed (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
 }
 
 /// Where messages are kept.
@@ -82,11 +91,12 @@ impl Store {
     /// whether it is new. A client offset already stored (earlier, or earlier in this batch)
     /// is a duplicate and writes nothing. Either the whole batch commits or none of it does.
     /// Public messages get consecutive ids in batch order; private ones, their own sequence.
+    /// The batch comes back with the outcomes, so its texts are published without a copy.
     pub async fn insert_batch(
         &self,
-        batch: &[NewMessage],
+        batch: Vec<NewMessage>,
         created_at: i64,
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
+    ) -> Result<Committed, StoreError> {
         match self {
             Self::Sqlite(store) => store.insert_batch(batch, created_at).await,
             Self::Postgres(store) => store.insert_batch(batch, created_at).await,
@@ -232,6 +242,15 @@ impl StoredMessage {
             },
         )
     }
+}
+
+/// A committed batch: its messages, and what happened to each, in the same order.
+#[derive(Debug)]
+pub struct Committed {
+    /// The messages, as given to [`Store::insert_batch`].
+    pub messages: Vec<NewMessage>,
+    /// Each message's outcome.
+    pub outcomes: Vec<WriteOutcome>,
 }
 
 /// What happened to one message of a written batch.

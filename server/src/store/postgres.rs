@@ -13,7 +13,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::{StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
+use super::{Committed, StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome};
 use crate::domain::{NewMessage, ServerOffset};
 
 /// Rows per multi-row statement (5 bound values each, far below PostgreSQL's limit).
@@ -49,6 +49,19 @@ impl PostgresStore {
 
     /// Stores a batch in one transaction; see [`super::Store::insert_batch`].
     pub async fn insert_batch(
+        &self,
+        batch: Vec<NewMessage>,
+        created_at: i64,
+    ) -> Result<Committed, StoreError> {
+        let outcomes = self.insert(&batch, created_at).await?;
+        Ok(Committed {
+            messages: batch,
+            outcomes,
+        })
+    }
+
+    /// [`Self::insert_batch`] on a borrowed batch.
+    async fn insert(
         &self,
         batch: &[NewMessage],
         created_at: i64,
