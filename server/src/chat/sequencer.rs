@@ -37,10 +37,36 @@ pub enum WriteError {
     ShuttingDown,
 }
 
+/// Where a write's outcome goes: called once, after the commit and the publish. Dropped
+/// unanswered (the sequencer stopped first), it answers [`WriteError::ShuttingDown`].
+pub struct Reply(Option<Box<dyn FnOnce(Result<WriteOutcome, WriteError>) + Send>>);
+
+impl Reply {
+    /// A reply that calls `answer` with the outcome.
+    pub fn new(answer: impl FnOnce(Result<WriteOutcome, WriteError>) + Send + 'static) -> Self {
+        Self(Some(Box::new(answer)))
+    }
+
+    /// Answers with `outcome`.
+    fn send(mut self, outcome: Result<WriteOutcome, WriteError>) {
+        if let Some(answer) = self.0.take() {
+            answer(outcome);
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(answer) = self.0.take() {
+            answer(Err(WriteError::ShuttingDown));
+        }
+    }
+}
+
 /// One message waiting to be written.
 struct WriteRequest {
     message: NewMessage,
-    reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
+    reply: Reply,
 }
 
 /// The handle handlers write through. Cloning it is cheap. The sequencer stops when its
@@ -69,12 +95,32 @@ impl Sequencer {
     /// Stores `message` (or finds it already stored) and returns once it is committed and
     /// broadcast.
     pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
-        let (reply, outcome) = oneshot::channel();
-        self.requests
-            .send(WriteRequest { message, reply })
-            .await
-            .map_err(|_| WriteError::ShuttingDown)?;
+        let (answer, outcome) = oneshot::channel();
+        self.submit(
+            message,
+            Reply::new(move |result| {
+                let _ = answer.send(result);
+            }),
+        )
+        .await;
         outcome.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+
+    /// Queues `message`, waiting while the queue is full; `reply` gets its outcome.
+    pub async fn submit(&self, message: NewMessage, reply: Reply) {
+        // A closed queue drops the request, and with it the reply, which answers
+        // ShuttingDown.
+        let _ = self.requests.send(WriteRequest { message, reply }).await;
+    }
+
+    /// Queues `message` without waiting (no task per write for the primary's worker
+    /// links); `reply` gets its outcome. A full queue hands both back, for [`Self::submit`].
+    pub fn try_submit(&self, message: NewMessage, reply: Reply) -> Result<(), (NewMessage, Reply)> {
+        match self.requests.try_send(WriteRequest { message, reply }) {
+            Err(mpsc::error::TrySendError::Full(request)) => Err((request.message, request.reply)),
+            // Sent, or closed: the dropped reply answers ShuttingDown.
+            _ => Ok(()),
+        }
     }
 }
 
@@ -156,7 +202,7 @@ async fn run<S: CommitSink>(
                 sink.publish(&fresh).await;
                 tracing::debug!(batch = replies.len(), stored = fresh.len(), "committed");
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                    reply.send(Ok(outcome));
                 }
             }
             Err(error) => {
@@ -164,7 +210,7 @@ async fn run<S: CommitSink>(
                 tracing::error!(%error, batch = replies.len(), "storing a batch failed; error acks sent");
                 let error = WriteError::Storage(error.to_string().into());
                 for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
+                    reply.send(Err(error.clone()));
                 }
             }
         }

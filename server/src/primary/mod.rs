@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::chat::presence::Expiry;
-use crate::chat::sequencer::Sequencer;
+use crate::chat::sequencer::{Reply, Sequencer};
 use crate::cluster::connection::{FrameReader, write_frames};
 use crate::cluster::frame::Frame;
 use crate::config::Config;
@@ -295,31 +295,22 @@ async fn serve_worker(
                 author,
                 recipient,
             })) => {
-                let outgoing = outgoing.clone();
-                let sequencer = sequencer.clone();
-                tokio::spawn(async move {
-                    let reply = match validate(
-                        text,
-                        client_offset,
-                        &author,
-                        &recipient,
-                        limits.max_message_bytes,
-                    ) {
-                        Err(reason) => Frame::WriteFailed { request, reason },
-                        Ok(message) => match sequencer.write(message).await {
-                            Ok(outcome) => Frame::WriteDone {
-                                request,
-                                offset: outcome.id(),
-                                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
-                            },
-                            Err(error) => Frame::WriteFailed {
-                                request,
-                                reason: error.to_string(),
-                            },
-                        },
-                    };
-                    let _ = outgoing.send(reply).await;
-                });
+                match validate(
+                    text,
+                    client_offset,
+                    &author,
+                    &recipient,
+                    limits.max_message_bytes,
+                ) {
+                    Err(reason) => send_reply(&outgoing, Frame::WriteFailed { request, reason }),
+                    Ok(message) => {
+                        let reply = reply_to_worker(request, outgoing.clone());
+                        if let Err((message, reply)) = sequencer.try_submit(message, reply) {
+                            let sequencer = sequencer.clone();
+                            tokio::spawn(async move { sequencer.submit(message, reply).await });
+                        }
+                    }
+                }
             }
             Ok(Some(Frame::PresenceReport { nickname, joined })) => {
                 if let Some(expiry) = relay.presence_report(id, &nickname, joined) {
@@ -351,6 +342,36 @@ async fn serve_worker(
     let expiries = relay.leave(id);
     expire_later(relay, expiries, limits.presence_grace);
     writer.abort();
+}
+
+/// The reply to the worker's write `request`: `WriteDone` or `WriteFailed` on its link.
+fn reply_to_worker(request: u64, outgoing: mpsc::Sender<Frame>) -> Reply {
+    Reply::new(move |result| {
+        let frame = match result {
+            Ok(outcome) => Frame::WriteDone {
+                request,
+                offset: outcome.id(),
+                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+            },
+            Err(error) => Frame::WriteFailed {
+                request,
+                reason: error.to_string(),
+            },
+        };
+        send_reply(&outgoing, frame);
+    })
+}
+
+/// Queues `frame` for a worker; a full link queue gets it from a task that waits for room
+/// (a reply is never dropped while the worker is connected).
+fn send_reply(outgoing: &mpsc::Sender<Frame>, frame: Frame) {
+    if let Err(mpsc::error::TrySendError::Full(frame)) = outgoing.try_send(frame) {
+        // At shutdown there may be no runtime left to wait in; the worker is going too.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let outgoing = outgoing.clone();
+            runtime.spawn(async move { outgoing.send(frame).await });
+        }
+    }
 }
 
 /// Checks, after `grace`, whether the users of `expiries` are still without a socket.
