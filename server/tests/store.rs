@@ -422,3 +422,48 @@ async fn concurrent_writers_get_consecutive_ids_and_store_each_message_once(fres
     let all = a.messages_after(ServerOffset(0), 1000).await.unwrap();
     assert_eq!(all.len(), 400);
 }
+
+/// SQLite only (the fault is an SQLite trigger): the writer thread rolls back a batch that
+/// failed part-way, so none of it is stored and the next batch commits with the ids it
+/// would have had.
+#[tokio::test]
+async fn sqlite_a_batch_that_fails_midway_stores_nothing_and_the_next_one_commits() {
+    let fresh = Fresh::sqlite().await;
+    let store = fresh.open().await;
+    let StoreLocation::Sqlite(path) = &fresh.location else {
+        unreachable!("an SQLite location")
+    };
+    // A fault in the middle of a batch, after its first row went in.
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let batch = [
+        message("a", "k1"),
+        message("boom", "k2"),
+        message("b", "k3"),
+    ];
+    assert!(store.write(&batch, 1).await.is_err());
+    assert!(
+        store
+            .messages_after(ServerOffset(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let out = store
+        .write(&[message("a", "k1"), message("b", "k3")], 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            WriteOutcome::Inserted(ServerOffset(1)),
+            WriteOutcome::Inserted(ServerOffset(2))
+        ],
+        "the failed batch consumed no ids"
+    );
+}

@@ -39,7 +39,10 @@ pub enum WriteError {
 
 /// Where a write's outcome goes: called once, after the commit and the publish. Dropped
 /// unanswered (the sequencer stopped first), it answers [`WriteError::ShuttingDown`].
-pub struct Reply(Option<Box<dyn FnOnce(Result<WriteOutcome, WriteError>) + Send>>);
+pub struct Reply(Option<Answer>);
+
+/// What a [`Reply`] calls.
+type Answer = Box<dyn FnOnce(Result<WriteOutcome, WriteError>) + Send>;
 
 impl Reply {
     /// A reply that calls `answer` with the outcome.

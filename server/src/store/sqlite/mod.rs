@@ -150,7 +150,6 @@ async fn migrate(path: &Path) -> Result<(), StoreError> {
 mod tests {
     //! SQLite specifics; the behaviour shared with PostgreSQL is in `tests/store.rs`.
     use super::*;
-    use crate::store::WriteOutcome;
 
     #[tokio::test]
     async fn creates_the_file_and_its_directory() {
@@ -160,55 +159,5 @@ mod tests {
             .unwrap();
         assert!(dir.path().join("nested/chat.db").exists());
         assert_eq!(store.last_offset().await.unwrap(), ServerOffset(0));
-    }
-
-    fn message(text: &str, key: &str) -> NewMessage {
-        use crate::domain::{ClientOffset, MessageText, Nickname};
-        NewMessage {
-            text: MessageText::parse(text.into(), 4096).unwrap(),
-            client_offset: ClientOffset::parse(key.into()).unwrap(),
-            author: Nickname::parse("ana").unwrap(),
-            recipient: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_batch_that_fails_midway_stores_nothing_and_the_next_one_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chat.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        // A fault in the middle of a batch, after its first row went in.
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'boom' \
-                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-            )
-            .unwrap();
-        let batch = vec![
-            message("a", "k1"),
-            message("boom", "k2"),
-            message("b", "k3"),
-        ];
-        assert!(store.insert_batch(batch, 1).await.is_err());
-        assert!(
-            store
-                .messages_after(ServerOffset(0), 10)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        let committed = store
-            .insert_batch(vec![message("a", "k1"), message("b", "k3")], 2)
-            .await
-            .unwrap();
-        assert_eq!(
-            committed.outcomes,
-            [
-                WriteOutcome::Inserted(ServerOffset(1)),
-                WriteOutcome::Inserted(ServerOffset(2))
-            ],
-            "the failed batch consumed no ids"
-        );
     }
 }
