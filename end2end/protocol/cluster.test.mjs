@@ -346,11 +346,9 @@ describe("private messages across workers", () => {
   before(async () => { cluster = await startCluster(2); });
   after(async () => { await cluster.stop(); });
 
-  /** A client that records private messages. */
+  /** A client with a nickname, once its replay is done (it records private messages). */
   async function user(url, nickname, auth = {}) {
     const c = await connectClient(url, { nickname, ...auth });
-    c.private = [];
-    c.socket.on("private message", (text, offset, meta) => c.private.push({ text, offset, ...meta }));
     await c.until(() => c.replayDone);
     return c;
   }

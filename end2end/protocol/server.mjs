@@ -62,6 +62,10 @@ export async function startServer(args = [], { dir } = {}) {
 export async function connectClient(url, auth = {}) {
   const socket = io(url, { auth, transports: ["websocket"], reconnection: false, forceNew: true });
   const received = [];
+  // Listeners go on before the connection opens: the replay right after CONNECT can arrive
+  // in the same read as the CONNECT itself, before an `await connectClient()` resumes.
+  const privateMessages = [];
+  socket.on("private message", (text, offset, meta) => privateMessages.push({ text, offset, ...meta }));
   let replayDone = null;
   let liveFrom = 0;
   const waiters = [];
@@ -77,6 +81,8 @@ export async function connectClient(url, auth = {}) {
   const client = {
     socket,
     received,
+    /** `private message` events received: `{ text, offset, from, to, createdAt }`. */
+    private: privateMessages,
     get replayDone() { return replayDone; },
     /** Messages received after `replay done`. */
     live() { return replayDone ? received.slice(liveFrom) : []; },
