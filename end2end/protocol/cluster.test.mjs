@@ -388,6 +388,24 @@ describe("private messages across workers", () => {
     for (const c of [ana, bob, eve, bobAgain, bobLater, eveAgain]) c.close();
   });
 
+  test("anonymous clients (no nickname, as the tutorial's) neither send nor receive private messages", async () => {
+    const anon = await connectClient(cluster.urls[0]);
+    await anon.until(() => anon.replayDone);
+    const named = await user(cluster.urls[1], "pm-named");
+    for (let list = []; !list.includes("pm-named") || !list.includes("anonymous");) {
+      list = (await anon.socket.timeout(5000).emitWithAck("users")).users;
+    }
+    const refused = { error: "private messages need a nickname on both sides (anonymous is shared by every client without one)" };
+    assert.deepEqual(await sendPrivate(anon, "pm-named", "from nobody", "pm-anon-1"), refused);
+    assert.deepEqual(await sendPrivate(named, "anonymous", "to everybody", "pm-anon-2"), refused);
+    // Nothing was stored for anyone: a public marker reaches both, and no private message.
+    const marker = await named.send("after the refusals", "pm-anon-marker");
+    await anon.until(() => anon.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
+    const again = await user(cluster.urls[0], "pm-named", { privateOffset: 0 });
+    assert.equal(again.private.length + named.private.length + anon.private.length, 0);
+    for (const c of [anon, named, again]) c.close();
+  });
+
   test("to a user who is not online, or with bad arguments, gets an error ack", async () => {
     const ana = await user(cluster.urls[0], "pm-ana-2");
     assert.deepEqual(await sendPrivate(ana, "nobody-here", "hello?", "pm-x"), { error: "no user named nobody-here is online" });

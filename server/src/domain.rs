@@ -171,6 +171,12 @@ impl Nickname {
         Self(Self::ANONYMOUS.to_owned())
     }
 
+    /// Whether this is [`Self::ANONYMOUS`], the name every client without a nickname shares
+    /// (so it has no private messages: they would reach all of those clients).
+    pub fn is_anonymous(&self) -> bool {
+        self.0 == Self::ANONYMOUS
+    }
+
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -244,7 +244,8 @@ pub async fn on_connect(
         .extensions
         .get::<Arc<SocketSession>>()
         .map(|s| s.nickname());
-    if let Some(nickname) = nickname
+    // `anonymous` is shared by every client without a nickname: it has no private messages.
+    if let Some(nickname) = nickname.filter(|n| !n.is_anonymous())
         && let Err(error) =
             replay::replay_private(&socket, &chat.store, nickname.as_str(), private_from).await
     {
@@ -375,6 +376,14 @@ pub async fn on_private_message(
     let Some(recipient) = message.recipient.clone() else {
         return;
     };
+    if message.author.is_anonymous() || recipient.is_anonymous() {
+        let error = format!(
+            "private messages need a nickname on both sides ({} is shared by every client without one)",
+            Nickname::ANONYMOUS
+        );
+        ack.send(&Refused::permanent(error)).await;
+        return;
+    }
     if !chat.presence.is_online(recipient.as_str()) {
         let error = format!("no user named {} is online", recipient.as_str());
         ack.send(&Refused::permanent(error)).await;
