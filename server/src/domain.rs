@@ -181,6 +181,11 @@ impl Nickname {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name, owned.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
 }
 
 /// A message's position in the global order: its row id. Clients resume from the highest one

@@ -17,7 +17,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The runtime for this role. The primary runs on one thread: it relays, sequences and
-/// supervises, while SQLite works on sqlx's own thread, and a single thread measured cheaper
+/// supervises, while SQLite works on the store's writer thread, and a single thread measured cheaper
 /// per write and per delivery than one per core (BENCHMARKS.md). A worker uses
 /// `--worker-threads` (1, the default: single-threaded, as there is one worker per core; 0:
 /// one thread per core). A single server, which does everything, uses every core.

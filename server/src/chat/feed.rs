@@ -84,14 +84,13 @@ struct LiveSocket {
     given: ServerOffset,
 }
 
-/// The published messages still held in memory, and the last offset published.
+/// The published messages still held in memory.
 struct Recent {
     /// Every message published after `covers_from`, oldest first.
     ring: VecDeque<LiveMessage>,
-    /// The ring holds every published message with an id above this.
+    /// The ring holds every published message with an id above this (the last published
+    /// while the ring is empty).
     covers_from: ServerOffset,
-    /// The highest offset published.
-    last: ServerOffset,
 }
 
 /// How [`Recent::send_after`] ended.
@@ -108,6 +107,11 @@ enum Sent {
 }
 
 impl Recent {
+    /// The highest offset published.
+    fn last(&self) -> ServerOffset {
+        self.ring.back().map_or(self.covers_from, |m| m.id)
+    }
+
     /// Adds a newly published message, dropping the oldest when full.
     fn push(&mut self, message: &StoredMessage) {
         if self.ring.len() == RING_CAPACITY
@@ -116,7 +120,6 @@ impl Recent {
             self.covers_from = evicted.id;
         }
         self.ring.push_back(LiveMessage::encode(message));
-        self.last = message.id;
     }
 
     /// Queues to `socket` every published message after `*after`, moving `*after` to the
@@ -127,7 +130,7 @@ impl Recent {
         after: &mut ServerOffset,
         count: &mut u64,
     ) -> Sent {
-        if *after >= self.last {
+        if *after >= self.last() {
             return Sent::CaughtUp;
         }
         if *after < self.covers_from {
@@ -203,7 +206,6 @@ impl Feed {
                 recent: Recent {
                     ring: VecDeque::with_capacity(RING_CAPACITY),
                     covers_from: last_committed,
-                    last: last_committed,
                 },
                 live: HashMap::new(),
                 last_flush: Instant::now(),
@@ -235,7 +237,7 @@ impl Feed {
         let Some(last) = messages.last() else { return };
         let mut state = self.state.lock().await;
         debug_assert!(
-            messages.first().is_some_and(|m| m.id > state.recent.last),
+            messages.first().is_some_and(|m| m.id > state.recent.last()),
             "published out of order"
         );
         for message in messages {
@@ -360,7 +362,7 @@ impl Feed {
         joining: Joining,
     ) -> Subscribe {
         let mut state = self.state.lock().await;
-        if progress.after > state.recent.last {
+        if progress.after > state.recent.last() {
             return Subscribe::FeedBehind;
         }
         match state
@@ -388,7 +390,7 @@ impl Feed {
         if !socket.connected() {
             return Subscribe::Closed;
         }
-        let given = state.recent.last;
+        let given = state.recent.last();
         state.live.insert(
             socket.id,
             LiveSocket {

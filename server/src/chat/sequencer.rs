@@ -191,7 +191,7 @@ async fn run<S: CommitSink>(
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,
                             text: message.text.into_inner(),
-                            author: message.author.as_str().to_owned(),
+                            author: message.author.into_inner(),
                             created_at,
                         }),
                         WriteOutcome::Duplicate(_) => None,

@@ -28,7 +28,7 @@ use crate::domain::{NewMessage, ServerOffset};
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     /// `None` when opened read-only (a worker: the primary writes).
-    writer: Option<Arc<WriterThread>>,
+    writer: Option<WriterThread>,
     readers: Arc<Readers>,
 }
 
@@ -38,7 +38,7 @@ impl SqliteStore {
         create_parent_dir(path)?;
         migrate(path).await?;
         Ok(Self {
-            writer: Some(Arc::new(WriterThread::start(path.to_owned())?)),
+            writer: Some(WriterThread::start(path.to_owned())?),
             readers: Readers::open(path.to_owned())?,
         })
     }

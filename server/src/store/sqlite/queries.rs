@@ -1,6 +1,6 @@
 //! The store's SQL, run on one connection: a batch insert (group commit) and the reads.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, Statement, params};
 
 use crate::domain::{NewMessage, ServerOffset};
 use crate::store::{StoredMessage, StoredPrivateMessage, WriteOutcome};
@@ -46,41 +46,45 @@ fn insert_all(
 ) -> rusqlite::Result<Vec<WriteOutcome>> {
     let mut find_public = connection.prepare_cached(FIND_PUBLIC)?;
     let mut insert_public = connection.prepare_cached(INSERT_PUBLIC)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for message in batch {
-        let client_offset = message.client_offset.as_str();
-        // The write lock is held: nothing else can store this client offset in between.
-        let stored: Option<i64> = match message.recipient {
-            None => find_public.query_row([client_offset], |row| row.get(0)),
-            Some(_) => connection
-                .prepare_cached(FIND_PRIVATE)?
-                .query_row([client_offset], |row| row.get(0)),
-        }
+    batch
+        .iter()
+        .map(|message| {
+            let client_offset = message.client_offset.as_str();
+            let (text, author) = (message.text.as_str(), message.author.as_str());
+            match &message.recipient {
+                None => find_or_insert(
+                    &mut find_public,
+                    &mut insert_public,
+                    client_offset,
+                    params![client_offset, text, created_at, author],
+                ),
+                Some(recipient) => find_or_insert(
+                    &mut *connection.prepare_cached(FIND_PRIVATE)?,
+                    &mut *connection.prepare_cached(INSERT_PRIVATE)?,
+                    client_offset,
+                    params![client_offset, author, recipient.as_str(), text, created_at],
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The row stored under `client_offset` if there is one (found by `find`), else a new one
+/// (`insert` with `values`). The write lock is held: nothing else can store the client
+/// offset in between.
+fn find_or_insert(
+    find: &mut Statement<'_>,
+    insert: &mut Statement<'_>,
+    client_offset: &str,
+    values: impl Params,
+) -> rusqlite::Result<WriteOutcome> {
+    let stored: Option<i64> = find
+        .query_row([client_offset], |row| row.get(0))
         .optional()?;
-        if let Some(id) = stored {
-            outcomes.push(WriteOutcome::Duplicate(ServerOffset(id)));
-            continue;
-        }
-        match &message.recipient {
-            None => insert_public.execute(params![
-                client_offset,
-                message.text.as_str(),
-                created_at,
-                message.author.as_str(),
-            ])?,
-            Some(recipient) => connection.prepare_cached(INSERT_PRIVATE)?.execute(params![
-                client_offset,
-                message.author.as_str(),
-                recipient.as_str(),
-                message.text.as_str(),
-                created_at,
-            ])?,
-        };
-        outcomes.push(WriteOutcome::Inserted(ServerOffset(
-            connection.last_insert_rowid(),
-        )));
-    }
-    Ok(outcomes)
+    Ok(match stored {
+        Some(id) => WriteOutcome::Duplicate(ServerOffset(id)),
+        None => WriteOutcome::Inserted(ServerOffset(insert.insert(values)?)),
+    })
 }
 
 /// Up to `limit` messages with an id greater than `after`, in id order.

@@ -24,9 +24,9 @@ enum Command {
     Close(oneshot::Sender<()>),
 }
 
-/// The handle to the writer thread. The thread stops when asked to close, or when every
-/// handle is dropped.
-#[derive(Debug)]
+/// The handle to the writer thread; clones share the thread. It stops when asked to close,
+/// or when every handle is dropped.
+#[derive(Clone, Debug)]
 pub struct WriterThread {
     commands: mpsc::Sender<Command>,
 }
