@@ -8,6 +8,8 @@ const server = process.env.CHAT_SERVER_BIN ?? "../target/debug/chat-server";
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
+  // The whole run is bounded too (scripts/test.sh also stops it after 25 minutes).
+  globalTimeout: 20 * 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,

@@ -40,7 +40,10 @@ cargo leptos build
 cargo build -p chat-bench --locked
 
 step "protocol tests (socket.io-client against the server)"
-if ! node --test --test-reporter=spec --test-reporter-destination=stdout \
+# Bounded: a test fails after 4 minutes, a file's process exits when its tests end (the
+# servers it started are killed then), and the suite as a whole gets 30 minutes.
+if ! timeout --kill-after=30s 30m node --test --test-force-exit --test-timeout=240000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$logs/protocol.tap" end2end/protocol/; then
   failed_suites+=("protocol")
 fi
@@ -48,7 +51,7 @@ proto_pass=$(awk '/^# pass /{print $3}' "$logs/protocol.tap" | tail -n1)
 proto_fail=$(awk '/^# fail /{print $3}' "$logs/protocol.tap" | tail -n1)
 
 step "browser tests (Playwright, Chromium)"
-if ! (cd end2end && npx playwright test); then failed_suites+=("browser"); fi
+if ! (cd end2end && timeout --kill-after=30s 25m npx playwright test); then failed_suites+=("browser"); fi
 read -r e2e_pass e2e_fail < <(node -e '
   const r = require(process.argv[1]);
   console.log(r.stats.expected + r.stats.flaky, r.stats.unexpected);

@@ -5,8 +5,9 @@
 // (scripts/test.sh starts both).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createConnection } from "node:net";
 import { io } from "socket.io-client";
-import { connectClient, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
+import { connectClient, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, spawn, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = process.env.CHAT_TEST_POSTGRES_URL;
@@ -174,23 +175,30 @@ function writeUntilStopped(c, prefix) {
 
 describe("faults on two hosts", { skip }, () => {
   test("Redis restarted under load: chat resumes on both hosts, no acked message lost or doubled", async () => {
-    const { spawn } = await import("node:child_process");
-    const { freePorts } = await import("./server.mjs");
     const port = await freePorts(1);
-    const startRedis = () => spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    let redisProcess = startRedis();
-    await sleep(300);
-    const args = ["--database", freshPostgresDatabase(pg), "--adapter", `redis://127.0.0.1:${port}`];
-    const hostA = await startCluster(2, args);
-    const hostB = await startCluster(2, args);
-    const clients = [...hostA.urls, ...hostB.urls].map(resilientClient);
+    const startRedis = async () => {
+      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+      for (let tries = 0; !(await canConnect(port)); tries++) {
+        if (tries > 100) throw new Error(`Redis did not listen on ${port}`);
+        await sleep(50);
+      }
+      return child;
+    };
+    let redisProcess = await startRedis();
+    let hostA;
+    let hostB;
+    const clients = [];
     try {
+      const args = ["--database", freshPostgresDatabase(pg), "--adapter", `redis://127.0.0.1:${port}`];
+      hostA = await startCluster(2, args);
+      hostB = await startCluster(2, args);
+      clients.push(...[...hostA.urls, ...hostB.urls].map(resilientClient));
       await sleep(500);
       const writers = [writeUntilStopped(clients[0], "ra"), writeUntilStopped(clients[3], "rb")];
       await sleep(1500);
       redisProcess.kill("SIGKILL");
       await sleep(3000);
-      redisProcess = startRedis();
+      redisProcess = await startRedis();
       const resumedAt = writers.map((w) => w.acked.size);
       await sleep(6000);
       await Promise.all(writers.map((w) => w.stop()));
@@ -212,7 +220,7 @@ describe("faults on two hosts", { skip }, () => {
       audit.close();
     } finally {
       for (const c of clients) c.socket.close();
-      await Promise.all([hostA.stop(), hostB.stop()]);
+      await Promise.all([hostA?.stop(), hostB?.stop()]);
       redisProcess.kill("SIGKILL");
     }
   });
@@ -258,6 +266,15 @@ describe("faults on two hosts", { skip }, () => {
     }
   });
 });
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function canConnect(port) {
+  return new Promise((ok) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    socket.once("connect", () => { socket.destroy(); ok(true); });
+    socket.once("error", () => ok(false));
+  });
+}
 
 /** The last warning and error lines of a server's log. */
 function warnings(log) {

@@ -1,7 +1,7 @@
 // Test support: start the real chat server binary on a free port with a fresh database,
 // and connect real socket.io-client sockets to it.
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn as spawnProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,30 @@ import { io } from "socket.io-client";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
 export const serverBin = process.env.CHAT_SERVER_BIN ?? join(root, "target/debug/chat-server");
+
+/**
+ * Every process a test file starts. Whatever is still running when the file's process exits
+ * (a test that failed before its own cleanup; `node --test --test-force-exit` ends the file)
+ * is killed, so no server outlives its tests or keeps the runner waiting.
+ */
+const children = new Set();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** `child_process.spawn`, with the child killed when this test file's process exits. */
+export function spawn(command, args, options) {
+  const child = spawnProcess(command, args, options);
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+
+/** The first error lines of a server log and its tail: what a start failure is reported with. */
+function startFailure(what, log) {
+  const errors = log.split("\n").filter((line) => /ERROR|^Error|panicked/.test(line)).slice(0, 5).join("\n");
+  return new Error(`${what}\nfirst errors:\n${errors || "(none)"}\nlog tail:\n${log.slice(-3000)}`);
+}
 
 /**
  * Test servers lift the per-socket message rate and the per-address connection limit
@@ -32,7 +56,7 @@ export async function startServer(args = [], { dir } = {}) {
   let log = "";
   const exited = new Promise((done) => child.on("exit", (code, signal) => done({ code, signal })));
   const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 15000);
+    const timer = setTimeout(() => { child.kill("SIGKILL"); fail(startFailure("server did not start", log)); }, 15000);
     child.stderr.on("data", (chunk) => {
       log += chunk;
       const m = log.match(/listening addr=([\d.:]+)/);
@@ -41,7 +65,7 @@ export async function startServer(args = [], { dir } = {}) {
         ok(`http://${m[1]}`);
       }
     });
-    exited.then(({ code }) => fail(new Error(`server exited with ${code}:\n${log}`)));
+    exited.then(({ code }) => fail(startFailure(`server exited with ${code}`, log)));
   });
   return {
     url,
@@ -111,19 +135,36 @@ export function isConsecutiveFrom(xs, first) {
   return xs.every((x, i) => x === first + i);
 }
 
-/** Finds `count` consecutive free TCP ports on 127.0.0.1. */
+/**
+ * Finds `count` consecutive free TCP ports on 127.0.0.1, below the kernel's ephemeral range:
+ * a port in that range can be taken, between this check and the server's bind, as the local
+ * end of any outgoing connection (to PostgreSQL, Redis, another worker) and stay taken, so a
+ * worker restarted onto it would fail to bind for as long as that connection lives.
+ */
 export async function freePorts(count) {
   const { createServer } = await import("node:net");
   const isFree = (port) => new Promise((ok) => {
     const s = createServer().once("error", () => ok(false)).listen(port, "127.0.0.1", () => s.close(() => ok(true)));
   });
+  const [low, span] = portRange(count);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = low + Math.floor(Math.random() * span);
     let all = true;
     for (let i = 0; i < count && all; i++) all = await isFree(base + i);
     if (all) return base;
   }
   throw new Error("no free port range");
+}
+
+/** `[first, span]`: where test ports are picked, clear of the ephemeral range. */
+function portRange(count) {
+  let ephemeralStart = 32768;
+  try {
+    ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  } catch { /* not Linux: keep the usual default */ }
+  const first = 10000;
+  const last = Math.max(first + 1000, Math.min(ephemeralStart, 40000)) - count;
+  return [first, last - first];
 }
 
 /** Starts a primary with `workers` workers; resolves once every worker listens. */
@@ -148,7 +189,12 @@ export async function startCluster(workers = 2, args = [], { dir } = {}) {
     listeners.push({ check, done: () => { clearTimeout(timer); ok(); } });
   });
   const countListening = (port) => (log.match(new RegExp(`listening addr=127\\.0\\.0\\.1:${port}\\b`, "g")) ?? []).length;
-  for (let i = 0; i < workers; i++) await waitLog(() => countListening(base + i) > 0, 30000, `worker ${i}`);
+  try {
+    for (let i = 0; i < workers; i++) await waitLog(() => countListening(base + i) > 0, 30000, `worker ${i}`);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw startFailure(error.message.split("\n")[0], log);
+  }
   const urls = Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${base + i}`);
   return {
     urls,
