@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
-import { connectClient, metric, startCluster, startServer, tallyDeliveries } from "./server.mjs";
+import { connectClient, metric, spawn, startCluster, startServer, tallyDeliveries } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,19 +5,27 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after } from "node:test";
 import { io } from "socket.io-client";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
 export const serverBin = process.env.CHAT_SERVER_BIN ?? join(root, "target/debug/chat-server");
 
 /**
- * Every process a test file starts. Whatever is still running when the file's process exits
- * (a test that failed before its own cleanup; `node --test --test-force-exit` ends the file)
- * is killed, so no server outlives its tests or keeps the runner waiting.
+ * Every process a test file starts. Whatever is still running after the file's last test (a
+ * test that failed before its own cleanup) is killed then, so no server outlives its tests or
+ * keeps the file's process, and with it the whole run, waiting.
  */
 const children = new Set();
-process.on("exit", () => {
+const killChildren = () => {
   for (const child of children) child.kill("SIGKILL");
+};
+after(killChildren);
+process.on("exit", killChildren);
+// The runner stops a file that overruns --test-timeout with SIGTERM.
+process.once("SIGTERM", () => {
+  killChildren();
+  process.exit(143);
 });
 
 /** `child_process.spawn`, with the child killed when this test file's process exits. */
