@@ -4,26 +4,29 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-/// The websocket type.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::websocket::WebSocket;
+
+/// The Engine.IO v4 websocket endpoint.
+const PATH: &str = "/socket.io/?EIO=4&transport=websocket";
+
+/// One client connection.
+pub type Ws = WebSocket;
 
 /// Opens a socket on `port` with the given connect `auth` JSON and waits for the namespace
 /// CONNECT reply.
 pub async fn connect(host: &str, port: u16, auth: &str) -> anyhow::Result<Ws> {
-    let url = format!("ws://{host}:{port}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), connect_async(url))
-        .await
-        .context("websocket connect timed out")??;
+    let mut ws = tokio::time::timeout(
+        Duration::from_secs(30),
+        WebSocket::connect(host, port, PATH),
+    )
+    .await
+    .context("websocket connect timed out")??;
     let open = next_text(&mut ws).await?;
     if !open.starts_with('0') {
         bail!("expected the Engine.IO open packet, got {open}");
     }
-    ws.send(Message::text(format!("40{auth}"))).await?;
+    ws.send_text(&format!("40{auth}")).await?;
     loop {
         let reply = next_text(&mut ws).await?;
         if reply.starts_with("40") {
@@ -35,18 +38,32 @@ pub async fn connect(host: &str, port: u16, auth: &str) -> anyhow::Result<Ws> {
     }
 }
 
-/// The next text frame, answering Engine.IO pings on the way.
-pub async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
-    loop {
-        let frame = ws.next().await.context("connection closed")??;
-        if let Message::Text(text) = frame {
-            if text.as_str() == "2" {
-                ws.send(Message::text("3")).await?;
-                continue;
-            }
-            return Ok(text.as_str().to_owned());
+/// The next text frame, answering Engine.IO pings on the way. The text borrows the
+/// socket's read buffer.
+pub async fn next_text(ws: &mut Ws) -> anyhow::Result<&str> {
+    let frame = loop {
+        let frame = ws.next_frame().await?;
+        if ws.payload(&frame) == b"2" {
+            ws.send_text("3").await?;
+            continue;
+        }
+        break frame;
+    };
+    Ok(ws.text(&frame)?)
+}
+
+/// Answers every Engine.IO ping already read (an idle client); other frames are dropped.
+pub async fn answer_pings(ws: &mut Ws) -> anyhow::Result<()> {
+    let mut pings = 0;
+    while let Some(frame) = ws.try_next_frame()? {
+        if ws.payload(&frame) == b"2" {
+            pings += 1;
         }
     }
+    for _ in 0..pings {
+        ws.send_text("3").await?;
+    }
+    Ok(())
 }
 
 /// What one received text frame is, classified by prefix only.
@@ -88,10 +105,8 @@ pub fn classify(frame: &str) -> Frame<'_> {
 }
 
 /// The `chat message` packet for `text` with ack id `ack`.
-pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> Message {
-    Message::text(format!(
-        r#"42{ack}["chat message","{text}","{client_offset}"]"#
-    ))
+pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> String {
+    format!(r#"42{ack}["chat message","{text}","{client_offset}"]"#)
 }
 
 #[cfg(test)]

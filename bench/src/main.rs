@@ -11,6 +11,7 @@ mod client;
 mod histogram;
 mod modes;
 mod procfs;
+mod websocket;
 
 use clap::{Parser, Subcommand};
 

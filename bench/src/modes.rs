@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_util::{SinkExt, StreamExt};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::Cli;
 use crate::client::{self, Frame, Ws};
@@ -108,13 +106,13 @@ async fn last_offset(cli: &Cli) -> anyhow::Result<i64> {
     let mut last = 0;
     loop {
         let text = client::next_text(&mut ws).await?;
-        match client::classify(&text) {
+        match client::classify(text) {
             Frame::Chat { offset, .. } => last = offset,
             _ if text.starts_with(r#"42["replay done""#) => break,
             _ => {}
         }
     }
-    let _ = ws.close(None).await;
+    ws.close().await;
     Ok(last)
 }
 
@@ -238,48 +236,56 @@ async fn run_fanout_client(
     let mut sent_at: std::collections::HashMap<u64, Instant> = std::collections::HashMap::new();
     let mut last_offset = 0_i64;
     let deadline = tokio::time::Instant::from_std(stop_reading);
+    let mut ping_due = false;
     loop {
+        // Everything already read first (one clock reading for all of it: it arrived
+        // together); then wait for more, a send tick or the end.
+        let mut now = None;
+        while let Some(frame) = ws.try_next_frame()? {
+            let text = ws.text(&frame)?;
+            if text == "2" {
+                ping_due = true;
+                continue;
+            }
+            match client::classify(text) {
+                Frame::Chat { text, offset } => {
+                    if offset <= last_offset {
+                        stats.out_of_order += 1;
+                    }
+                    last_offset = offset;
+                    if let Some(stamp) = parse_stamp(text) {
+                        stats.deliveries += 1;
+                        let now = *now.get_or_insert_with(|| base.elapsed().as_nanos() as u64);
+                        stats.latency.record(now.saturating_sub(stamp) / 1000);
+                    }
+                }
+                Frame::Ack { id } => {
+                    if let Some(at) = sent_at.remove(&id) {
+                        stats.acked += 1;
+                        stats.ack_latency.record(at.elapsed().as_micros() as u64);
+                    }
+                }
+                Frame::Other => {}
+            }
+        }
+        if ping_due {
+            ws.send_text("3").await?;
+            ping_due = false;
+        }
         tokio::select! {
             _ = ticker.tick(), if sending && Instant::now() < stop_sending => {
                 let n = stats.sent;
                 let stamp = base.elapsed().as_nanos();
                 let text = format!("t={stamp} c={index} n={n}");
-                ws.send(client::chat_message(n, &text, &format!("bench-{}-{index}-{n}", std::process::id()))).await?;
+                ws.send_text(&client::chat_message(n, &text, &format!("bench-{}-{index}-{n}", std::process::id()))).await?;
                 sent_at.insert(n, Instant::now());
                 stats.sent += 1;
             }
-            frame = ws.next() => {
-                let Some(frame) = frame else { break };
-                let Message::Text(text) = frame? else { continue };
-                if text.as_str() == "2" {
-                    ws.send(Message::text("3")).await?;
-                    continue;
-                }
-                match client::classify(text.as_str()) {
-                    Frame::Chat { text, offset } => {
-                        if offset <= last_offset {
-                            stats.out_of_order += 1;
-                        }
-                        last_offset = offset;
-                        if let Some(stamp) = parse_stamp(text) {
-                            stats.deliveries += 1;
-                            let now = base.elapsed().as_nanos() as u64;
-                            stats.latency.record(now.saturating_sub(stamp) / 1000);
-                        }
-                    }
-                    Frame::Ack { id } => {
-                        if let Some(at) = sent_at.remove(&id) {
-                            stats.acked += 1;
-                            stats.ack_latency.record(at.elapsed().as_micros() as u64);
-                        }
-                    }
-                    Frame::Other => {}
-                }
-            }
+            more = ws.fill() => if !more? { break },
             () = tokio::time::sleep_until(deadline) => break,
         }
     }
-    let _ = ws.close(None).await;
+    ws.close().await;
     Ok(stats)
 }
 
@@ -297,15 +303,16 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
         let stop = stop.clone();
         holders.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
-                    Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {
-                        let _ = ws.send(Message::text("3")).await;
-                    }
-                    Ok(None) | Ok(Some(Err(_))) => return,
-                    _ => {}
+                if client::answer_pings(&mut ws).await.is_err() {
+                    return;
+                }
+                // Only the read is cancelled by the timeout (a cancelled read consumes nothing).
+                match tokio::time::timeout(Duration::from_millis(200), ws.fill()).await {
+                    Ok(Ok(true)) | Err(_) => {}
+                    Ok(Ok(false)) | Ok(Err(_)) => return,
                 }
             }
-            let _ = ws.close(None).await;
+            ws.close().await;
         });
     }
     tokio::time::sleep(Duration::from_secs_f64(hold)).await;
@@ -360,7 +367,7 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     let mut next = 0_u64;
     let mut acked = 0_u64;
     let send = async |ws: &mut Ws, n: u64| {
-        ws.send(client::chat_message(
+        ws.send_text(&client::chat_message(
             n,
             &format!("w n={n}"),
             &format!("write-{run}-{n}"),
@@ -374,7 +381,7 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     }
     while !sent_at.is_empty() {
         let text = client::next_text(&mut ws).await?;
-        if let Frame::Ack { id } = client::classify(&text)
+        if let Frame::Ack { id } = client::classify(text)
             && let Some(at) = sent_at.remove(&id)
         {
             acked += 1;
@@ -407,7 +414,7 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
         Some(&own_after),
         acked,
     );
-    let _ = ws.close(None).await;
+    ws.close().await;
     Ok(report)
 }
 
@@ -429,7 +436,7 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
         let mut acked = 0;
         while acked < missing {
             while in_flight < 256 && sent < missing {
-                ws.send(client::chat_message(
+                ws.send_text(&client::chat_message(
                     sent as u64,
                     &format!("seed {sent}"),
                     &format!("seed-{run}-{sent}"),
@@ -438,12 +445,12 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
                 sent += 1;
                 in_flight += 1;
             }
-            if let Frame::Ack { .. } = client::classify(&client::next_text(&mut ws).await?) {
+            if let Frame::Ack { .. } = client::classify(client::next_text(&mut ws).await?) {
                 acked += 1;
                 in_flight -= 1;
             }
         }
-        let _ = ws.close(None).await;
+        ws.close().await;
         last = last_offset(cli).await?;
     }
     let from = last - history as i64;
@@ -461,7 +468,7 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
     let mut count = 0_u64;
     loop {
         let text = client::next_text(&mut ws).await?;
-        if let Frame::Chat { .. } = client::classify(&text) {
+        if let Frame::Chat { .. } = client::classify(text) {
             first.get_or_insert_with(|| started.elapsed());
             count += 1;
         } else if text.starts_with(r#"42["replay done""#) {
@@ -471,7 +478,7 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
     let elapsed = started.elapsed();
     let after = server_usage(cli);
     let own_after = procfs::own_usage();
-    let _ = ws.close(None).await;
+    ws.close().await;
     let mut report = Report::new("replay");
     report.add("history", count as f64, "msg");
     report.add("connect_ms", connected.as_secs_f64() * 1e3, "ms");
