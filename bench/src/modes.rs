@@ -366,31 +366,48 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     let mut latency = Histogram::default();
     let mut next = 0_u64;
     let mut acked = 0_u64;
-    let send = async |ws: &mut Ws, n: u64| {
-        ws.send_text(&client::chat_message(
+    let queue = |ws: &mut Ws, n: u64| {
+        ws.queue_text(&client::chat_message(
             n,
             &format!("w n={n}"),
             &format!("write-{run}-{n}"),
         ))
-        .await
     };
     while (next as usize) < window {
-        send(&mut ws, next).await?;
+        queue(&mut ws, next);
         sent_at.insert(next, Instant::now());
         next += 1;
     }
+    ws.flush().await?;
+    // Each ack frees a slot for the next message; the replacements for every ack that
+    // arrived in one read go out in one write.
     while !sent_at.is_empty() {
-        let text = client::next_text(&mut ws).await?;
-        if let Frame::Ack { id } = client::classify(text)
-            && let Some(at) = sent_at.remove(&id)
-        {
-            acked += 1;
-            latency.record(at.elapsed().as_micros() as u64);
-            if Instant::now() < stop {
-                send(&mut ws, next).await?;
-                sent_at.insert(next, Instant::now());
-                next += 1;
+        let mut pings = 0;
+        while let Some(frame) = ws.try_next_frame()? {
+            let text = ws.text(&frame)?;
+            if text == "2" {
+                pings += 1;
+            } else if let Frame::Ack { id } = client::classify(text)
+                && let Some(at) = sent_at.remove(&id)
+            {
+                acked += 1;
+                latency.record(at.elapsed().as_micros() as u64);
+                if Instant::now() < stop {
+                    queue(&mut ws, next);
+                    sent_at.insert(next, Instant::now());
+                    next += 1;
+                }
             }
+        }
+        for _ in 0..pings {
+            ws.queue_text("3");
+        }
+        ws.flush().await?;
+        if !sent_at.is_empty() && !ws.fill().await? {
+            anyhow::bail!(
+                "the server closed the connection with {} writes unacked",
+                sent_at.len()
+            );
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
