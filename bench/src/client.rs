@@ -54,16 +54,12 @@ pub async fn next_text(ws: &mut Ws) -> anyhow::Result<&str> {
 
 /// Answers every Engine.IO ping already read (an idle client); other frames are dropped.
 pub async fn answer_pings(ws: &mut Ws) -> anyhow::Result<()> {
-    let mut pings = 0;
     while let Some(frame) = ws.try_next_frame()? {
         if ws.payload(&frame) == b"2" {
-            pings += 1;
+            ws.queue_text("3");
         }
     }
-    for _ in 0..pings {
-        ws.send_text("3").await?;
-    }
-    Ok(())
+    Ok(ws.flush().await?)
 }
 
 /// What one received text frame is, classified by prefix only.

@@ -269,9 +269,10 @@ async fn run_fanout_client(
             }
         }
         if ping_due {
-            ws.send_text("3").await?;
+            ws.queue_text("3");
             ping_due = false;
         }
+        ws.flush().await?;
         tokio::select! {
             _ = ticker.tick(), if sending && Instant::now() < stop_sending => {
                 let n = stats.sent;
@@ -301,26 +302,33 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
     let mut holders = JoinSet::new();
     for mut ws in sockets {
         let stop = stop.clone();
+        // Each holder answers pings until told to stop; it says whether its connection
+        // was still open then.
         holders.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 if client::answer_pings(&mut ws).await.is_err() {
-                    return;
+                    return false;
                 }
                 // Only the read is cancelled by the timeout (a cancelled read consumes nothing).
                 match tokio::time::timeout(Duration::from_millis(200), ws.fill()).await {
                     Ok(Ok(true)) | Err(_) => {}
-                    Ok(Ok(false)) | Ok(Err(_)) => return,
+                    Ok(Ok(false)) | Ok(Err(_)) => return false,
                 }
             }
             ws.close().await;
+            true
         });
     }
     tokio::time::sleep(Duration::from_secs_f64(hold)).await;
     let after = server_usage(cli);
     stop.store(true, Ordering::Relaxed);
-    while holders.join_next().await.is_some() {}
+    let mut held = 0_u64;
+    while let Some(open) = holders.join_next().await {
+        held += u64::from(open.unwrap_or(false));
+    }
     let mut report = Report::new("idle");
     report.add("clients", clients as f64, "");
+    report.add("held_to_the_end", held as f64, "");
     report.add("connect_s", took.as_secs_f64(), "s");
     report.add("connects_per_s", clients as f64 / took.as_secs_f64(), "/s");
     let clients_done = clients as u64;

@@ -56,7 +56,7 @@ pub struct WebSocket {
     buf: Vec<u8>,
     parsed: usize,
     filled: usize,
-    /// Control frames (pongs) waiting to be written before the next read or send.
+    /// Control frames (pongs) waiting for the next flush.
     pending: Vec<u8>,
     /// Scratch space for outgoing frames.
     out: Vec<u8>,
@@ -65,7 +65,7 @@ pub struct WebSocket {
 }
 
 /// A received frame: where its payload lies in the read buffer. Valid until the next
-/// [`WebSocket::fill`] (or read through `next_frame`), which may move the buffer's contents.
+/// [`WebSocket::fill`] (or `next_frame`), which may move the buffer's contents.
 #[derive(Debug)]
 pub struct Frame {
     opcode: u8,
@@ -117,13 +117,9 @@ impl WebSocket {
         Ok(ws)
     }
 
-    /// Reads more bytes from the server into the buffer; false at end of stream. Writes any
-    /// pending control frames first. Cancel-safe: a cancelled read consumed nothing.
+    /// Reads more bytes from the server into the buffer; false at end of stream. Cancel-safe
+    /// (it only reads, and a cancelled read consumed nothing), so it can wait in a `select!`.
     pub async fn fill(&mut self) -> Result<bool, WsError> {
-        if !self.pending.is_empty() {
-            self.stream.write_all(&self.pending).await?;
-            self.pending.clear();
-        }
         if self.parsed == self.filled {
             self.parsed = 0;
             self.filled = 0;
@@ -141,8 +137,8 @@ impl WebSocket {
         Ok(read > 0)
     }
 
-    /// The next data frame already in the buffer, if a whole one is there. Pings are
-    /// answered (on the next [`Self::fill`] or send); a close frame is [`WsError::Closed`].
+    /// The next data frame already in the buffer, if a whole one is there. A ping's pong is
+    /// queued for the next [`Self::flush`]; a close frame is [`WsError::Closed`].
     pub fn try_next_frame(&mut self) -> Result<Option<Frame>, WsError> {
         loop {
             let Some(frame) = self.parse_frame()? else {
@@ -162,12 +158,13 @@ impl WebSocket {
         }
     }
 
-    /// The next data frame, reading as needed.
+    /// The next data frame, reading as needed (and writing queued frames before it waits).
     pub async fn next_frame(&mut self) -> Result<Frame, WsError> {
         loop {
             if let Some(frame) = self.try_next_frame()? {
                 return Ok(frame);
             }
+            self.flush().await?;
             if !self.fill().await? {
                 return Err(WsError::Closed);
             }
@@ -201,7 +198,8 @@ impl WebSocket {
         encode_frame(&mut self.out, OP_TEXT, text.as_bytes(), mask);
     }
 
-    /// Writes every queued frame.
+    /// Writes every queued frame (no syscall when there is none). Not cancel-safe: keep it
+    /// out of `select!`.
     pub async fn flush(&mut self) -> Result<(), WsError> {
         self.out.append(&mut self.pending);
         self.stream.write_all(&self.out).await?;

@@ -19,7 +19,8 @@ describe("chat-bench smoke", () => {
     const { stdout } = await run(benchBin, ["--ports", `${cluster.base},${cluster.base + 1}`, "--server-pid", String(cluster.pid), ...args]);
     return JSON.parse(stdout.trim().split("\n").at(-1));
   };
-  before(async () => { cluster = await startCluster(2); });
+  // Pings every 200 ms: every mode must answer them, or the server closes its clients.
+  before(async () => { cluster = await startCluster(2, ["--ping-interval-ms", "200", "--ping-timeout-ms", "200"]); });
   after(async () => { await cluster.stop(); });
 
   test("fanout: every message reaches every client, in order", async () => {
@@ -33,9 +34,10 @@ describe("chat-bench smoke", () => {
     assert.ok(r.server_cpu_s > 0);
   });
 
-  test("idle: holds the connections and reports memory per connection", async () => {
-    const r = await bench("idle", "--clients", "100", "--hold", "0.5");
+  test("idle: holds the connections (answering pings) and reports memory per connection", async () => {
+    const r = await bench("idle", "--clients", "100", "--hold", "1");
     assert.equal(r.clients, 100);
+    assert.equal(r.held_to_the_end, 100, "every connection answered its pings and stayed open");
     assert.ok(r.connects_per_s > 0);
     assert.ok(r.server_rss_after_mb > 0);
   });
