@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL for the tests, on 127.0.0.1:${CHAT_TEST_PG_PORT:-55432} (far from a
-# developer's own 5432), data in /tmp. `start` prints its URL; `stop` stops it.
+# A throwaway PostgreSQL for the tests, on 127.0.0.1:${CHAT_TEST_PG_PORT:-7432} (far from a
+# developer's own 5432; below the kernel's ephemeral ports, which an outgoing connection could
+# hold, and the protocol tests' random ports from 10000), data in /tmp. `start` prints its URL; `stop` stops it.
 # Usage: scripts/postgres.sh start|stop
 set -euo pipefail
-port="${CHAT_TEST_PG_PORT:-55432}"
+port="${CHAT_TEST_PG_PORT:-7432}"
 dir="${TMPDIR:-/tmp}/chat-test-pg-$port"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
 [[ -x "$bin/initdb" ]] || { echo "PostgreSQL is missing: scripts/setup.sh --services installs it" >&2; exit 1; }

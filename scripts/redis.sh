@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A throwaway Redis for the tests, on 127.0.0.1:${CHAT_TEST_REDIS_PORT:-56379} (far from a
-# developer's own 6379), no persistence. `start` prints its URL; `stop` stops it.
+# A throwaway Redis for the tests, on 127.0.0.1:${CHAT_TEST_REDIS_PORT:-7379} (far from a
+# developer's own 6379; below the kernel's ephemeral ports and the protocol tests' random
+# ports from 10000), no persistence. `start` prints its URL; `stop` stops it.
 # Usage: scripts/redis.sh start|stop
 set -euo pipefail
-port="${CHAT_TEST_REDIS_PORT:-56379}"
+port="${CHAT_TEST_REDIS_PORT:-7379}"
 dir="${TMPDIR:-/tmp}/chat-test-redis-$port"
 command -v redis-server >/dev/null || { echo "Redis is missing: scripts/setup.sh --services installs it" >&2; exit 1; }
 case "${1:-start}" in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: sets up what is missing (tools, npm packages, Chromium, PostgreSQL, Redis),
-# starts a throwaway PostgreSQL on 127.0.0.1:55432 and Redis on :56379 (stopped at the end), checks format and lints,
+# starts a throwaway PostgreSQL on 127.0.0.1:7432 and Redis on :7379 (stopped at the end), checks format and lints,
 # runs the Rust tests (the store suite on SQLite and on PostgreSQL), builds the site, then the
 # protocol suite (real socket.io-client under node:test against the real server) and the
 # browser suite (Playwright + Debian Chromium). Ends with one line: "total: N passed, N
