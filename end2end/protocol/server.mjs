@@ -296,3 +296,28 @@ export function tallyDeliveries(receivedOffsets, first, last) {
   }
   return { missing, duplicates, outOfOrder };
 }
+
+/**
+ * What a stalled delivery looks like from outside, for a test's failure message: whether
+ * the client is connected, the TCP queues of its connections to the server (bytes the server
+ * has sent but the client has not read, and the reverse), the server's warnings, and its
+ * chat_* metrics.
+ */
+export async function stallReport(server, client) {
+  const port = new URL(server.url).port;
+  let tcp = "";
+  try {
+    tcp = execFileSync("ss", ["-tn", "state", "established", `( sport = :${port} or dport = :${port} )`]).toString();
+  } catch (error) { tcp = `ss failed: ${error.message}`; }
+  let metrics = "";
+  try {
+    metrics = (await (await fetch(`${server.url}/metrics`)).text()).split("\n").filter((l) => l.startsWith("chat_")).join("\n");
+  } catch (error) { metrics = `metrics failed: ${error.message}`; }
+  const warnings = server.log().split("\n").filter((l) => /WARN|ERROR/.test(l)).slice(-20).join("\n");
+  return [
+    `client connected: ${client.socket.connected}, ${client.received.length} messages`,
+    `TCP (Recv-Q, Send-Q per side):\n${tcp}`,
+    `server warnings:\n${warnings || "(none)"}`,
+    `server metrics:\n${metrics}`,
+  ].join("\n");
+}
