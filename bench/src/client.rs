@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::websocket::WebSocket;
+use crate::websocket::{self, WebSocket};
 
 /// The Engine.IO v4 websocket endpoint.
 const PATH: &str = "/socket.io/?EIO=4&transport=websocket";
@@ -38,27 +38,45 @@ pub async fn connect(host: &str, port: u16, auth: &str) -> anyhow::Result<Ws> {
     }
 }
 
-/// The next text frame, answering Engine.IO pings on the way. The text borrows the
-/// socket's read buffer.
+/// The next buffered frame that is not an Engine.IO ping. Pings are answered here, the one
+/// place that does: their pong is queued for the socket's next flush.
+fn next_buffered(ws: &mut Ws) -> anyhow::Result<Option<websocket::Frame>> {
+    while let Some(frame) = ws.try_next_frame()? {
+        if ws.payload(&frame) != b"2" {
+            return Ok(Some(frame));
+        }
+        ws.queue_text("3");
+    }
+    Ok(None)
+}
+
+/// The next text frame already read, if any (pings answered on the way). The text borrows
+/// the socket's read buffer.
+pub fn try_next_text(ws: &mut Ws) -> anyhow::Result<Option<&str>> {
+    match next_buffered(ws)? {
+        Some(frame) => Ok(Some(ws.text(&frame)?)),
+        None => Ok(None),
+    }
+}
+
+/// The next text frame, reading as needed (pings answered on the way, and queued frames
+/// written before it waits). The text borrows the socket's read buffer.
 pub async fn next_text(ws: &mut Ws) -> anyhow::Result<&str> {
     let frame = loop {
-        let frame = ws.next_frame().await?;
-        if ws.payload(&frame) == b"2" {
-            ws.send_text("3").await?;
-            continue;
+        if let Some(frame) = next_buffered(ws)? {
+            break frame;
         }
-        break frame;
+        ws.flush().await?;
+        if !ws.fill().await? {
+            bail!("connection closed");
+        }
     };
     Ok(ws.text(&frame)?)
 }
 
 /// Answers every Engine.IO ping already read (an idle client); other frames are dropped.
 pub async fn answer_pings(ws: &mut Ws) -> anyhow::Result<()> {
-    while let Some(frame) = ws.try_next_frame()? {
-        if ws.payload(&frame) == b"2" {
-            ws.queue_text("3");
-        }
-    }
+    while try_next_text(ws)?.is_some() {}
     Ok(ws.flush().await?)
 }
 

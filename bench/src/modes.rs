@@ -236,17 +236,11 @@ async fn run_fanout_client(
     let mut sent_at: std::collections::HashMap<u64, Instant> = std::collections::HashMap::new();
     let mut last_offset = 0_i64;
     let deadline = tokio::time::Instant::from_std(stop_reading);
-    let mut ping_due = false;
     loop {
         // Everything already read first (one clock reading for all of it: it arrived
         // together); then wait for more, a send tick or the end.
         let mut now = None;
-        while let Some(frame) = ws.try_next_frame()? {
-            let text = ws.text(&frame)?;
-            if text == "2" {
-                ping_due = true;
-                continue;
-            }
+        while let Some(text) = client::try_next_text(&mut ws)? {
             match client::classify(text) {
                 Frame::Chat { text, offset } => {
                     if offset <= last_offset {
@@ -267,10 +261,6 @@ async fn run_fanout_client(
                 }
                 Frame::Other => {}
             }
-        }
-        if ping_due {
-            ws.queue_text("3");
-            ping_due = false;
         }
         ws.flush().await?;
         tokio::select! {
@@ -390,12 +380,8 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
     // Each ack frees a slot for the next message; the replacements for every ack that
     // arrived in one read go out in one write.
     while !sent_at.is_empty() {
-        let mut pings = 0;
-        while let Some(frame) = ws.try_next_frame()? {
-            let text = ws.text(&frame)?;
-            if text == "2" {
-                pings += 1;
-            } else if let Frame::Ack { id } = client::classify(text)
+        while let Some(text) = client::try_next_text(&mut ws)? {
+            if let Frame::Ack { id } = client::classify(text)
                 && let Some(at) = sent_at.remove(&id)
             {
                 acked += 1;
@@ -406,9 +392,6 @@ pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<R
                     next += 1;
                 }
             }
-        }
-        for _ in 0..pings {
-            ws.queue_text("3");
         }
         ws.flush().await?;
         if !sent_at.is_empty() && !ws.fill().await? {

@@ -65,7 +65,7 @@ pub struct WebSocket {
 }
 
 /// A received frame: where its payload lies in the read buffer. Valid until the next
-/// [`WebSocket::fill`] (or `next_frame`), which may move the buffer's contents.
+/// [`WebSocket::fill`], which may move the buffer's contents.
 #[derive(Debug)]
 pub struct Frame {
     opcode: u8,
@@ -158,19 +158,6 @@ impl WebSocket {
         }
     }
 
-    /// The next data frame, reading as needed (and writing queued frames before it waits).
-    pub async fn next_frame(&mut self) -> Result<Frame, WsError> {
-        loop {
-            if let Some(frame) = self.try_next_frame()? {
-                return Ok(frame);
-            }
-            self.flush().await?;
-            if !self.fill().await? {
-                return Err(WsError::Closed);
-            }
-        }
-    }
-
     /// A frame's payload.
     pub fn payload(&self, frame: &Frame) -> &[u8] {
         &self.buf[frame.payload.clone()]
@@ -194,7 +181,6 @@ impl WebSocket {
     /// frames, as a client library coalesces the sends of one tick).
     pub fn queue_text(&mut self, text: &str) {
         let mask = self.next_mask();
-        self.out.append(&mut self.pending);
         encode_frame(&mut self.out, OP_TEXT, text.as_bytes(), mask);
     }
 
