@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway Redis for the tests, on 127.0.0.1:${CHAT_TEST_REDIS_PORT:-7379} (far from a
 # developer's own 6379; below the kernel's ephemeral ports and the protocol tests' random
-# ports from 10000), no persistence. `start` prints its URL; `stop` stops it.
-# Usage: scripts/redis.sh start|stop
+# ports from 10000), no persistence. `start` prints its URL (once it answers); `stop` stops it;
+# `kill` kills it with SIGKILL (a crash).
+# Usage: scripts/redis.sh start|stop|kill
 set -euo pipefail
 port="${CHAT_TEST_REDIS_PORT:-7379}"
 dir="${TMPDIR:-/tmp}/chat-test-redis-$port"
@@ -20,5 +21,9 @@ case "${1:-start}" in
   stop)
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  kill)
+    # A crash, for fault tests: SIGKILL, no shutdown.
+    if [[ -f "$dir/redis.pid" ]]; then kill -9 "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+    ;;
+  *) echo "usage: $0 start|stop|kill" >&2; exit 2 ;;
 esac

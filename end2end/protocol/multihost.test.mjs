@@ -5,9 +5,9 @@
 // (scripts/test.sh starts both).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createConnection } from "node:net";
+import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
-import { connectClient, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, spawn, stallReport, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
+import { connectClient, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, stallReport, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = process.env.CHAT_TEST_POSTGRES_URL;
@@ -176,30 +176,24 @@ function writeUntilStopped(c, prefix) {
 
 describe("faults on two hosts", { skip }, () => {
   test("Redis restarted under load: chat resumes on both hosts, no acked message lost or doubled", async () => {
-    const port = await freePorts(1);
-    const startRedis = async () => {
-      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-      for (let tries = 0; !(await canConnect(port)); tries++) {
-        if (tries > 100) throw new Error(`Redis did not listen on ${port}`);
-        await sleep(50);
-      }
-      return child;
-    };
-    let redisProcess = await startRedis();
+    const script = new URL("../../scripts/redis.sh", import.meta.url).pathname;
+    const env = { ...process.env, CHAT_TEST_REDIS_PORT: String(await freePorts(1)) };
+    const redisScript = (command) => execFileSync(script, [command], { env }).toString().trim();
     let hostA;
     let hostB;
     const clients = [];
     try {
-      const args = ["--database", freshPostgresDatabase(pg), "--adapter", `redis://127.0.0.1:${port}`];
+      const redisUrl = redisScript("start");
+      const args = ["--database", freshPostgresDatabase(pg), "--adapter", redisUrl];
       hostA = await startCluster(2, args);
       hostB = await startCluster(2, args);
       clients.push(...[...hostA.urls, ...hostB.urls].map(resilientClient));
       await sleep(500);
       const writers = [writeUntilStopped(clients[0], "ra"), writeUntilStopped(clients[3], "rb")];
       await sleep(1500);
-      redisProcess.kill("SIGKILL");
+      redisScript("kill");
       await sleep(3000);
-      redisProcess = await startRedis();
+      redisScript("start");
       const resumedAt = writers.map((w) => w.acked.size);
       await sleep(6000);
       await Promise.all(writers.map((w) => w.stop()));
@@ -222,12 +216,11 @@ describe("faults on two hosts", { skip }, () => {
     } finally {
       for (const c of clients) c.socket.close();
       await Promise.all([hostA?.stop(), hostB?.stop()]);
-      redisProcess.kill("SIGKILL");
+      redisScript("stop");
     }
   });
 
   test("PostgreSQL stopped under load: error acks or none, never a false ack; after it returns the retries land exactly once", async () => {
-    const { execFileSync } = await import("node:child_process");
     const script = new URL("../../scripts/postgres.sh", import.meta.url).pathname;
     const env = { ...process.env, CHAT_TEST_PG_PORT: "7433" };
     const admin = execFileSync(script, ["start"], { env }).toString().trim();
@@ -267,13 +260,3 @@ describe("faults on two hosts", { skip }, () => {
     }
   });
 });
-
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-function canConnect(port) {
-  return new Promise((ok) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    socket.once("connect", () => { socket.destroy(); ok(true); });
-    socket.once("error", () => ok(false));
-  });
-}
-

@@ -154,9 +154,8 @@ export async function freePorts(count) {
   const isFree = (port) => new Promise((ok) => {
     const s = createServer().once("error", () => ok(false)).listen(port, "127.0.0.1", () => s.close(() => ok(true)));
   });
-  const [low, span] = portRange(count);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = low + Math.floor(Math.random() * span);
+    const base = TEST_PORTS_FROM + Math.floor(Math.random() * (TEST_PORTS_TO - TEST_PORTS_FROM - count));
     let all = true;
     for (let i = 0; i < count && all; i++) all = await isFree(base + i);
     if (all) return base;
@@ -164,16 +163,16 @@ export async function freePorts(count) {
   throw new Error("no free port range");
 }
 
-/** `[first, span]`: where test ports are picked, clear of the ephemeral range. */
-function portRange(count) {
-  let ephemeralStart = 32768;
+/** Where test ports are picked: from 10000 up to the kernel's ephemeral range (read once). */
+const TEST_PORTS_FROM = 10000;
+const TEST_PORTS_TO = (() => {
   try {
-    ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-  } catch { /* not Linux: keep the usual default */ }
-  const first = 10000;
-  const last = Math.max(first + 1000, Math.min(ephemeralStart, 40000)) - count;
-  return [first, last - first];
-}
+    const ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Math.max(TEST_PORTS_FROM + 1000, Math.min(ephemeralStart, 40000));
+  } catch {
+    return 32768; // not Linux: the usual start of the range
+  }
+})();
 
 /** Starts a primary with `workers` workers; resolves once every worker listens. */
 export async function startCluster(workers = 2, args = [], { dir } = {}) {
