@@ -27,18 +27,13 @@ fn detach(request: Request) -> Request {
     let (mut parts, body) = request.into_parts();
     let uri = owned_uri(&parts.uri);
     // axum's `OriginalUri` is normally the same URI (no nested router stripped a prefix):
-    // it then shares the one copy instead of being printed and parsed again.
-    let original = parts
-        .extensions
-        .get::<OriginalUri>()
-        .map(|OriginalUri(original)| {
-            if *original == parts.uri {
-                uri.clone()
-            } else {
-                owned_uri(original)
-            }
-        });
-    if let Some(Some(original)) = original {
+    // it then shares the one copy.
+    let original = match parts.extensions.get::<OriginalUri>() {
+        Some(OriginalUri(original)) if *original == parts.uri => uri.clone(),
+        Some(OriginalUri(original)) => owned_uri(original),
+        None => None,
+    };
+    if let Some(original) = original {
         parts.extensions.insert(OriginalUri(original));
     }
     if let Some(uri) = uri {
