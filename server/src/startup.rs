@@ -21,7 +21,8 @@ use crate::chat::presence::{Presence, Roster, Uplink};
 use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
 use crate::chat::{ChatState, handlers};
-use crate::cluster::driver::{ChatAdapter, ClusterDriver};
+use crate::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
+use crate::cluster::driver::ClusterDriver;
 use crate::cluster::link::{LinkError, LinkReader, PrimaryLink};
 use crate::config::Config;
 use crate::http;
@@ -112,12 +113,14 @@ impl Application {
             },
             worker_index,
         );
+        let sockets = LocalSockets::default();
         let (store, feed, writer, driver, sequencer, link, port, presence) = match topology {
             Topology::Solo => {
                 let store = Store::open(&config.store_location()).await?;
                 let feed = Feed::new(
                     store.last_offset().await?,
                     store.clone(),
+                    sockets.clone(),
                     metrics.clone(),
                     config.delivery_window(),
                 );
@@ -148,6 +151,7 @@ impl Application {
                 let feed = Feed::new(
                     last_committed,
                     store.clone(),
+                    sockets.clone(),
                     metrics.clone(),
                     config.delivery_window(),
                 );
@@ -197,8 +201,13 @@ impl Application {
             ClusterDriver::Redis(redis) => Some(redis.clone()),
             _ => None,
         };
-        let adapter =
-            socketioxide_redis::RedisAdapterCtr::new_with_driver(driver, Default::default());
+        let adapter = ChatAdapterState {
+            remote: socketioxide_redis::RedisAdapterCtr::new_with_driver(
+                driver,
+                Default::default(),
+            ),
+            local: sockets,
+        };
         let (socket_layer, io) = SocketIo::builder()
             .max_buffer_size(config.socket_buffer)
             // Chat frames are small; a 1 KiB websocket read buffer (default 4 KiB) per

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chat_server::chat::feed::Feed;
 use chat_server::chat::presence::{Presence, Uplink};
 use chat_server::chat::sequencer::Sequencer;
-use chat_server::cluster::driver::{ChatAdapter, ClusterDriver};
+use chat_server::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
+use chat_server::cluster::driver::ClusterDriver;
 use chat_server::cluster::link::PrimaryLink;
 use chat_server::metrics::Metrics;
 use chat_server::primary::{WorkerLimits, relay::Relay, serve_workers};
@@ -50,10 +51,14 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
 /// Its sockets join the room named in their connect auth (`{ "room": "a" }`).
 async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
     let (link, last, reader) = PrimaryLink::connect(ipc, index).await.unwrap();
-    let adapter = socketioxide_redis::RedisAdapterCtr::new_with_driver(
-        ClusterDriver::Ipc(link.clone()),
-        Default::default(),
-    );
+    let sockets = LocalSockets::default();
+    let adapter = ChatAdapterState {
+        remote: socketioxide_redis::RedisAdapterCtr::new_with_driver(
+            ClusterDriver::Ipc(link.clone()),
+            Default::default(),
+        ),
+        local: sockets.clone(),
+    };
     let (layer, io) = SocketIo::builder()
         .with_adapter::<ChatAdapter>(adapter)
         .build_layer();
@@ -79,6 +84,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     let feed = Feed::new(
         last,
         store,
+        sockets,
         Metrics::new("worker", Some(index)),
         Duration::from_millis(25),
     );

@@ -30,11 +30,11 @@ use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError};
 use tokio::sync::{Mutex, watch};
 
+use super::REPLAY_DONE;
 use super::encoded::LiveMessage;
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::CommitSink;
-use super::{CHAT_MESSAGE, REPLAY_DONE};
-use crate::cluster::driver::ChatAdapter;
+use crate::cluster::adapter::{ChatAdapter, LocalSockets, SocketWriter};
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoredMessage};
@@ -126,6 +126,7 @@ impl Recent {
     /// last one queued and counting them in `count`.
     fn send_after(
         &self,
+        writer: &SocketWriter,
         socket: &SocketRef<ChatAdapter>,
         after: &mut ServerOffset,
         count: &mut u64,
@@ -138,15 +139,13 @@ impl Recent {
         }
         let start = self.ring.partition_point(|m| m.id <= *after);
         for message in self.ring.range(start..) {
-            match socket.emit(CHAT_MESSAGE, &message.event_args()) {
+            match writer.send(socket, &message.packet) {
                 Ok(()) => {
                     *after = message.id;
                     *count += 1;
                 }
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                    return Sent::QueueFull;
-                }
-                Err(_) => return Sent::Closed,
+                Err(SocketError::InternalChannelFull) => return Sent::QueueFull,
+                Err(SocketError::Closed) => return Sent::Closed,
             }
         }
         Sent::CaughtUp
@@ -171,6 +170,8 @@ pub struct Feed {
     me: Weak<Feed>,
     /// Where catch-ups read from.
     store: Store,
+    /// This process's sockets, written pre-encoded packets.
+    sockets: LocalSockets,
     metrics: Arc<Metrics>,
     state: Mutex<FeedState>,
     /// The last offset published, for replays waiting on [`Subscribe::FeedBehind`].
@@ -190,17 +191,19 @@ pub enum Joining {
 }
 
 impl Feed {
-    /// A feed whose history, up to `last_committed`, is in `store`, flushing live sockets
-    /// at most once per `window`.
+    /// A feed whose history, up to `last_committed`, is in `store`, flushing the live ones
+    /// of `sockets` at most once per `window`.
     pub fn new(
         last_committed: ServerOffset,
         store: Store,
+        sockets: LocalSockets,
         metrics: Arc<Metrics>,
         window: Duration,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             store,
+            sockets,
             metrics,
             state: Mutex::new(FeedState {
                 recent: Recent {
@@ -219,6 +222,11 @@ impl Feed {
     /// The store replays read from.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// This process's sockets.
+    pub fn sockets(&self) -> &LocalSockets {
+        &self.sockets
     }
 
     /// The last offset this feed has published (every message up to it is committed).
@@ -272,12 +280,16 @@ impl Feed {
     fn flush(&self, mut guard: tokio::sync::MutexGuard<'_, FeedState>) {
         let state = &mut *guard;
         state.last_flush = Instant::now();
+        // None: the namespace is closed, and its sockets with it.
+        let Some(writer) = self.sockets.writer() else {
+            return;
+        };
         let mut delivered = 0_u64;
         let mut behind = Vec::new();
         state.live.retain(|_, live| {
             match state
                 .recent
-                .send_after(&live.socket, &mut live.given, &mut delivered)
+                .send_after(&writer, &live.socket, &mut live.given, &mut delivered)
             {
                 Sent::CaughtUp => true,
                 Sent::QueueFull | Sent::NotInRing => {
@@ -302,10 +314,13 @@ impl Feed {
         let Some(live) = state.live.get_mut(&sid) else {
             return;
         };
+        let Some(writer) = self.sockets.writer() else {
+            return;
+        };
         let mut delivered = 0_u64;
         let sent = state
             .recent
-            .send_after(&live.socket, &mut live.given, &mut delivered);
+            .send_after(&writer, &live.socket, &mut live.given, &mut delivered);
         self.metrics.deliveries.inc_by(delivered);
         match sent {
             Sent::CaughtUp => {}
@@ -361,13 +376,16 @@ impl Feed {
         progress: &mut ReplayProgress,
         joining: Joining,
     ) -> Subscribe {
+        let Some(writer) = self.sockets.writer() else {
+            return Subscribe::Closed;
+        };
         let mut state = self.state.lock().await;
         if progress.after > state.recent.last() {
             return Subscribe::FeedBehind;
         }
         match state
             .recent
-            .send_after(socket, &mut progress.after, &mut progress.count)
+            .send_after(&writer, socket, &mut progress.after, &mut progress.count)
         {
             Sent::CaughtUp => {}
             Sent::QueueFull => return Subscribe::QueueFull,

@@ -23,7 +23,7 @@ use super::sequencer::WriteError;
 use super::{
     CHAT_MESSAGE, ChatState, HISTORY, NICKNAME, ONLINE, PRIVATE_MESSAGE, TYPING, user_room,
 };
-use crate::cluster::driver::ChatAdapter;
+use crate::cluster::adapter::ChatAdapter;
 use crate::cluster::lock;
 use crate::domain::{
     NewMessage, Nickname, ServerOffset, ValidationError, history_limit_from_auth, json_type_name,
@@ -266,8 +266,14 @@ pub async fn on_connect(
         .map(|s| s.nickname());
     // `anonymous` is shared by every client without a nickname: it has no private messages.
     if let Some(nickname) = nickname.filter(|n| !n.is_anonymous())
-        && let Err(error) =
-            replay::replay_private(&socket, &chat.store, nickname.as_str(), private_from).await
+        && let Err(error) = replay::replay_private(
+            &socket,
+            &chat.store,
+            chat.feed.sockets(),
+            nickname.as_str(),
+            private_from,
+        )
+        .await
     {
         tracing::debug!(sid = %socket.id, %error, "private replay ended early");
     }

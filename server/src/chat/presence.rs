@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use socketioxide::SocketIo;
 
-use crate::cluster::driver::ChatAdapter;
+use crate::cluster::adapter::ChatAdapter;
 use crate::cluster::link::PrimaryLink;
 use crate::cluster::lock;
 

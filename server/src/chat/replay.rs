@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
+use socketioxide::SocketError;
 use socketioxide::extract::SocketRef;
-use socketioxide::{SendError, SocketError};
+use socketioxide_core::packet::Packet;
 
+use super::encoded::{chat_message_packet, private_message_packet};
 use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
-use super::{CHAT_MESSAGE, PRIVATE_MESSAGE};
-use crate::cluster::driver::ChatAdapter;
+use crate::cluster::adapter::{ChatAdapter, LocalSockets, SocketWriter};
 use crate::domain::ServerOffset;
 use crate::store::{Store, StoreError};
 
@@ -103,13 +104,14 @@ async fn replay_from_store(
     feed: &Feed,
     progress: &mut ReplayProgress,
 ) -> Result<(), ReplayError> {
+    let writer = writer(feed.sockets())?;
     loop {
         let page = feed
             .store()
             .messages_after(progress.after, PAGE_SIZE)
             .await?;
         for message in &page {
-            emit_when_room(socket, CHAT_MESSAGE, &message.event_args()).await?;
+            send_when_room(&writer, socket, chat_message_packet(message)).await?;
             progress.after = message.id;
             progress.count += 1;
         }
@@ -124,16 +126,18 @@ async fn replay_from_store(
 pub async fn replay_private(
     socket: &SocketRef<ChatAdapter>,
     store: &Store,
+    sockets: &LocalSockets,
     nickname: &str,
     mut after: ServerOffset,
 ) -> Result<u64, ReplayError> {
+    let writer = writer(sockets)?;
     let mut count = 0;
     loop {
         let page = store
             .private_messages_after(nickname, after, PAGE_SIZE)
             .await?;
         for message in &page {
-            emit_when_room(socket, PRIVATE_MESSAGE, &message.event_args()).await?;
+            send_when_room(&writer, socket, private_message_packet(message)).await?;
             after = message.id;
             count += 1;
         }
@@ -143,17 +147,22 @@ pub async fn replay_private(
     }
 }
 
-/// Emits one `event`, waiting while the socket's queue is full.
-async fn emit_when_room(
+/// A writer to this process's sockets; none once the namespace is closed.
+fn writer(sockets: &LocalSockets) -> Result<SocketWriter, ReplayError> {
+    sockets.writer().ok_or(ReplayError::Closed)
+}
+
+/// Sends one packet, waiting while the socket's queue is full.
+async fn send_when_room(
+    writer: &SocketWriter,
     socket: &SocketRef<ChatAdapter>,
-    event: &str,
-    data: &impl serde::Serialize,
+    packet: Packet,
 ) -> Result<(), ReplayError> {
     let mut backoff: Option<QueueBackoff> = None;
     loop {
-        match socket.emit(event, data) {
+        match writer.send(socket, &packet) {
             Ok(()) => return Ok(()),
-            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            Err(SocketError::InternalChannelFull) => {
                 if backoff.get_or_insert_default().wait().await {
                     return Err(ReplayError::Stalled(STALL_LIMIT));
                 }

@@ -4,10 +4,9 @@
 //! broadcasts, rooms, `fetch_sockets` and the server count work across workers.
 //! [`ClusterDriver::Solo`] is a single server with no peers. [`ClusterDriver::Redis`] is
 //! socketioxide-redis's own Redis driver (`--adapter redis://…`): every worker of every host
-//! joins one adapter. The adapter type is the same in all three cases ([`ChatAdapter`]).
+//! joins one adapter. The adapter is the same in all three cases
+//! ([`super::adapter::ChatAdapter`]).
 
-use socketioxide::adapter::Emitter;
-use socketioxide_redis::CustomRedisAdapter;
 use socketioxide_redis::drivers::redis::{RedisDriver, RedisError, redis_client};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 
@@ -62,9 +61,6 @@ pub async fn redis_lost(driver: RedisDriver) {
         }
     }
 }
-
-/// The Socket.IO adapter every server uses.
-pub type ChatAdapter = CustomRedisAdapter<Emitter, ClusterDriver>;
 
 /// How adapter messages reach the other servers.
 #[derive(Clone)]
