@@ -8,7 +8,7 @@
 //!   hands committed messages to the feed in id order;
 //! - [`feed`]: delivers committed messages to this process's sockets, and joins a connecting
 //!   socket to the live stream exactly where its replay ended;
-//! - [`encoded`]: a committed message's event arguments, JSON-encoded once for all sockets;
+//! - [`encoded`]: a message's event, encoded once as a Socket.IO packet for all sockets;
 //! - [`replay`]: sends a connecting socket what it missed, respecting its queue;
 //! - [`limits`]: connection limits and the per-socket message rate;
 //! - [`presence`]: who is online, and the join / leave announcements;
