@@ -4,13 +4,15 @@
 # Usage: scripts/bench.sh [fanout|idle|writes|replay|all] [extra chat-bench args...]
 # Build first: cargo leptos build --release && cargo build --release -p chat-bench
 # CHAT_SERVER_BIN=path picks another server binary (scripts/bench-compare.sh uses it).
+# CHAT_BENCH_TMP=dir puts the database there (e.g. /dev/shm: no disk stalls, no durability;
+# for finding the server's own limits only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-all}"
 shift || true
 server="${CHAT_SERVER_BIN:-target/release/chat-server}"
 bench=target/release/chat-bench
-data="$(mktemp -d)"
+data="$(mktemp -d -p "${CHAT_BENCH_TMP:-${TMPDIR:-/tmp}}")"
 ulimit -n 65536 2>/dev/null || true  # thousands of sockets on both sides
 # The load comes from one address and one client writes fast: lift the abuse limits (as
 # environment variables, so older binaries compared by bench-compare.sh start too).
