@@ -151,8 +151,9 @@ impl LocalSockets {
 pub struct SocketWriter(Arc<ChatAdapter>);
 
 impl SocketWriter {
-    /// Queues `packet` to `socket` alone, as `socket.emit` would, without encoding it again.
-    /// Says when the socket's queue is full or the socket is gone.
+    /// Queues `packet` to `socket` alone, as `socket.emit` would, without serialising its
+    /// arguments again (socketioxide still frames the packet for each socket). Says when the
+    /// socket's queue is full or the socket is gone.
     pub fn send(
         &self,
         socket: &SocketRef<ChatAdapter>,
