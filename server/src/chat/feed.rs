@@ -34,7 +34,7 @@ use super::REPLAY_DONE;
 use super::encoded::LiveMessage;
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::CommitSink;
-use crate::cluster::adapter::{ChatAdapter, LocalSockets, SocketWriter};
+use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoredMessage};
@@ -126,7 +126,7 @@ impl Recent {
     /// last one queued and counting them in `count`.
     fn send_after(
         &self,
-        writer: &SocketWriter,
+        sender: &PacketSender,
         socket: &SocketRef<ChatAdapter>,
         after: &mut ServerOffset,
         count: &mut u64,
@@ -139,7 +139,7 @@ impl Recent {
         }
         let start = self.ring.partition_point(|m| m.id <= *after);
         for message in self.ring.range(start..) {
-            match writer.send(socket, &message.packet) {
+            match sender.send(socket, &message.packet) {
                 Ok(()) => {
                     *after = message.id;
                     *count += 1;
@@ -281,7 +281,7 @@ impl Feed {
         let state = &mut *guard;
         state.last_flush = Instant::now();
         // None: the namespace is closed, and its sockets with it.
-        let Some(writer) = self.sockets.writer() else {
+        let Some(sender) = self.sockets.sender() else {
             return;
         };
         let mut delivered = 0_u64;
@@ -289,7 +289,7 @@ impl Feed {
         state.live.retain(|_, live| {
             match state
                 .recent
-                .send_after(&writer, &live.socket, &mut live.given, &mut delivered)
+                .send_after(&sender, &live.socket, &mut live.given, &mut delivered)
             {
                 Sent::CaughtUp => true,
                 Sent::QueueFull | Sent::NotInRing => {
@@ -314,13 +314,13 @@ impl Feed {
         let Some(live) = state.live.get_mut(&sid) else {
             return;
         };
-        let Some(writer) = self.sockets.writer() else {
+        let Some(sender) = self.sockets.sender() else {
             return;
         };
         let mut delivered = 0_u64;
         let sent = state
             .recent
-            .send_after(&writer, &live.socket, &mut live.given, &mut delivered);
+            .send_after(&sender, &live.socket, &mut live.given, &mut delivered);
         self.metrics.deliveries.inc_by(delivered);
         match sent {
             Sent::CaughtUp => {}
@@ -376,7 +376,7 @@ impl Feed {
         progress: &mut ReplayProgress,
         joining: Joining,
     ) -> Subscribe {
-        let Some(writer) = self.sockets.writer() else {
+        let Some(sender) = self.sockets.sender() else {
             return Subscribe::Closed;
         };
         let mut state = self.state.lock().await;
@@ -385,7 +385,7 @@ impl Feed {
         }
         match state
             .recent
-            .send_after(&writer, socket, &mut progress.after, &mut progress.count)
+            .send_after(&sender, socket, &mut progress.after, &mut progress.count)
         {
             Sent::CaughtUp => {}
             Sent::QueueFull => return Subscribe::QueueFull,

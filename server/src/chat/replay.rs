@@ -15,7 +15,7 @@ use socketioxide_core::packet::Packet;
 use super::encoded::{chat_message_packet, private_message_packet};
 use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
-use crate::cluster::adapter::{ChatAdapter, LocalSockets, SocketWriter};
+use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
 use crate::domain::ServerOffset;
 use crate::store::{Store, StoreError};
 
@@ -104,14 +104,14 @@ async fn replay_from_store(
     feed: &Feed,
     progress: &mut ReplayProgress,
 ) -> Result<(), ReplayError> {
-    let writer = writer(feed.sockets())?;
+    let sender = sender(feed.sockets())?;
     loop {
         let page = feed
             .store()
             .messages_after(progress.after, PAGE_SIZE)
             .await?;
         for message in &page {
-            send_when_room(&writer, socket, chat_message_packet(message)).await?;
+            send_when_room(&sender, socket, chat_message_packet(message)).await?;
             progress.after = message.id;
             progress.count += 1;
         }
@@ -130,14 +130,14 @@ pub async fn replay_private(
     nickname: &str,
     mut after: ServerOffset,
 ) -> Result<u64, ReplayError> {
-    let writer = writer(sockets)?;
+    let sender = sender(sockets)?;
     let mut count = 0;
     loop {
         let page = store
             .private_messages_after(nickname, after, PAGE_SIZE)
             .await?;
         for message in &page {
-            send_when_room(&writer, socket, private_message_packet(message)).await?;
+            send_when_room(&sender, socket, private_message_packet(message)).await?;
             after = message.id;
             count += 1;
         }
@@ -147,20 +147,20 @@ pub async fn replay_private(
     }
 }
 
-/// A writer to this process's sockets; none once the namespace is closed.
-fn writer(sockets: &LocalSockets) -> Result<SocketWriter, ReplayError> {
-    sockets.writer().ok_or(ReplayError::Closed)
+/// A sender to this process's sockets; none once the namespace is closed.
+fn sender(sockets: &LocalSockets) -> Result<PacketSender, ReplayError> {
+    sockets.sender().ok_or(ReplayError::Closed)
 }
 
 /// Sends one packet, waiting while the socket's queue is full.
 async fn send_when_room(
-    writer: &SocketWriter,
+    sender: &PacketSender,
     socket: &SocketRef<ChatAdapter>,
     packet: Packet,
 ) -> Result<(), ReplayError> {
     let mut backoff: Option<QueueBackoff> = None;
     loop {
-        match writer.send(socket, &packet) {
+        match sender.send(socket, &packet) {
             Ok(()) => return Ok(()),
             Err(SocketError::InternalChannelFull) => {
                 if backoff.get_or_insert_default().wait().await {

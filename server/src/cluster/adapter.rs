@@ -140,17 +140,17 @@ impl LocalSockets {
         let _ = self.0.set(Arc::downgrade(adapter));
     }
 
-    /// A writer to this process's sockets, or `None` before the namespace exists or after
+    /// A sender to this process's sockets, or `None` before the namespace exists or after
     /// the server has closed it.
-    pub fn writer(&self) -> Option<SocketWriter> {
-        self.0.get().and_then(Weak::upgrade).map(SocketWriter)
+    pub fn sender(&self) -> Option<PacketSender> {
+        self.0.get().and_then(Weak::upgrade).map(PacketSender)
     }
 }
 
-/// Writes pre-encoded packets to single sockets of this process (see [`LocalSockets`]).
-pub struct SocketWriter(Arc<ChatAdapter>);
+/// Sends pre-encoded packets to single sockets of this process (see [`LocalSockets`]).
+pub struct PacketSender(Arc<ChatAdapter>);
 
-impl SocketWriter {
+impl PacketSender {
     /// Queues `packet` to `socket` alone, as `socket.emit` would, without serialising its
     /// arguments again (socketioxide still frames the packet for each socket). Says when the
     /// socket's queue is full or the socket is gone.
