@@ -266,14 +266,8 @@ pub async fn on_connect(
         .map(|s| s.nickname());
     // `anonymous` is shared by every client without a nickname: it has no private messages.
     if let Some(nickname) = nickname.filter(|n| !n.is_anonymous())
-        && let Err(error) = replay::replay_private(
-            &socket,
-            &chat.store,
-            chat.feed.sockets(),
-            nickname.as_str(),
-            private_from,
-        )
-        .await
+        && let Err(error) =
+            replay::replay_private(&socket, &chat.feed, nickname.as_str(), private_from).await
     {
         tracing::debug!(sid = %socket.id, %error, "private replay ended early");
     }

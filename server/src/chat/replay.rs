@@ -17,7 +17,7 @@ use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
 use crate::domain::ServerOffset;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
@@ -125,15 +125,15 @@ async fn replay_from_store(
 /// page by page. Returns how many.
 pub async fn replay_private(
     socket: &SocketRef<ChatAdapter>,
-    store: &Store,
-    sockets: &LocalSockets,
+    feed: &Feed,
     nickname: &str,
     mut after: ServerOffset,
 ) -> Result<u64, ReplayError> {
-    let sender = sender(sockets)?;
+    let sender = sender(feed.sockets())?;
     let mut count = 0;
     loop {
-        let page = store
+        let page = feed
+            .store()
             .private_messages_after(nickname, after, PAGE_SIZE)
             .await?;
         for message in &page {
