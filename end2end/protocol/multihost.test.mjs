@@ -176,9 +176,7 @@ function writeUntilStopped(c, prefix) {
 
 describe("faults on two hosts", { skip }, () => {
   test("Redis restarted under load: chat resumes on both hosts, no acked message lost or doubled", async () => {
-    const script = new URL("../../scripts/redis.sh", import.meta.url).pathname;
-    const env = { ...process.env, CHAT_TEST_REDIS_PORT: String(await freePorts(1)) };
-    const redisScript = (command) => execFileSync(script, [command], { env }).toString().trim();
+    const redisScript = throwawayService("redis", "CHAT_TEST_REDIS_PORT", await freePorts(1));
     let hostA;
     let hostB;
     const clients = [];
@@ -221,20 +219,19 @@ describe("faults on two hosts", { skip }, () => {
   });
 
   test("PostgreSQL stopped under load: error acks or none, never a false ack; after it returns the retries land exactly once", async () => {
-    const script = new URL("../../scripts/postgres.sh", import.meta.url).pathname;
-    const env = { ...process.env, CHAT_TEST_PG_PORT: "7433" };
-    const admin = execFileSync(script, ["start"], { env }).toString().trim();
+    const postgresScript = throwawayService("postgres", "CHAT_TEST_PG_PORT", 7433);
+    const admin = postgresScript("start");
     const host = await startCluster(2, ["--database", freshPostgresDatabase(admin)]);
     const client = resilientClient(host.urls[0]);
     try {
       await sleep(300);
       const writer = writeUntilStopped(client, "pg-fault");
       await sleep(1000);
-      execFileSync(script, ["stop"], { env });
+      postgresScript("stop");
       const atStop = writer.acked.size;
       await sleep(6000); // longer than the store's 5 s connection timeout: error acks
       const beforeReturn = writer.acked.size;
-      execFileSync(script, ["start"], { env });
+      postgresScript("start");
       await sleep(5000);
       await writer.stop();
       // Nothing can be committed while the database is down: at most the writes already
@@ -256,7 +253,17 @@ describe("faults on two hosts", { skip }, () => {
     } finally {
       client.socket.close();
       await host.stop();
-      execFileSync(script, ["stop"], { env });
+      postgresScript("stop");
     }
   });
 });
+
+/**
+ * `scripts/NAME.sh COMMAND` (start, stop, kill) for a throwaway service of the tests' own on
+ * `port`, given to the script in `portVariable`; returns what the script prints (a URL on start).
+ */
+function throwawayService(name, portVariable, port) {
+  const script = new URL(`../../scripts/${name}.sh`, import.meta.url).pathname;
+  const env = { ...process.env, [portVariable]: String(port) };
+  return (command) => execFileSync(script, [command], { env }).toString().trim();
+}
