@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Finds the knee of the fan-out: the highest delivery rate that, like every rate below it,
-# keeps the end-to-end p99 under 100 ms with nothing lost. Runs `scripts/bench.sh fanout` (a fresh server each time) at each rate in turn,
-# 1000 clients of which 50 send, and prints one line per rate, then the knee.
+# keeps the end-to-end p99 under 100 ms with nothing lost. Runs `scripts/bench.sh fanout` (a
+# fresh server each time) at each rate in turn, 1000 clients of which 50 send, and prints one
+# line per rate, then the knee.
 # Usage: scripts/bench-knee.sh [MSGS_IN_PER_S...]   (default: 500 600 700 800 900 1000)
 # Deliveries/s = 1000 × msgs in/s. CHAT_BENCH_TMP=/dev/shm keeps disk stalls out of p99.
 set -euo pipefail
