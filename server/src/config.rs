@@ -66,7 +66,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_048_576).map(|n| n as usize))]
     pub max_message_bytes: usize,
 
-    /// Most messages committed in one transaction (group commit).
+    /// Most messages committed in one transaction (group commit). A transaction takes half
+    /// of the waiting messages, but at least 32 (or this, if smaller).
     #[arg(long, env = "CHAT_MAX_BATCH", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=65_536).map(|n| n as usize))]
     pub max_batch: usize,
