@@ -42,6 +42,40 @@ describe("chat message", () => {
     sender.close(); watcher.close(); fresh.close();
   });
 
+  test("a client that asks for batches gets live messages as `chat messages` lists, each once and in order; a tutorial client beside it gets `chat message`s", async () => {
+    const sender = await connectClient(server.url);
+    const tutorial = await connectClient(server.url);
+    const batched = await connectClient(server.url, { batched: true });
+    await Promise.all([tutorial, batched].map((c) => c.until(() => c.replayDone)));
+    const replayedSingles = batched.singles;
+    const acks = await Promise.all(Array.from({ length: 40 }, (_, i) => sender.send(`batched ${i}`, `batched-${i}`)));
+    const sent = acks.map((a) => a.serverOffset).sort((a, b) => a - b);
+    assert.ok(isConsecutiveFrom(sent, sent[0]), JSON.stringify(sent));
+    const last = sent.at(-1);
+    await batched.until(() => batched.received.some((m) => m.offset === last), 5000, "the batched client's last message");
+    await tutorial.until(() => tutorial.received.some((m) => m.offset === last), 5000, "the tutorial client's last message");
+    for (const client of [batched, tutorial]) {
+      const live = client.live().filter((m) => m.offset >= sent[0]);
+      assert.deepEqual(live.map((m) => m.offset), sent);
+      assert.deepEqual(live.map((m) => m.text), sent.map((_, i) => acks.findIndex((a) => a.serverOffset === sent[i])).map((i) => `batched ${i}`));
+      assert.equal(typeof live[0].rest[0].createdAt, "number");
+    }
+    assert.equal(batched.singles, replayedSingles, "no live `chat message` for a batched client");
+    assert.ok(batched.batches.some((n) => n > 1), `some list holds several messages: ${batched.batches}`);
+    assert.equal(tutorial.batches.length, 0);
+    // Reconnecting, it is replayed what it missed as `chat message`s, then goes live in lists again.
+    batched.close();
+    const missed = await sender.send("while away", "batched-away");
+    const again = await connectClient(server.url, { batched: true, serverOffset: last });
+    await again.until(() => again.replayDone);
+    assert.deepEqual(again.received.map((m) => [m.text, m.offset]), [["while away", missed.serverOffset]]);
+    assert.equal(again.singles, 1);
+    const next = await sender.send("live again", "batched-live-again");
+    await again.until(() => again.received.some((m) => m.offset === next.serverOffset), 5000, "live again");
+    assert.deepEqual(again.batches, [1]);
+    sender.close(); tutorial.close(); again.close();
+  });
+
   const refusals = [
     ["a number as text", [42, "k-num"], /text must be a string, got number/],
     ["an object as text", [{ a: 1 }, "k-obj"], /text must be a string, got object/],

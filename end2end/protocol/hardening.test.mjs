@@ -54,9 +54,12 @@ describe("overload", () => {
       await Promise.all(readers.map((r) => new Promise((ok, fail) => {
         r.socket = io(cluster.urls[r.i % 2], {
           transports: ["websocket"], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 1000,
-          auth: (cb) => cb({ serverOffset: r.last }),
+          // Half of them take live messages in lists (`chat messages`), half one by one.
+          auth: (cb) => cb({ serverOffset: r.last, batched: r.i % 4 >= 2 }),
         });
-        r.socket.on("chat message", (_text, offset) => { r.offsets.push(offset); if (offset > r.last) r.last = offset; });
+        const take = (offset) => { r.offsets.push(offset); if (offset > r.last) r.last = offset; };
+        r.socket.on("chat message", (_text, offset) => take(offset));
+        r.socket.on("chat messages", (list) => { for (const [, offset] of list) take(offset); });
         r.socket.on("disconnect", () => { r.disconnects++; });
         r.socket.once("replay done", ok);
         r.socket.once("connect_error", fail);

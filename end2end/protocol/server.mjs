@@ -104,7 +104,16 @@ export async function connectClient(url, auth = {}) {
   const notify = () => {
     for (const w of [...waiters]) if (w.check()) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
   };
-  socket.on("chat message", (text, offset, ...rest) => { received.push({ text, offset, rest }); notify(); });
+  // A client that asked for batches (`auth.batched`) gets live messages as `chat messages`
+  // lists; `batches` keeps each list's length, `singles` counts `chat message` events.
+  const batches = [];
+  let singles = 0;
+  socket.on("chat message", (text, offset, ...rest) => { singles++; received.push({ text, offset, rest }); notify(); });
+  socket.on("chat messages", (list) => {
+    batches.push(list.length);
+    for (const [text, offset, ...rest] of list) received.push({ text, offset, rest });
+    notify();
+  });
   socket.on("replay done", (info) => { replayDone = info; liveFrom = received.length; notify(); });
   await new Promise((ok, fail) => {
     socket.once("connect", ok);
@@ -116,6 +125,10 @@ export async function connectClient(url, auth = {}) {
     /** `private message` events received: `{ text, offset, from, to, createdAt }`. */
     private: privateMessages,
     get replayDone() { return replayDone; },
+    /** Lengths of the `chat messages` lists received. */
+    batches,
+    /** How many `chat message` events were received. */
+    get singles() { return singles; },
     /** Messages received after `replay done`. */
     live() { return replayDone ? received.slice(liveFrom) : []; },
     /** Resolves when `check()` holds (re-evaluated on every event), or fails after `ms`. */

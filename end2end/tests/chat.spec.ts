@@ -1,6 +1,6 @@
 // The tutorial's chat in the browser: send, broadcast, history, and text that stays text.
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, tag } from "./support";
+import { messageTexts, openChat, send, tag, waitLive } from "./support";
 
 test("two people exchange messages, each seen once by both", async ({ browser }) => {
   const alice = await openChat(await browser.newContext());
@@ -14,6 +14,23 @@ test("two people exchange messages, each seen once by both", async ({ browser })
   // Once acked, nothing is left pending.
   await expect(alice.locator("#messages li.own")).toHaveCount(0);
   await expect(alice.getByRole("textbox", { name: "Message" })).toHaveValue("");
+});
+
+test("live messages reach the page as `chat messages` lists, shown once each and in order", async ({ browser }) => {
+  const context = await browser.newContext();
+  const reader = await context.newPage();
+  const frames: string[] = [];
+  reader.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => frames.push(String(payload))));
+  await reader.goto("/");
+  await waitLive(reader);
+  const writer = await openChat(await browser.newContext());
+  const t = tag("listed");
+  const texts = [1, 2, 3, 4, 5].map((n) => `${t} ${n}`);
+  for (const text of texts) await send(writer, text);
+  await expect(messageTexts(reader).filter({ hasText: t })).toHaveText(texts);
+  const ours = frames.filter((f) => f.includes(t));
+  expect(ours.length).toBeGreaterThan(0);
+  for (const frame of ours) expect(frame.startsWith('42["chat messages",[[')).toBe(true);
 });
 
 test("blank text is not sent", async ({ browser }) => {

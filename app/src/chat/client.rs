@@ -98,6 +98,65 @@ impl ChatMessage {
     }
 }
 
+/// A live message came after a gap: the socket reconnects to replay from the last one shown.
+struct Gap;
+
+/// Turns incoming messages into rows, in offset order, once each.
+struct Incoming {
+    chat: Chat,
+    replay: Rc<RefCell<Replay>>,
+    /// The highest offset shown.
+    last_offset: Rc<Cell<i64>>,
+    /// The socket, to reconnect after a gap.
+    resync: Socket,
+}
+
+impl Incoming {
+    /// The row for one message's `chat message` arguments; none for a malformed message
+    /// (warned) or one already shown. A message after a gap makes the socket reconnect and
+    /// replay from the last one shown.
+    fn row(&self, args: Vec<serde_json::Value>) -> Result<Option<Row>, Gap> {
+        let Some(ChatMessage {
+            text,
+            offset,
+            author,
+            created_at,
+        }) = ChatMessage::from_args(args)
+        else {
+            web_sys::console::warn_1(&"socket: bad `chat message` event".into());
+            return Ok(None);
+        };
+        let last = self.last_offset.get();
+        if offset <= last {
+            return Ok(None);
+        }
+        let mut r = self.replay.borrow_mut();
+        if !r.running && offset != last + 1 {
+            web_sys::console::warn_1(
+                &format!("missed messages {}..{offset}; replaying", last + 1).into(),
+            );
+            self.resync.reconnect();
+            return Err(Gap);
+        }
+        let recovered = r.running && r.after_reconnect;
+        if recovered {
+            r.first_recovered.get_or_insert(offset);
+            r.recovered += 1;
+        }
+        self.last_offset.set(offset);
+        if !r.running && page_hidden() {
+            self.chat.unread.update(|n| *n += 1);
+        }
+        Ok(Some(Row::Message {
+            offset,
+            text,
+            author,
+            created_at,
+            recovered,
+        }))
+    }
+}
+
 /// Where the nickname is kept between visits.
 const NICKNAME_KEY: &str = "chat.nickname";
 
@@ -213,6 +272,7 @@ pub fn start(chat: Chat) {
     chat.nickname.set(saved_nickname());
     let socket = Socket::connect("", &options(), move || {
         serde_json::json!({
+            "batched": true,
             "serverOffset": auth_offset.get(),
             "historyLimit": HISTORY_PAGE,
             "privateOffset": auth_private.get(),
@@ -245,49 +305,32 @@ pub fn start(chat: Chat) {
         });
     }
     {
-        let replay = replay.clone();
-        let resync = socket.clone();
+        let incoming = Rc::new(Incoming {
+            chat,
+            replay: replay.clone(),
+            last_offset,
+            resync: socket.clone(),
+        });
+        let one = incoming.clone();
         socket.on::<Vec<serde_json::Value>>("chat message", move |args| {
-            let Some(ChatMessage {
-                text,
-                offset,
-                author,
-                created_at,
-            }) = ChatMessage::from_args(args)
-            else {
-                web_sys::console::warn_1(&"socket: bad `chat message` event".into());
-                return;
-            };
-            let last = last_offset.get();
-            if offset <= last {
-                return;
+            if let Ok(Some(row)) = one.row(args) {
+                chat.rows.update(|rows| rows.push(row));
             }
-            let mut r = replay.borrow_mut();
-            if !r.running && offset != last + 1 {
-                web_sys::console::warn_1(
-                    &format!("missed messages {}..{offset}; replaying", last + 1).into(),
-                );
-                resync.reconnect();
-                return;
+        });
+        // Live messages come in lists, one per delivery window: this page asks for them
+        // (`batched` in the auth), so a busy room costs one event and one update per window.
+        socket.on::<(Vec<Vec<serde_json::Value>>,)>("chat messages", move |(list,)| {
+            let mut fresh = Vec::with_capacity(list.len());
+            for args in list {
+                match incoming.row(args) {
+                    Ok(Some(row)) => fresh.push(row),
+                    Ok(None) => {}
+                    Err(Gap) => break,
+                }
             }
-            let recovered = r.running && r.after_reconnect;
-            if recovered {
-                r.first_recovered.get_or_insert(offset);
-                r.recovered += 1;
+            if !fresh.is_empty() {
+                chat.rows.update(|rows| rows.extend(fresh));
             }
-            last_offset.set(offset);
-            if !r.running && page_hidden() {
-                chat.unread.update(|n| *n += 1);
-            }
-            chat.rows.update(|rows| {
-                rows.push(Row::Message {
-                    offset,
-                    text,
-                    author,
-                    created_at,
-                    recovered,
-                })
-            });
         });
     }
     socket.on::<serde_json::Value>("replay done", move |_| {

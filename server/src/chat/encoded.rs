@@ -6,10 +6,10 @@
 //! socket as it is ([`crate::cluster::adapter::PacketSender`]).
 
 use serde::Serialize;
-use socketioxide_core::Value;
 use socketioxide_core::packet::Packet;
+use socketioxide_core::{Str, Value};
 
-use super::{CHAT_MESSAGE, PRIVATE_MESSAGE};
+use super::{CHAT_MESSAGE, CHAT_MESSAGES, PRIVATE_MESSAGE};
 use crate::domain::ServerOffset;
 use crate::store::{StoredMessage, StoredPrivateMessage};
 
@@ -24,25 +24,53 @@ pub struct LiveMessage {
     pub id: ServerOffset,
     /// Its `chat message` event.
     pub packet: Packet,
+    /// Its arguments as JSON without the brackets (`text, serverOffset, {…}`): a view into
+    /// the packet's buffer, for [`chat_messages_packet`].
+    args: Str,
 }
 
 impl LiveMessage {
     /// Encodes `message`'s `chat message` event.
     pub fn encode(message: &StoredMessage) -> Self {
+        let json = event_json(
+            CHAT_MESSAGE,
+            message.event_args(),
+            message.text.len() + message.author.len(),
+        );
+        // `["chat message",` before the arguments, `]` after them.
+        let args = json.slice(CHAT_MESSAGE.len() + 4..json.len() - 1);
         Self {
             id: message.id,
-            packet: chat_message_packet(message),
+            packet: Packet::event("/", Value::Str(json, None)),
+            args,
         }
     }
 }
 
 /// The `chat message` event of `message`: `(text, serverOffset, { author, createdAt })`.
 pub fn chat_message_packet(message: &StoredMessage) -> Packet {
-    event_packet(
-        CHAT_MESSAGE,
-        message.event_args(),
-        message.text.len() + message.author.len(),
-    )
+    LiveMessage::encode(message).packet
+}
+
+/// The `chat messages` event of a run of consecutive messages: one argument, the list of
+/// their `chat message` arguments (see [`super::CHAT_MESSAGES`]). Built from the messages'
+/// own encodings, so the text is not escaped again.
+pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> + Clone) -> Packet {
+    let bytes: usize = messages.clone().map(|m| m.args.len() + 3).sum();
+    let mut json = String::with_capacity(bytes + CHAT_MESSAGES.len() + 8);
+    json.push_str("[\"");
+    json.push_str(CHAT_MESSAGES);
+    json.push_str("\",[");
+    for (index, message) in messages.enumerate() {
+        if index > 0 {
+            json.push(',');
+        }
+        json.push('[');
+        json.push_str(&message.args);
+        json.push(']');
+    }
+    json.push_str("]]");
+    Packet::event("/", Value::Str(json.into(), None))
 }
 
 /// The `private message` event of `message`: `(text, privateOffset, { from, to, createdAt })`.
@@ -58,14 +86,27 @@ pub fn private_message_packet(message: &StoredPrivateMessage) -> Packet {
 /// event encoding, written into a buffer of about `variable_bytes` plus the fixed parts.
 fn event_packet<A: Serialize, B: Serialize, C: Serialize>(
     event: &str,
-    (a, b, c): (A, B, C),
+    args: (A, B, C),
     variable_bytes: usize,
 ) -> Packet {
+    Packet::event(
+        "/",
+        Value::Str(event_json(event, args, variable_bytes), None),
+    )
+}
+
+/// `[event, a, b, c]` as JSON, in a buffer of about `variable_bytes` plus the fixed parts.
+fn event_json<A: Serialize, B: Serialize, C: Serialize>(
+    event: &str,
+    (a, b, c): (A, B, C),
+    variable_bytes: usize,
+) -> Str {
     // Escapes can make the text longer than its bytes; the buffer then grows once.
     let mut json = Vec::with_capacity(variable_bytes + event.len() + JSON_AROUND);
     serde_json::to_writer(&mut json, &(event, a, b, c)).expect("event arguments encode as JSON");
-    let json = String::from_utf8(json).expect("serde_json writes UTF-8");
-    Packet::event("/", Value::Str(json.into(), None))
+    String::from_utf8(json)
+        .expect("serde_json writes UTF-8")
+        .into()
 }
 
 #[cfg(test)]
@@ -94,6 +135,30 @@ mod tests {
             emitted(CHAT_MESSAGE, &stored.event_args())
         );
         assert_eq!(LiveMessage::encode(&stored).id, stored.id);
+    }
+
+    #[test]
+    fn a_run_of_messages_is_encoded_as_emit_would_encode_its_list() {
+        let stored: Vec<StoredMessage> = [("first \"q\" 🎉", "ana"), ("second\n", "bö"), ("", "c")]
+            .iter()
+            .enumerate()
+            .map(|(index, (text, author))| StoredMessage {
+                id: ServerOffset(10 + index as i64),
+                text: (*text).to_owned(),
+                author: (*author).to_owned(),
+                created_at: 1_700_000_000_000 + index as i64,
+            })
+            .collect();
+        let live: Vec<LiveMessage> = stored.iter().map(LiveMessage::encode).collect();
+        let list: Vec<_> = stored.iter().map(StoredMessage::event_args).collect();
+        assert_eq!(
+            CommonParser.encode(chat_messages_packet(live.iter())),
+            emitted(CHAT_MESSAGES, &(list,))
+        );
+        assert_eq!(
+            CommonParser.encode(chat_messages_packet(live[2..].iter())),
+            emitted(CHAT_MESSAGES, &(vec![stored[2].event_args()],))
+        );
     }
 
     #[test]

@@ -13,6 +13,11 @@
 //! the last message it was given, so a socket can be flushed early on its own: a sender is
 //! given its own message before its ack ([`Feed::deliver_now`]), as without a window.
 //!
+//! A socket is written each live message as its own `chat message` event (the tutorial's
+//! protocol), or, if its client asked for it at connect ([`Delivery::Batched`]), everything
+//! it has not been given as one `chat messages` event per write. Sockets given the same
+//! messages share one encoding of that event.
+//!
 //! Overload never skips a socket silently. Each live message is queued to each socket on its
 //! own, so a full queue is seen per socket: that socket leaves the live set and goes back to
 //! the replay path from the last message it was given ([`super::replay`]), which waits for
@@ -28,10 +33,11 @@ use serde::Serialize;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError};
+use socketioxide_core::packet::Packet;
 use tokio::sync::{Mutex, watch};
 
 use super::REPLAY_DONE;
-use super::encoded::LiveMessage;
+use super::encoded::{LiveMessage, chat_messages_packet};
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::CommitSink;
 use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
@@ -76,13 +82,45 @@ struct ReplayDone {
     count: u64,
 }
 
+/// How a socket takes live messages, as its client asked at connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// One `chat message` event per message: the tutorial's protocol, and the default.
+    #[default]
+    PerMessage,
+    /// One `chat messages` event per write, holding every message not yet given
+    /// (`auth.batched: true`).
+    Batched,
+}
+
+impl Delivery {
+    /// The delivery a client's connect `auth` asks for: batched only for `batched: true`.
+    pub fn from_auth(auth: Option<&serde_json::Value>) -> Self {
+        match auth.and_then(|auth| auth.get("batched")) {
+            Some(serde_json::Value::Bool(true)) => Self::Batched,
+            _ => Self::PerMessage,
+        }
+    }
+
+    /// The delivery `socket`'s client asked for (stored in its extensions at connect).
+    fn of(socket: &SocketRef<ChatAdapter>) -> Self {
+        socket.extensions.get::<Self>().unwrap_or_default()
+    }
+}
+
 /// A socket receiving live messages.
 struct LiveSocket {
     /// The socket.
     socket: SocketRef<ChatAdapter>,
     /// Every published message up to this offset has been queued to the socket.
     given: ServerOffset,
+    /// How it takes them.
+    delivery: Delivery,
 }
+
+/// `chat messages` events encoded during one flush, by the offset their messages follow:
+/// sockets given the same messages share one.
+type Batches = HashMap<ServerOffset, Packet>;
 
 /// The published messages still held in memory.
 struct Recent {
@@ -149,6 +187,55 @@ impl Recent {
             }
         }
         Sent::CaughtUp
+    }
+
+    /// Queues to `socket`, as one `chat messages` event, every published message after
+    /// `*after` (encoded once per starting offset in `batches`), moving `*after` to the last
+    /// and counting them in `count`.
+    fn send_batch_after(
+        &self,
+        sender: &PacketSender,
+        socket: &SocketRef<ChatAdapter>,
+        after: &mut ServerOffset,
+        count: &mut u64,
+        batches: &mut Batches,
+    ) -> Sent {
+        if *after >= self.last() {
+            return Sent::CaughtUp;
+        }
+        if *after < self.covers_from {
+            return Sent::NotInRing;
+        }
+        let start = self.ring.partition_point(|m| m.id <= *after);
+        let packet = batches
+            .entry(*after)
+            .or_insert_with(|| chat_messages_packet(self.ring.range(start..)));
+        match sender.send(socket, packet) {
+            Ok(()) => {
+                *count += (self.ring.len() - start) as u64;
+                *after = self.last();
+                Sent::CaughtUp
+            }
+            Err(SocketError::InternalChannelFull) => Sent::QueueFull,
+            Err(SocketError::Closed) => Sent::Closed,
+        }
+    }
+
+    /// Queues to `live` every published message it has not been given, the way it takes
+    /// them.
+    fn give(
+        &self,
+        sender: &PacketSender,
+        live: &mut LiveSocket,
+        count: &mut u64,
+        batches: &mut Batches,
+    ) -> Sent {
+        match live.delivery {
+            Delivery::PerMessage => self.send_after(sender, &live.socket, &mut live.given, count),
+            Delivery::Batched => {
+                self.send_batch_after(sender, &live.socket, &mut live.given, count, batches)
+            }
+        }
     }
 }
 
@@ -286,10 +373,11 @@ impl Feed {
         };
         let mut delivered = 0_u64;
         let mut behind = Vec::new();
+        let mut batches = Batches::new();
         state.live.retain(|_, live| {
             match state
                 .recent
-                .send_after(&sender, &live.socket, &mut live.given, &mut delivered)
+                .give(&sender, live, &mut delivered, &mut batches)
             {
                 Sent::CaughtUp => true,
                 Sent::QueueFull | Sent::NotInRing => {
@@ -320,7 +408,7 @@ impl Feed {
         let mut delivered = 0_u64;
         let sent = state
             .recent
-            .send_after(&sender, &live.socket, &mut live.given, &mut delivered);
+            .give(&sender, live, &mut delivered, &mut Batches::new());
         self.metrics.deliveries.inc_by(delivered);
         match sent {
             Sent::CaughtUp => {}
@@ -414,6 +502,7 @@ impl Feed {
             LiveSocket {
                 socket: socket.clone(),
                 given,
+                delivery: Delivery::of(socket),
             },
         );
         Subscribe::Live

@@ -15,7 +15,7 @@ use super::ack::Ack;
 use socketioxide::socket::DisconnectReason;
 
 use super::args::EventArgs;
-use super::feed::Joining;
+use super::feed::{Delivery, Joining};
 use super::limits::{ConnectionRefused, TokenBucket};
 use super::presence::USERS;
 use super::replay::{self, ReplayError, replay_then_go_live};
@@ -163,6 +163,9 @@ pub async fn admit_and_register(
         bucket: Mutex::new(TokenBucket::new(rate, burst)),
         typing: AtomicBool::new(false),
     }));
+    socket
+        .extensions
+        .insert(Delivery::from_auth(auth.0.as_ref().ok()));
     chat.metrics.sockets_connected.inc();
     socket.on(CHAT_MESSAGE, on_chat_message);
     socket.on(ONLINE, on_online);

@@ -39,6 +39,12 @@ use crate::store::Store;
 /// The event carrying chat messages, both ways.
 pub const CHAT_MESSAGE: &str = "chat message";
 
+/// Live messages for a client that asked for them batched (`auth.batched: true`): one
+/// event per delivery window instead of one `chat message` each. Its one argument is the
+/// list of the messages' `chat message` arguments, in offset order:
+/// `[[text, serverOffset, { author, createdAt }], ...]`. Replays stay `chat message`s.
+pub const CHAT_MESSAGES: &str = "chat messages";
+
 /// Asked by a client (with an ack): how many sockets are connected, across all workers.
 /// Ack: `{ "count": N }`.
 pub const ONLINE: &str = "online";
