@@ -5,6 +5,7 @@
 # line per rate, then the knee.
 # Usage: scripts/bench-knee.sh [MSGS_IN_PER_S...]   (default: 500 600 700 800 900 1000)
 # Deliveries/s = 1000 × msgs in/s. CHAT_BENCH_TMP=/dev/shm keeps disk stalls out of p99.
+# CHAT_BENCH_FANOUT_ARGS adds chat-bench fanout arguments (e.g. --batched).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rates=("$@")
@@ -14,7 +15,8 @@ failed=false
 printf "%-10s %14s %9s %9s %13s %6s\n" "msgs in/s" "deliveries/s" "p50 ms" "p99 ms" "µs/delivery" lost
 for rate in "${rates[@]}"; do
   per_sender=$(( rate / 50 ))
-  json=$(scripts/bench.sh fanout --clients 1000 --senders 50 --rate "$per_sender" --duration 8 | tail -n1)
+  json=$(scripts/bench.sh fanout --clients 1000 --senders 50 --rate "$per_sender" --duration 8 \
+    ${CHAT_BENCH_FANOUT_ARGS:-} | tail -n1)
   line=$(node -e '
     const r = JSON.parse(process.argv[1]);
     const f = (x, d) => Number(x).toFixed(d);

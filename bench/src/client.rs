@@ -84,6 +84,8 @@ pub async fn answer_pings(ws: &mut Ws) -> anyhow::Result<()> {
 pub enum Frame<'a> {
     /// `42["chat message","<text>",<offset>]`: the text (still JSON-escaped) and offset.
     Chat { text: &'a str, offset: i64 },
+    /// `42["chat messages",[...]]`: a list of messages; [`batch_messages`] walks it.
+    Batch { list: &'a str },
     /// `43<id>[...]`: an ack, with its id.
     Ack { id: u64 },
     /// Anything else (replay done, pings handled elsewhere, ...).
@@ -93,6 +95,9 @@ pub enum Frame<'a> {
 /// Classifies a frame without a JSON parser: chat messages from the harness carry plain
 /// ASCII text, so the text ends at the first `",`.
 pub fn classify(frame: &str) -> Frame<'_> {
+    if let Some(list) = frame.strip_prefix(r#"42["chat messages",["#) {
+        return Frame::Batch { list };
+    }
     if let Some(rest) = frame.strip_prefix(r#"42["chat message",""#) {
         if let Some(end) = rest.find("\",") {
             let offset = rest[end + 2..]
@@ -118,6 +123,23 @@ pub fn classify(frame: &str) -> Frame<'_> {
     Frame::Other
 }
 
+/// The `(text, offset)` of each message in a `chat messages` list (the frame after
+/// `42["chat messages",[`), without a JSON parser: each element is `["<text>",<offset>,{…}]`
+/// with harness text (plain ASCII) and a metadata object without brackets inside.
+pub fn batch_messages(list: &str) -> impl Iterator<Item = (&str, i64)> {
+    let mut rest = list;
+    std::iter::from_fn(move || {
+        let element = rest.strip_prefix(r#"[""#)?;
+        let text_end = element.find("\",")?;
+        let after_text = &element[text_end + 2..];
+        let offset_end = after_text.find([',', ']'])?;
+        let offset = after_text[..offset_end].parse().ok()?;
+        let element_end = after_text.find(']')?;
+        rest = after_text[element_end + 1..].trim_start_matches(',');
+        Some((&element[..text_end], offset))
+    })
+}
+
 /// The `chat message` packet for `text` with ack id `ack`.
 pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> String {
     format!(r#"42{ack}["chat message","{text}","{client_offset}"]"#)
@@ -141,5 +163,21 @@ mod tests {
             classify(r#"42["replay done",{"count":0}]"#),
             Frame::Other
         ));
+    }
+
+    #[test]
+    fn walks_a_list_of_messages() {
+        let frame = r#"42["chat messages",[["t=1 c=0 n=0",7,{"author":"anonymous","createdAt":1}],["t=2 c=1 n=0",8,{"author":"b","createdAt":2}]]]"#;
+        let Frame::Batch { list } = classify(frame) else {
+            panic!("a list");
+        };
+        assert_eq!(
+            batch_messages(list).collect::<Vec<_>>(),
+            [("t=1 c=0 n=0", 7), ("t=2 c=1 n=0", 8)]
+        );
+        let Frame::Batch { list } = classify(r#"42["chat messages",[["x",9]]]"#) else {
+            panic!("a list");
+        };
+        assert_eq!(batch_messages(list).collect::<Vec<_>>(), [("x", 9)]);
     }
 }

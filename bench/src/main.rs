@@ -50,6 +50,10 @@ pub enum Mode {
         /// Seconds of sending.
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
+        /// Ask for live messages in lists (`auth.batched`, as the Leptos page does) instead
+        /// of one `chat message` each (the tutorial's client).
+        #[arg(long)]
+        batched: bool,
     },
     /// Idle connections: hold C clients and report RSS per connection and connects/s.
     Idle {
@@ -86,7 +90,8 @@ async fn main() -> anyhow::Result<()> {
             senders,
             rate,
             duration,
-        } => modes::fanout(&cli, *clients, *senders, *rate, *duration).await?,
+            batched,
+        } => modes::fanout(&cli, *clients, *senders, *rate, *duration, *batched).await?,
         Mode::Idle { clients, hold } => modes::idle(&cli, *clients, *hold).await?,
         Mode::Writes { window, duration } => modes::writes(&cli, *window, *duration).await?,
         Mode::Replay { history } => modes::replay(&cli, *history).await?,

@@ -71,9 +71,14 @@ fn server_usage(cli: &Cli) -> Option<TreeUsage> {
 
 /// Connects `count` clients round-robin over the ports, resuming after `offset`. Returns
 /// them (in order) and how long connecting took.
-async fn connect_many(cli: &Cli, count: usize, offset: i64) -> anyhow::Result<(Vec<Ws>, Duration)> {
+async fn connect_many(
+    cli: &Cli,
+    count: usize,
+    offset: i64,
+    batched: bool,
+) -> anyhow::Result<(Vec<Ws>, Duration)> {
     let started = Instant::now();
-    let auth = format!(r#"{{"serverOffset":{offset}}}"#);
+    let auth = format!(r#"{{"serverOffset":{offset},"batched":{batched}}}"#);
     let mut sockets: Vec<Option<Ws>> = (0..count).map(|_| None).collect();
     let mut pending = JoinSet::new();
     let mut next = 0;
@@ -134,6 +139,20 @@ struct ClientStats {
     out_of_order: u64,
 }
 
+impl ClientStats {
+    /// Counts one delivered message (read at `now`, ns since the base) after `*last`.
+    fn delivered(&mut self, text: &str, offset: i64, last: &mut i64, now: u64) {
+        if offset <= *last {
+            self.out_of_order += 1;
+        }
+        *last = offset;
+        if let Some(stamp) = parse_stamp(text) {
+            self.deliveries += 1;
+            self.latency.record(now.saturating_sub(stamp) / 1000);
+        }
+    }
+}
+
 /// Fan-out: every client receives every message; the first `senders` send `rate` msg/s.
 pub async fn fanout(
     cli: &Cli,
@@ -141,9 +160,10 @@ pub async fn fanout(
     senders: usize,
     rate: f64,
     duration: f64,
+    batched: bool,
 ) -> anyhow::Result<Report> {
     let offset = last_offset(cli).await?;
-    let (sockets, connect_time) = connect_many(cli, clients, offset).await?;
+    let (sockets, connect_time) = connect_many(cli, clients, offset, batched).await?;
     let base = Instant::now();
     let stop_sending = base + Duration::from_secs_f64(duration);
     let stop_reading = stop_sending + DRAIN;
@@ -180,6 +200,7 @@ pub async fn fanout(
     report.add("clients", clients as f64, "");
     report.add("senders", senders as f64, "");
     report.add("rate_per_sender", rate, "msg/s");
+    report.add("batched", f64::from(u8::from(batched)), "");
     report.add("sent", total.sent as f64, "msg");
     report.add("acked", total.acked as f64, "msg");
     report.add("deliveries", total.deliveries as f64, "");
@@ -243,14 +264,13 @@ async fn run_fanout_client(
         while let Some(text) = client::try_next_text(&mut ws)? {
             match client::classify(text) {
                 Frame::Chat { text, offset } => {
-                    if offset <= last_offset {
-                        stats.out_of_order += 1;
-                    }
-                    last_offset = offset;
-                    if let Some(stamp) = parse_stamp(text) {
-                        stats.deliveries += 1;
-                        let now = *now.get_or_insert_with(|| base.elapsed().as_nanos() as u64);
-                        stats.latency.record(now.saturating_sub(stamp) / 1000);
+                    let now = *now.get_or_insert_with(|| base.elapsed().as_nanos() as u64);
+                    stats.delivered(text, offset, &mut last_offset, now);
+                }
+                Frame::Batch { list } => {
+                    let now = *now.get_or_insert_with(|| base.elapsed().as_nanos() as u64);
+                    for (text, offset) in client::batch_messages(list) {
+                        stats.delivered(text, offset, &mut last_offset, now);
                     }
                 }
                 Frame::Ack { id } => {
@@ -285,7 +305,7 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
     let offset = last_offset(cli).await?;
     let before = server_usage(cli);
     let own_before = procfs::own_usage();
-    let (sockets, took) = connect_many(cli, clients, offset).await?;
+    let (sockets, took) = connect_many(cli, clients, offset, false).await?;
     let connected = server_usage(cli);
     let own_connected = procfs::own_usage();
     let stop = Arc::new(AtomicBool::new(false));
