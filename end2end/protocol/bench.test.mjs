@@ -34,6 +34,16 @@ describe("chat-bench smoke", () => {
     assert.ok(r.server_cpu_s > 0);
   });
 
+  test("fanout --batched: every message reaches every client in lists, in order", async () => {
+    const r = await bench("fanout", "--clients", "20", "--senders", "4", "--rate", "10", "--duration", "1", "--batched");
+    assert.equal(r.batched, 1);
+    assert.ok(r.sent > 0);
+    assert.equal(r.acked, r.sent);
+    assert.equal(r.deliveries, r.acked * 20);
+    assert.equal(r.lost, 0);
+    assert.equal(r.out_of_order, 0);
+  });
+
   test("idle: holds the connections (answering pings) and reports memory per connection", async () => {
     const r = await bench("idle", "--clients", "100", "--hold", "1");
     assert.equal(r.clients, 100);
