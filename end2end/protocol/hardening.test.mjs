@@ -54,12 +54,9 @@ describe("overload", () => {
       await Promise.all(readers.map((r) => new Promise((ok, fail) => {
         r.socket = io(cluster.urls[r.i % 2], {
           transports: ["websocket"], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 1000,
-          // Half of them take live messages in lists (`chat messages`), half one by one.
-          auth: (cb) => cb({ serverOffset: r.last, batched: r.i % 4 >= 2 }),
+          auth: (cb) => cb({ serverOffset: r.last }),
         });
-        const take = (offset) => { r.offsets.push(offset); if (offset > r.last) r.last = offset; };
-        r.socket.on("chat message", (_text, offset) => take(offset));
-        r.socket.on("chat messages", (list) => { for (const [, offset] of list) take(offset); });
+        r.socket.on("chat message", (_text, offset) => { r.offsets.push(offset); if (offset > r.last) r.last = offset; });
         r.socket.on("disconnect", () => { r.disconnects++; });
         r.socket.once("replay done", ok);
         r.socket.once("connect_error", fail);
@@ -101,9 +98,10 @@ describe("overload", () => {
 });
 
 describe("paused reader", () => {
-  test("a frozen client cannot grow server memory without bound, and recovers every message when it resumes", async () => {
+  // A tutorial client (one `chat message` per message) and one that takes lists (`chat messages`).
+  for (const delivery of ["single", "batched"]) test(`a frozen client (${delivery}) cannot grow server memory without bound, and recovers every message when it resumes`, async () => {
     const server = await startServer(["--socket-buffer", "64", "--ping-interval-ms", "1000", "--ping-timeout-ms", "1000"]);
-    const reader = spawn(process.execPath, [join(import.meta.dirname, "reader.mjs"), server.url], { stdio: ["pipe", "pipe", "inherit"] });
+    const reader = spawn(process.execPath, [join(import.meta.dirname, "reader.mjs"), server.url, delivery], { stdio: ["pipe", "pipe", "inherit"] });
     try {
       const lines = createInterface({ input: reader.stdout });
       const nextLine = () => new Promise((ok) => lines.once("line", ok));
@@ -120,18 +118,19 @@ describe("paused reader", () => {
       await sleep(3000); // several heartbeats: the frozen reader is closed
       clearInterval(sampling);
       const growth = peak - before;
-      console.log(`paused reader: 20 MB sent while frozen; server RSS ${(before / 1e6).toFixed(1)} MB -> peak ${(peak / 1e6).toFixed(1)} MB (+${(growth / 1e6).toFixed(1)} MB)`);
+      console.log(`paused ${delivery} reader: 20 MB sent while frozen; server RSS ${(before / 1e6).toFixed(1)} MB -> peak ${(peak / 1e6).toFixed(1)} MB (+${(growth / 1e6).toFixed(1)} MB)`);
       assert.ok(growth < 10e6, `server grew by ${growth} bytes while a reader was frozen`);
       reader.kill("SIGCONT");
       const last = acks.at(-1).serverOffset;
       reader.stdin.write(`${last}\n`);
       const summary = JSON.parse(await Promise.race([nextLine(), sleep(60000).then(() => "null")]));
       assert.ok(summary, "the reader did not recover in 60 s");
-      console.log(`paused reader recovered: ${JSON.stringify(summary)}`);
+      console.log(`paused ${delivery} reader recovered: ${JSON.stringify(summary)}`);
       assert.equal(summary.gaps, 0);
       assert.equal(summary.duplicates, 0);
       assert.equal(summary.outOfOrder, 0);
       assert.ok(summary.disconnects >= 1, "the frozen reader was never cut off");
+      if (delivery === "batched") assert.ok(summary.batches > 0, "the batched reader got no lists");
       writer.close();
     } finally {
       reader.kill("SIGKILL");

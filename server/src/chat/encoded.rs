@@ -47,6 +47,13 @@ impl LiveMessage {
     }
 }
 
+impl LiveMessage {
+    /// The bytes it adds to a `chat messages` list: its arguments, brackets and a comma.
+    pub fn listed_bytes(&self) -> usize {
+        self.args.len() + 3
+    }
+}
+
 /// The `chat message` event of `message`: `(text, serverOffset, { author, createdAt })`.
 pub fn chat_message_packet(message: &StoredMessage) -> Packet {
     LiveMessage::encode(message).packet
@@ -56,7 +63,7 @@ pub fn chat_message_packet(message: &StoredMessage) -> Packet {
 /// their `chat message` arguments (see [`super::CHAT_MESSAGES`]). Built from the messages'
 /// own encodings, so the text is not escaped again.
 pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> + Clone) -> Packet {
-    let bytes: usize = messages.clone().map(|m| m.args.len() + 3).sum();
+    let bytes: usize = messages.clone().map(LiveMessage::listed_bytes).sum();
     let mut json = String::with_capacity(bytes + CHAT_MESSAGES.len() + 8);
     json.push_str("[\"");
     json.push_str(CHAT_MESSAGES);

@@ -41,7 +41,7 @@ use super::encoded::{LiveMessage, chat_messages_packet};
 use super::replay::{ReplayError, replay_then_go_live};
 use super::sequencer::CommitSink;
 use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
-use crate::domain::ServerOffset;
+use crate::domain::{MessageText, ServerOffset};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoredMessage};
 
@@ -118,9 +118,15 @@ struct LiveSocket {
     delivery: Delivery,
 }
 
-/// `chat messages` events encoded during one flush, by the offset their messages follow:
-/// sockets given the same messages share one.
-type Batches = HashMap<ServerOffset, Packet>;
+/// `chat messages` events encoded during one flush, by the offset their messages follow,
+/// with the ring index after their last message: sockets given the same messages share one.
+type Batches = HashMap<ServerOffset, (Packet, usize)>;
+
+/// Most bytes of messages in one `chat messages` list (a list holds at least one message):
+/// about the largest `chat message` at the default size limit. A socket's queue holds a
+/// bounded number of packets, so a client that stops reading pins at most that many lists:
+/// bounded lists keep that memory what it is for one message per packet.
+const LIST_BYTES: usize = MessageText::DEFAULT_MAX_BYTES + 256;
 
 /// The published messages still held in memory.
 struct Recent {
@@ -189,9 +195,10 @@ impl Recent {
         Sent::CaughtUp
     }
 
-    /// Queues to `socket`, as one `chat messages` event, every published message after
-    /// `*after` (encoded once per starting offset in `batches`), moving `*after` to the last
-    /// and counting them in `count`.
+    /// Queues to `socket`, as `chat messages` lists of at most [`LIST_BYTES`] (one, unless
+    /// more is pending), every published message after `*after`, moving `*after` to the last
+    /// one queued and counting them in `count`. Each list is encoded once per flush
+    /// (`batches`), whatever the number of sockets given it.
     fn send_batch_after(
         &self,
         sender: &PacketSender,
@@ -206,19 +213,38 @@ impl Recent {
         if *after < self.covers_from {
             return Sent::NotInRing;
         }
-        let start = self.ring.partition_point(|m| m.id <= *after);
-        let packet = batches
-            .entry(*after)
-            .or_insert_with(|| chat_messages_packet(self.ring.range(start..)));
-        match sender.send(socket, packet) {
-            Ok(()) => {
-                *count += (self.ring.len() - start) as u64;
-                *after = self.last();
-                Sent::CaughtUp
+        let mut start = self.ring.partition_point(|m| m.id <= *after);
+        while start < self.ring.len() {
+            let (packet, end) = batches.entry(*after).or_insert_with(|| {
+                let end = self.list_end(start);
+                (chat_messages_packet(self.ring.range(start..end)), end)
+            });
+            match sender.send(socket, packet) {
+                Ok(()) => {
+                    *count += (*end - start) as u64;
+                    start = *end;
+                    *after = self.ring[start - 1].id;
+                }
+                Err(SocketError::InternalChannelFull) => return Sent::QueueFull,
+                Err(SocketError::Closed) => return Sent::Closed,
             }
-            Err(SocketError::InternalChannelFull) => Sent::QueueFull,
-            Err(SocketError::Closed) => Sent::Closed,
         }
+        Sent::CaughtUp
+    }
+
+    /// The ring index after the last message of a list starting at `start`: as many as fit
+    /// in [`LIST_BYTES`], at least one.
+    fn list_end(&self, start: usize) -> usize {
+        let mut bytes = 0;
+        let mut end = start;
+        for message in self.ring.range(start..) {
+            bytes += message.listed_bytes();
+            if bytes > LIST_BYTES && end > start {
+                break;
+            }
+            end += 1;
+        }
+        end
     }
 
     /// Queues to `live` every published message it has not been given, the way it takes
@@ -512,5 +538,52 @@ impl Feed {
 impl CommitSink for Feed {
     async fn publish(&self, messages: &[StoredMessage]) {
         Feed::publish(self, messages).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring of messages with texts of the given lengths, offsets from 1.
+    fn recent(text_lengths: &[usize]) -> Recent {
+        let ring = text_lengths
+            .iter()
+            .enumerate()
+            .map(|(index, length)| {
+                LiveMessage::encode(&StoredMessage {
+                    id: ServerOffset(index as i64 + 1),
+                    text: "x".repeat(*length),
+                    author: "ana".to_owned(),
+                    created_at: 1_700_000_000_000,
+                })
+            })
+            .collect();
+        Recent {
+            ring,
+            covers_from: ServerOffset(0),
+        }
+    }
+
+    #[test]
+    fn a_list_holds_what_fits_in_its_budget_and_at_least_one_message() {
+        let even = recent(&[1000; 10]);
+        let end = even.list_end(0);
+        let bytes: usize = even.ring.range(..end).map(LiveMessage::listed_bytes).sum();
+        assert!(bytes <= LIST_BYTES, "{bytes} bytes in a list");
+        assert!(
+            bytes + even.ring[end].listed_bytes() > LIST_BYTES,
+            "one more would fit"
+        );
+        assert_eq!(end, 4);
+        assert_eq!(even.list_end(8), 10, "the rest, when it fits");
+
+        let big = recent(&[LIST_BYTES * 2, 10, 10]);
+        assert_eq!(
+            big.list_end(0),
+            1,
+            "a message larger than the budget goes alone"
+        );
+        assert_eq!(big.list_end(1), 3);
     }
 }
