@@ -15,8 +15,9 @@
 //!
 //! A socket is written each live message as its own `chat message` event (the tutorial's
 //! protocol), or, if its client asked for it at connect ([`Delivery::Batched`]), everything
-//! it has not been given as one `chat messages` event per write. Sockets given the same
-//! messages share one encoding of that event.
+//! it has not been given as one `chat messages` list per write (more than one only when the
+//! pending messages exceed a list's size bound). Sockets given the same messages share one
+//! encoding of each list.
 //!
 //! Overload never skips a socket silently. Each live message is queued to each socket on its
 //! own, so a full queue is seen per socket: that socket leaves the live set and goes back to
@@ -88,8 +89,8 @@ pub enum Delivery {
     /// One `chat message` event per message: the tutorial's protocol, and the default.
     #[default]
     PerMessage,
-    /// One `chat messages` event per write, holding every message not yet given
-    /// (`auth.batched: true`).
+    /// `chat messages` lists holding every message not yet given, one per write unless they
+    /// exceed [`LIST_BYTES`] (`auth.batched: true`).
     Batched,
 }
 

@@ -40,7 +40,8 @@ use crate::store::Store;
 pub const CHAT_MESSAGE: &str = "chat message";
 
 /// Live messages for a client that asked for them batched (`auth.batched: true`): one
-/// event per delivery window instead of one `chat message` each. Its one argument is the
+/// event per delivery window (more if its messages exceed ~4 KB) instead of one
+/// `chat message` each. Its one argument is the
 /// list of the messages' `chat message` arguments, in offset order:
 /// `[[text, serverOffset, { author, createdAt }], ...]`. Replays stay `chat message`s.
 pub const CHAT_MESSAGES: &str = "chat messages";
