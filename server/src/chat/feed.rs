@@ -167,6 +167,18 @@ impl Recent {
         self.ring.push_back(LiveMessage::encode(message));
     }
 
+    /// The ring index of the first message after `after`; or, when there is nothing to send
+    /// from the ring, why: the socket has every message, or the ring no longer covers it.
+    fn start_after(&self, after: ServerOffset) -> Result<usize, Sent> {
+        if after >= self.last() {
+            return Err(Sent::CaughtUp);
+        }
+        if after < self.covers_from {
+            return Err(Sent::NotInRing);
+        }
+        Ok(self.ring.partition_point(|m| m.id <= after))
+    }
+
     /// Queues to `socket` every published message after `*after`, moving `*after` to the
     /// last one queued and counting them in `count`.
     fn send_after(
@@ -176,13 +188,10 @@ impl Recent {
         after: &mut ServerOffset,
         count: &mut u64,
     ) -> Sent {
-        if *after >= self.last() {
-            return Sent::CaughtUp;
-        }
-        if *after < self.covers_from {
-            return Sent::NotInRing;
-        }
-        let start = self.ring.partition_point(|m| m.id <= *after);
+        let start = match self.start_after(*after) {
+            Ok(start) => start,
+            Err(done) => return done,
+        };
         for message in self.ring.range(start..) {
             match sender.send(socket, &message.packet) {
                 Ok(()) => {
@@ -208,13 +217,10 @@ impl Recent {
         count: &mut u64,
         batches: &mut Batches,
     ) -> Sent {
-        if *after >= self.last() {
-            return Sent::CaughtUp;
-        }
-        if *after < self.covers_from {
-            return Sent::NotInRing;
-        }
-        let mut start = self.ring.partition_point(|m| m.id <= *after);
+        let mut start = match self.start_after(*after) {
+            Ok(start) => start,
+            Err(done) => return done,
+        };
         while start < self.ring.len() {
             let (packet, end) = batches.entry(*after).or_insert_with(|| {
                 let end = self.list_end(start);
