@@ -35,6 +35,7 @@ case "$mode" in
   all)
     run fanout --clients 200 --senders 20 --rate 10 --duration 10   # 200 msg/s in, 40k deliveries/s
     run fanout --clients 1000 --senders 50 --rate 10 --duration 10  # 500 msg/s in, 500k deliveries/s
+    run fanout --clients 1000 --senders 50 --rate 10 --duration 10 --batched  # the same, as the Leptos page reads
     run idle --clients 5000 --hold 2
     run writes --window 64 --duration 5
     run replay --history 100000
