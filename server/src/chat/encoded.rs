@@ -41,13 +41,11 @@ impl LiveMessage {
         let args = json.slice(CHAT_MESSAGE.len() + 4..json.len() - 1);
         Self {
             id: message.id,
-            packet: Packet::event("/", Value::Str(json, None)),
+            packet: event_packet(json),
             args,
         }
     }
-}
 
-impl LiveMessage {
     /// The bytes it adds to a `chat messages` list: its arguments, brackets and a comma.
     pub fn listed_bytes(&self) -> usize {
         self.args.len() + 3
@@ -77,29 +75,22 @@ pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> 
         json.push(']');
     }
     json.push_str("]]");
-    Packet::event("/", Value::Str(json.into(), None))
+    event_packet(json.into())
 }
 
 /// The `private message` event of `message`: `(text, privateOffset, { from, to, createdAt })`.
 pub fn private_message_packet(message: &StoredPrivateMessage) -> Packet {
-    event_packet(
+    event_packet(event_json(
         PRIVATE_MESSAGE,
         message.event_args(),
         message.text.len() + message.from.len() + message.to.len(),
-    )
+    ))
 }
 
-/// A `/` namespace event packet without ack id: `[event, a, b, c]` as JSON, the Socket.IO
-/// event encoding, written into a buffer of about `variable_bytes` plus the fixed parts.
-fn event_packet<A: Serialize, B: Serialize, C: Serialize>(
-    event: &str,
-    args: (A, B, C),
-    variable_bytes: usize,
-) -> Packet {
-    Packet::event(
-        "/",
-        Value::Str(event_json(event, args, variable_bytes), None),
-    )
+/// A `/` namespace event packet without ack id, from its JSON (`[event, args…]`, the
+/// Socket.IO event encoding).
+fn event_packet(json: Str) -> Packet {
+    Packet::event("/", Value::Str(json, None))
 }
 
 /// `[event, a, b, c]` as JSON, in a buffer of about `variable_bytes` plus the fixed parts.
