@@ -138,7 +138,7 @@ struct Recent {
     covers_from: ServerOffset,
 }
 
-/// How [`Recent::send_after`] ended.
+/// How a send from the ring to one socket ([`Recent::give`]) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
     /// The socket has every published message now.
@@ -149,6 +149,16 @@ enum Sent {
     NotInRing,
     /// The socket is gone.
     Closed,
+}
+
+impl From<SocketError> for Sent {
+    /// Why a send to a socket stopped: its queue is full, or it is gone.
+    fn from(error: SocketError) -> Self {
+        match error {
+            SocketError::InternalChannelFull => Self::QueueFull,
+            SocketError::Closed => Self::Closed,
+        }
+    }
 }
 
 impl Recent {
@@ -198,8 +208,7 @@ impl Recent {
                     *after = message.id;
                     *count += 1;
                 }
-                Err(SocketError::InternalChannelFull) => return Sent::QueueFull,
-                Err(SocketError::Closed) => return Sent::Closed,
+                Err(refused) => return refused.into(),
             }
         }
         Sent::CaughtUp
@@ -232,8 +241,7 @@ impl Recent {
                     start = *end;
                     *after = self.ring[start - 1].id;
                 }
-                Err(SocketError::InternalChannelFull) => return Sent::QueueFull,
-                Err(SocketError::Closed) => return Sent::Closed,
+                Err(refused) => return refused.into(),
             }
         }
         Sent::CaughtUp
