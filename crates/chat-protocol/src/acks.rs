@@ -1,0 +1,237 @@
+//! Acks and small payloads, both directions: the server serializes these types and a
+//! client deserializes the same ones, so each shape is written once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::values::ServerOffset;
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// The ack of a stored `chat message`: its offset, and whether that client offset had
+/// been stored before (no second row, no second broadcast).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    /// Where it is stored.
+    pub server_offset: ServerOffset,
+    /// Whether it had been stored before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub duplicate: bool,
+}
+
+/// The ack of a stored `private message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateStored {
+    /// Where it is stored among private messages.
+    pub private_offset: ServerOffset,
+    /// Whether it had been stored before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub duplicate: bool,
+}
+
+/// A refusal: `{ error }`, with `retryAfterMs` when the same request may be sent again
+/// after that long (rate limit, storage fault); without it, resending cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refused {
+    /// Why, in words for the user.
+    pub error: String,
+    /// When the same request may succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Refused {
+    /// A refusal that resending will not fix.
+    pub fn permanent(error: impl ToString) -> Self {
+        Self {
+            error: error.to_string(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// A refusal that the same request may overcome after `ms` milliseconds.
+    pub fn retry_after(error: impl ToString, ms: u64) -> Self {
+        Self {
+            error: error.to_string(),
+            retry_after_ms: Some(ms),
+        }
+    }
+}
+
+/// A write's ack (`chat message`, `private message`) as a client reads it: [`Stored`],
+/// [`PrivateStored`] or [`Refused`]. The tutorial's server acks with nothing, which also
+/// means stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteAck {
+    /// Set when a public message was stored.
+    pub server_offset: Option<ServerOffset>,
+    /// Set when a private message was stored.
+    pub private_offset: Option<ServerOffset>,
+    /// Whether it had been stored before.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// Set when refused.
+    pub error: Option<String>,
+    /// Set when refused for now: when to resend.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// Sent once the replay after connect is complete and live messages follow: the highest
+/// offset sent and how many messages the replay sent. The tutorial's client ignores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayDone {
+    /// The highest offset sent so far.
+    pub server_offset: ServerOffset,
+    /// Messages this replay sent.
+    pub count: u64,
+}
+
+/// One message of a `history` page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryMessage {
+    /// Its text.
+    pub text: String,
+    /// Its position in the global order.
+    pub server_offset: ServerOffset,
+    /// Its author.
+    pub author: String,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The `history` ack: the latest messages before the requested offset, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The messages.
+    pub messages: Vec<HistoryMessage>,
+    /// Whether older messages remain.
+    pub more: bool,
+}
+
+/// The `users` ack: who is online, sorted, the same list on every worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersOnline {
+    /// Their names.
+    pub users: Vec<String>,
+    /// How many.
+    pub count: usize,
+}
+
+/// The `online` ack: sockets connected across all workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineCount {
+    /// How many.
+    pub count: usize,
+}
+
+/// The `nickname` ack: the name now in use (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NicknameSet {
+    /// The name.
+    pub nickname: String,
+}
+
+/// `user joined` / `user left`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserEvent {
+    /// Who.
+    pub nickname: String,
+}
+
+/// `typing`, server → client: someone started or stopped typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingEvent {
+    /// Who.
+    pub nickname: String,
+    /// Started (true) or stopped (false).
+    pub typing: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn write_acks_read_back_whichever_the_server_sent() {
+        let stored = serde_json::to_value(Stored {
+            server_offset: ServerOffset(5),
+            duplicate: false,
+        })
+        .unwrap();
+        assert_eq!(
+            stored,
+            json!({"serverOffset": 5}),
+            "no duplicate flag when new"
+        );
+        let ack: WriteAck = serde_json::from_value(stored).unwrap();
+        assert_eq!(ack.server_offset, Some(ServerOffset(5)));
+        assert!(ack.error.is_none());
+
+        let private = serde_json::to_value(PrivateStored {
+            private_offset: ServerOffset(2),
+            duplicate: true,
+        })
+        .unwrap();
+        assert_eq!(private, json!({"privateOffset": 2, "duplicate": true}));
+        let ack: WriteAck = serde_json::from_value(private).unwrap();
+        assert_eq!(
+            (ack.private_offset, ack.duplicate),
+            (Some(ServerOffset(2)), true)
+        );
+
+        let refused = serde_json::to_value(Refused::retry_after("slow down", 250)).unwrap();
+        assert_eq!(refused, json!({"error": "slow down", "retryAfterMs": 250}));
+        let ack: WriteAck = serde_json::from_value(refused).unwrap();
+        assert_eq!(
+            (ack.error.as_deref(), ack.retry_after_ms),
+            (Some("slow down"), Some(250))
+        );
+        assert_eq!(
+            serde_json::to_value(Refused::permanent("no")).unwrap(),
+            json!({"error": "no"})
+        );
+    }
+
+    #[test]
+    fn payloads_use_the_documented_field_names() {
+        assert_eq!(
+            serde_json::to_value(ReplayDone {
+                server_offset: ServerOffset(9),
+                count: 3
+            })
+            .unwrap(),
+            json!({"serverOffset": 9, "count": 3})
+        );
+        let page = HistoryPage {
+            messages: vec![HistoryMessage {
+                text: "hi".into(),
+                server_offset: ServerOffset(1),
+                author: "ana".into(),
+                created_at: 7,
+            }],
+            more: false,
+        };
+        let json = serde_json::to_value(&page).unwrap();
+        assert_eq!(
+            json,
+            json!({"messages": [{"text": "hi", "serverOffset": 1, "author": "ana", "createdAt": 7}], "more": false})
+        );
+        assert_eq!(serde_json::from_value::<HistoryPage>(json).unwrap(), page);
+        assert_eq!(
+            serde_json::to_value(TypingEvent {
+                nickname: "bo".into(),
+                typing: true
+            })
+            .unwrap(),
+            json!({"nickname": "bo", "typing": true})
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! The connect `auth` payload: built by a client ([`AuthRequest`]), parsed once by the
+//! server into [`ConnectAuth`], the one validated view every part of the server reads.
+//!
+//! Every field is optional, so the tutorial's client (which sends only `serverOffset`) and
+//! clients that send nothing at all keep working. Only a malformed nickname is refused (the
+//! client gets it as its `connect_error`); anything else malformed falls back to the
+//! tutorial's behaviour.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::values::{HistoryLimit, Nickname, ServerOffset, ValidationError};
+
+/// What a client sends as its connect `auth`. Fields left `None` are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthRequest {
+    /// The highest public offset this client has seen: the server replays what follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_offset: Option<i64>,
+    /// A fresh page (no `serverOffset`) wants only the latest N messages replayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_limit: Option<u32>,
+    /// The highest private offset this client has seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_offset: Option<i64>,
+    /// The name this socket's messages are signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// Live messages as `chat messages` lists, one per write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batched: Option<bool>,
+}
+
+/// How a socket takes live messages, as its client asked at connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// One `chat message` event per message: the tutorial's protocol, and the default.
+    #[default]
+    PerMessage,
+    /// `chat messages` lists (`auth.batched: true`).
+    Batched,
+}
+
+/// A connect `auth`, validated: what the server knows of a client from its handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectAuth {
+    /// Replay public messages after this offset (0: all, or see `history_limit`).
+    pub server_offset: ServerOffset,
+    /// With no `server_offset`: replay only the latest N.
+    pub history_limit: Option<HistoryLimit>,
+    /// Replay this user's private messages after this offset.
+    pub private_offset: ServerOffset,
+    /// Who the socket's messages are signed as ([`Nickname::anonymous`] when not sent).
+    pub nickname: Nickname,
+    /// How the socket takes live messages.
+    pub delivery: Delivery,
+}
+
+impl ConnectAuth {
+    /// Parses a client's `auth` (`None` when it sent none, or something that is not JSON).
+    /// Offsets that are missing, negative or malformed mean 0; a `historyLimit` outside
+    /// 1–10000 means none; `batched` is on only for `true`. A nickname that is present but
+    /// invalid is the one error.
+    pub fn parse(auth: Option<&Value>) -> Result<Self, ValidationError> {
+        let field = |name: &str| auth.and_then(|auth| auth.get(name));
+        let nickname = match field("nickname") {
+            None | Some(Value::Null) => Nickname::anonymous(),
+            Some(name) => Nickname::from_json(name)?,
+        };
+        Ok(Self {
+            server_offset: ServerOffset::lenient(field("serverOffset")),
+            history_limit: HistoryLimit::lenient(field("historyLimit")),
+            private_offset: ServerOffset::lenient(field("privateOffset")),
+            nickname,
+            delivery: match field("batched") {
+                Some(Value::Bool(true)) => Delivery::Batched,
+                _ => Delivery::PerMessage,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn no_auth_is_the_tutorials_fresh_client() {
+        for auth in [None, Some(json!(null)), Some(json!({})), Some(json!("x"))] {
+            let parsed = ConnectAuth::parse(auth.as_ref()).unwrap();
+            assert_eq!(
+                parsed,
+                ConnectAuth {
+                    server_offset: ServerOffset(0),
+                    history_limit: None,
+                    private_offset: ServerOffset(0),
+                    nickname: Nickname::anonymous(),
+                    delivery: Delivery::PerMessage,
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn offsets_are_read_leniently() {
+        let offset = |auth: Value| ConnectAuth::parse(Some(&auth)).unwrap().server_offset;
+        assert_eq!(offset(json!({"serverOffset": -3})), ServerOffset(0));
+        assert_eq!(offset(json!({"serverOffset": "x"})), ServerOffset(0));
+        assert_eq!(offset(json!({"serverOffset": 1.5})), ServerOffset(0));
+        assert_eq!(offset(json!({"serverOffset": 12})), ServerOffset(12));
+        assert_eq!(offset(json!({"serverOffset": " 7"})), ServerOffset(7));
+        let private = ConnectAuth::parse(Some(&json!({"privateOffset": 4}))).unwrap();
+        assert_eq!(private.private_offset, ServerOffset(4));
+    }
+
+    #[test]
+    fn only_a_bad_nickname_is_refused() {
+        assert_eq!(
+            ConnectAuth::parse(Some(&json!({"nickname": 3}))),
+            Err(ValidationError::NicknameNotString("number"))
+        );
+        assert_eq!(
+            ConnectAuth::parse(Some(&json!({"nickname": " "}))),
+            Err(ValidationError::EmptyNickname)
+        );
+        let bo = ConnectAuth::parse(Some(&json!({"nickname": " bo "}))).unwrap();
+        assert_eq!(bo.nickname.as_str(), "bo");
+    }
+
+    #[test]
+    fn what_a_client_builds_the_server_reads() {
+        let request = AuthRequest {
+            server_offset: Some(41),
+            history_limit: Some(50),
+            private_offset: Some(2),
+            nickname: Some("ana".into()),
+            batched: Some(true),
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            json,
+            json!({"serverOffset": 41, "historyLimit": 50, "privateOffset": 2, "nickname": "ana", "batched": true})
+        );
+        let parsed = ConnectAuth::parse(Some(&json)).unwrap();
+        assert_eq!(parsed.server_offset, ServerOffset(41));
+        assert_eq!(parsed.history_limit.map(HistoryLimit::get), Some(50));
+        assert_eq!(parsed.private_offset, ServerOffset(2));
+        assert_eq!(parsed.nickname.as_str(), "ana");
+        assert_eq!(parsed.delivery, Delivery::Batched);
+        assert_eq!(
+            serde_json::to_value(AuthRequest::default()).unwrap(),
+            json!({}),
+            "unset fields are not sent"
+        );
+    }
+}

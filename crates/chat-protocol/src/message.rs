@@ -1,0 +1,210 @@
+//! A message's event arguments, server → client, written once for both directions: the
+//! server builds them with [`chat_message_args`] / [`private_message_args`], a client reads
+//! them with [`ChatMessage::from_args`] / [`PrivateMessage::from_args`].
+//!
+//! `chat message` is `(text, serverOffset, { author, createdAt })`: the tutorial's two
+//! arguments, then ours (the tutorial's client ignores a third argument). A `chat messages`
+//! list holds the same argument lists, one per message. `private message` is `(text,
+//! privateOffset, { from, to, createdAt })`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::values::ServerOffset;
+
+/// What a `chat message` carries after `(text, serverOffset)`: who wrote it and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageMeta<'a> {
+    /// The author's name.
+    pub author: &'a str,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What a `private message` carries after `(text, privateOffset)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateMeta<'a> {
+    /// The sender.
+    pub from: &'a str,
+    /// The recipient.
+    pub to: &'a str,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The arguments of one `chat message` to clients (also one element of a `chat messages`
+/// list).
+pub type ChatMessageArgs<'a> = (&'a str, ServerOffset, MessageMeta<'a>);
+
+/// The arguments of one `private message` to clients.
+pub type PrivateMessageArgs<'a> = (&'a str, ServerOffset, PrivateMeta<'a>);
+
+/// `(text, serverOffset, { author, createdAt })`.
+pub fn chat_message_args<'a>(
+    text: &'a str,
+    offset: ServerOffset,
+    author: &'a str,
+    created_at: i64,
+) -> ChatMessageArgs<'a> {
+    (text, offset, MessageMeta { author, created_at })
+}
+
+/// `(text, privateOffset, { from, to, createdAt })`.
+pub fn private_message_args<'a>(
+    text: &'a str,
+    offset: ServerOffset,
+    from: &'a str,
+    to: &'a str,
+    created_at: i64,
+) -> PrivateMessageArgs<'a> {
+    (
+        text,
+        offset,
+        PrivateMeta {
+            from,
+            to,
+            created_at,
+        },
+    )
+}
+
+/// A `chat message` as a client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Its text.
+    pub text: String,
+    /// Its position in the global order.
+    pub server_offset: ServerOffset,
+    /// Its author (empty from a server that sends no third argument, as the tutorial's).
+    pub author: String,
+    /// When the server accepted it, in unix milliseconds (0 when not sent).
+    pub created_at: i64,
+}
+
+impl ChatMessage {
+    /// Reads `(text, serverOffset[, { author, createdAt }])`; `None` when the text or the
+    /// offset is missing or of the wrong type.
+    pub fn from_args(args: Vec<Value>) -> Option<Self> {
+        let mut args = args.into_iter();
+        let text = string(args.next()?)?;
+        let server_offset = ServerOffset(args.next()?.as_i64()?);
+        let meta = args.next().unwrap_or_default();
+        Some(Self {
+            text,
+            server_offset,
+            author: meta["author"].as_str().unwrap_or_default().to_owned(),
+            created_at: meta["createdAt"].as_i64().unwrap_or_default(),
+        })
+    }
+}
+
+/// A `private message` as a client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateMessage {
+    /// Its text.
+    pub text: String,
+    /// Its position among private messages.
+    pub private_offset: ServerOffset,
+    /// Who sent it.
+    pub from: String,
+    /// Who it was sent to.
+    pub to: String,
+    /// When the server accepted it, in unix milliseconds.
+    pub created_at: i64,
+}
+
+impl PrivateMessage {
+    /// Reads `(text, privateOffset, { from, to, createdAt })`; `None` when the text or the
+    /// offset is missing or of the wrong type.
+    pub fn from_args(args: Vec<Value>) -> Option<Self> {
+        let mut args = args.into_iter();
+        let text = string(args.next()?)?;
+        let private_offset = ServerOffset(args.next()?.as_i64()?);
+        let meta = args.next().unwrap_or_default();
+        Some(Self {
+            text,
+            private_offset,
+            from: meta["from"].as_str().unwrap_or_default().to_owned(),
+            to: meta["to"].as_str().unwrap_or_default().to_owned(),
+            created_at: meta["createdAt"].as_i64().unwrap_or_default(),
+        })
+    }
+}
+
+fn string(value: Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn as_args(value: impl Serialize) -> Vec<Value> {
+        match serde_json::to_value(value).unwrap() {
+            Value::Array(args) => args,
+            other => panic!("arguments are a list, got {other}"),
+        }
+    }
+
+    #[test]
+    fn a_chat_message_reads_back_as_it_was_written() {
+        let args = as_args(chat_message_args(
+            "hé \"q\"",
+            ServerOffset(42),
+            "ana",
+            1_700,
+        ));
+        assert_eq!(
+            args,
+            vec![
+                json!("hé \"q\""),
+                json!(42),
+                json!({"author": "ana", "createdAt": 1_700})
+            ]
+        );
+        assert_eq!(
+            ChatMessage::from_args(args),
+            Some(ChatMessage {
+                text: "hé \"q\"".into(),
+                server_offset: ServerOffset(42),
+                author: "ana".into(),
+                created_at: 1_700,
+            })
+        );
+    }
+
+    #[test]
+    fn the_tutorials_two_arguments_are_enough() {
+        let message = ChatMessage::from_args(vec![json!("hi"), json!(3)]).unwrap();
+        assert_eq!((message.author.as_str(), message.created_at), ("", 0));
+        assert_eq!(ChatMessage::from_args(vec![json!(1), json!(3)]), None);
+        assert_eq!(ChatMessage::from_args(vec![json!("hi")]), None);
+    }
+
+    #[test]
+    fn a_private_message_reads_back_as_it_was_written() {
+        let args = as_args(private_message_args(
+            "psst",
+            ServerOffset(7),
+            "ana",
+            "bo",
+            9,
+        ));
+        assert_eq!(
+            PrivateMessage::from_args(args),
+            Some(PrivateMessage {
+                text: "psst".into(),
+                private_offset: ServerOffset(7),
+                from: "ana".into(),
+                to: "bo".into(),
+                created_at: 9,
+            })
+        );
+    }
+}
