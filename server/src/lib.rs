@@ -18,4 +18,5 @@ pub mod primary;
 pub mod shutdown;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chat_server::chat::feed::Feed;
 use chat_server::chat::presence::{Presence, Uplink};
+use chat_server::chat::replay::Replayer;
 use chat_server::chat::sequencer::Sequencer;
 use chat_server::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use chat_server::cluster::driver::ClusterDriver;
@@ -81,13 +82,15 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
         .await
         .unwrap();
     // The default delivery window, so that windowed flushes are what this test exercises.
-    let feed = Feed::new(
+    let metrics = Metrics::new("worker", Some(index));
+    let (feed, fell_behind) = Feed::new(
         last,
-        store,
-        sockets,
-        Metrics::new("worker", Some(index)),
+        sockets.clone(),
+        metrics.clone(),
         Duration::from_millis(25),
     );
+    let replayer = Replayer::new(store, sockets, feed.clone(), metrics);
+    tokio::spawn(replayer.catch_up_fallen(fell_behind));
     let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
     tokio::spawn(reader.run(feed, presence));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

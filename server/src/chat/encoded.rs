@@ -9,9 +9,34 @@ use serde::Serialize;
 use socketioxide_core::packet::Packet;
 use socketioxide_core::{Str, Value};
 
-use super::{CHAT_MESSAGE, CHAT_MESSAGES, PRIVATE_MESSAGE};
+use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES, PRIVATE_MESSAGE};
+use chat_protocol::message::{
+    ChatMessageArgs, PrivateMessageArgs, chat_message_args, private_message_args,
+};
+
 use crate::domain::ServerOffset;
 use crate::store::{StoredMessage, StoredPrivateMessage};
+
+/// A stored message's `chat message` arguments (the protocol's shape).
+pub fn message_args(message: &StoredMessage) -> ChatMessageArgs<'_> {
+    chat_message_args(
+        &message.text,
+        message.id,
+        &message.author,
+        message.created_at,
+    )
+}
+
+/// A stored private message's `private message` arguments (the protocol's shape).
+pub fn private_args(message: &StoredPrivateMessage) -> PrivateMessageArgs<'_> {
+    private_message_args(
+        &message.text,
+        message.id,
+        &message.from,
+        &message.to,
+        message.created_at,
+    )
+}
 
 /// Bytes of JSON around a message's text and names: the event name, quotes, separators, the
 /// offset, the metadata's keys and timestamp.
@@ -34,7 +59,7 @@ impl LiveMessage {
     pub fn encode(message: &StoredMessage) -> Self {
         let json = event_json(
             CHAT_MESSAGE,
-            message.event_args(),
+            message_args(message),
             message.text.len() + message.author.len(),
         );
         // `["chat message",` before the arguments, `]` after them.
@@ -58,7 +83,7 @@ pub fn chat_message_packet(message: &StoredMessage) -> Packet {
 }
 
 /// The `chat messages` event of a run of consecutive messages: one argument, the list of
-/// their `chat message` arguments (see [`super::CHAT_MESSAGES`]). Built from the messages'
+/// their `chat message` arguments (see [`CHAT_MESSAGES`]). Built from the messages'
 /// own encodings, so the text is not escaped again.
 pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> + Clone) -> Packet {
     let bytes: usize = messages.clone().map(LiveMessage::listed_bytes).sum();
@@ -82,7 +107,7 @@ pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> 
 pub fn private_message_packet(message: &StoredPrivateMessage) -> Packet {
     event_packet(event_json(
         PRIVATE_MESSAGE,
-        message.event_args(),
+        private_args(message),
         message.text.len() + message.from.len() + message.to.len(),
     ))
 }
@@ -130,7 +155,7 @@ mod tests {
         };
         assert_eq!(
             CommonParser.encode(chat_message_packet(&stored)),
-            emitted(CHAT_MESSAGE, &stored.event_args())
+            emitted(CHAT_MESSAGE, &message_args(&stored))
         );
         assert_eq!(LiveMessage::encode(&stored).id, stored.id);
     }
@@ -148,14 +173,14 @@ mod tests {
             })
             .collect();
         let live: Vec<LiveMessage> = stored.iter().map(LiveMessage::encode).collect();
-        let list: Vec<_> = stored.iter().map(StoredMessage::event_args).collect();
+        let list: Vec<_> = stored.iter().map(message_args).collect();
         assert_eq!(
             CommonParser.encode(chat_messages_packet(live.iter())),
             emitted(CHAT_MESSAGES, &(list,))
         );
         assert_eq!(
             CommonParser.encode(chat_messages_packet(live[2..].iter())),
-            emitted(CHAT_MESSAGES, &(vec![stored[2].event_args()],))
+            emitted(CHAT_MESSAGES, &(vec![message_args(&stored[2])],))
         );
     }
 
@@ -170,7 +195,7 @@ mod tests {
         };
         assert_eq!(
             CommonParser.encode(private_message_packet(&stored)),
-            emitted(PRIVATE_MESSAGE, &stored.event_args())
+            emitted(PRIVATE_MESSAGE, &private_args(&stored))
         );
     }
 }

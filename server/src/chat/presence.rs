@@ -8,19 +8,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use serde::Serialize;
+use chat_protocol::acks::{UserEvent, UsersOnline};
+use chat_protocol::events::{USER_JOINED, USER_LEFT};
 use socketioxide::SocketIo;
 
 use crate::cluster::adapter::ChatAdapter;
 use crate::cluster::link::PrimaryLink;
-use crate::cluster::lock;
-
-/// Sent to every socket when a user comes online. Payload: `{ nickname }`.
-pub const USER_JOINED: &str = "user joined";
-/// Sent to every socket when a user's last socket has gone. Payload: `{ nickname }`.
-pub const USER_LEFT: &str = "user left";
-/// Asked by a client (with an ack): who is online. Ack: `{ users: [nickname…], count }`.
-pub const USERS: &str = "users";
+use crate::sync::lock;
 
 /// A change in who is online.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,19 +174,6 @@ pub enum Uplink {
     Primary(PrimaryLink),
 }
 
-/// The `user joined` / `user left` payload.
-#[derive(Debug, Serialize)]
-struct UserEvent<'a> {
-    nickname: &'a str,
-}
-
-/// The `users` ack.
-#[derive(Debug, Serialize)]
-pub struct UsersOnline {
-    users: Vec<String>,
-    count: usize,
-}
-
 /// This process's view of who is online, and its sockets' reports.
 pub struct Presence {
     me: Weak<Presence>,
@@ -275,15 +256,7 @@ impl Presence {
             }
         };
         if let Some(io) = self.io.get()
-            && let Err(error) = io
-                .local()
-                .emit(
-                    event,
-                    &UserEvent {
-                        nickname: &nickname,
-                    },
-                )
-                .await
+            && let Err(error) = io.local().emit(event, &UserEvent { nickname }).await
         {
             tracing::debug!(%error, event, "presence event not queued for some sockets");
         }

@@ -4,8 +4,12 @@
 //! tutorial's client expects exactly that). The socket's queue is bounded: when it is full
 //! the replay waits for the client to read rather than dropping rows, polling with a growing
 //! delay. A client that reads nothing for [`STALL_LIMIT`] is disconnected; it will reconnect
-//! and resume from its offset. The same path catches up a live socket whose queue filled.
+//! and resume from its offset. The same path catches up a live socket whose queue filled:
+//! the feed reports it on its [`FellBehind`] channel and [`Replayer::catch_up_fallen`]
+//! drains that channel. The replay calls into the feed (to join a socket to the live set),
+//! never the other way round.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use socketioxide::SocketError;
@@ -13,11 +17,12 @@ use socketioxide::extract::SocketRef;
 use socketioxide_core::packet::Packet;
 
 use super::encoded::{chat_message_packet, private_message_packet};
-use super::feed::{Feed, Joining, ReplayProgress, Subscribe};
+use super::feed::{Behind, Feed, FellBehind, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
 use crate::domain::ServerOffset;
-use crate::store::StoreError;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
 
 /// Rows read per query.
 const PAGE_SIZE: u32 = 512;
@@ -39,48 +44,142 @@ pub enum ReplayError {
     Store(#[from] StoreError),
 }
 
-/// Sends `socket` every message after `from`, then joins it to the live feed. Returns how
-/// many messages were replayed.
-pub async fn replay_then_go_live(
-    socket: &SocketRef<ChatAdapter>,
-    feed: &Feed,
-    from: ServerOffset,
-    joining: Joining,
-) -> Result<u64, ReplayError> {
-    let mut progress = ReplayProgress {
-        after: from,
-        count: 0,
-    };
-    let mut backoff = QueueBackoff::default();
-    // The feed's ring of recent messages is tried first: a client that is nearly caught up
-    // (a reconnect, a fresh client on a quiet server) goes live without a database read.
-    let result = loop {
-        let sent = progress.count;
-        match feed.subscribe(socket, &mut progress, joining).await {
-            Subscribe::Live => break Ok(progress.count),
-            Subscribe::NeedsReplay => {
-                if let Err(error) = replay_from_store(socket, feed, &mut progress).await {
-                    break Err(error);
+/// What a replay needs: the store to read, this process's sockets to write, the feed to
+/// join sockets to once caught up, and the metrics to count in.
+pub struct Replayer {
+    store: Store,
+    sockets: LocalSockets,
+    feed: Arc<Feed>,
+    metrics: Arc<Metrics>,
+}
+
+impl Replayer {
+    /// A replayer reading `store` and joining caught-up sockets to `feed`.
+    pub fn new(
+        store: Store,
+        sockets: LocalSockets,
+        feed: Arc<Feed>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            sockets,
+            feed,
+            metrics,
+        })
+    }
+
+    /// Sends `socket` every message after `from`, then joins it to the live feed. Returns
+    /// how many messages were replayed.
+    pub async fn replay_then_go_live(
+        &self,
+        socket: &SocketRef<ChatAdapter>,
+        from: ServerOffset,
+        joining: Joining,
+    ) -> Result<u64, ReplayError> {
+        let mut progress = ReplayProgress {
+            after: from,
+            count: 0,
+        };
+        let mut backoff = QueueBackoff::default();
+        // The feed's ring of recent messages is tried first: a client that is nearly caught
+        // up (a reconnect, a fresh client on a quiet server) goes live without a database
+        // read.
+        let result = loop {
+            let sent = progress.count;
+            match self.feed.subscribe(socket, &mut progress, joining).await {
+                Subscribe::Live => break Ok(progress.count),
+                Subscribe::NeedsReplay => {
+                    if let Err(error) = self.replay_from_store(socket, &mut progress).await {
+                        break Err(error);
+                    }
                 }
+                Subscribe::QueueFull => {
+                    if progress.count > sent {
+                        backoff = QueueBackoff::default();
+                    }
+                    if backoff.wait().await {
+                        break Err(ReplayError::Stalled(STALL_LIMIT));
+                    }
+                }
+                Subscribe::FeedBehind => {
+                    if !self.feed.wait_published(progress.after, STALL_LIMIT).await {
+                        break Err(ReplayError::FeedStalled(progress.after));
+                    }
+                }
+                Subscribe::Closed => break Err(ReplayError::Closed),
             }
-            Subscribe::QueueFull => {
-                if progress.count > sent {
-                    backoff = QueueBackoff::default();
+        };
+        self.metrics.replayed.inc_by(progress.count);
+        result
+    }
+
+    /// Catches up, each in its own task, every socket the feed reports behind, until the
+    /// feed is gone.
+    pub async fn catch_up_fallen(self: Arc<Self>, mut fell_behind: FellBehind) {
+        while let Some(Behind { socket, given }) = fell_behind.recv().await {
+            let replayer = self.clone();
+            tokio::spawn(async move {
+                match replayer
+                    .replay_then_go_live(&socket, given, Joining::CatchUp)
+                    .await
+                {
+                    Ok(count) => tracing::debug!(sid = %socket.id, count, "caught up, live again"),
+                    Err(ReplayError::Closed) => {}
+                    Err(error) => {
+                        tracing::warn!(sid = %socket.id, %error, "catch-up failed; disconnecting so the client replays");
+                        disconnect(socket).await;
+                    }
                 }
-                if backoff.wait().await {
-                    break Err(ReplayError::Stalled(STALL_LIMIT));
-                }
-            }
-            Subscribe::FeedBehind => {
-                if !feed.wait_published(progress.after, STALL_LIMIT).await {
-                    break Err(ReplayError::FeedStalled(progress.after));
-                }
-            }
-            Subscribe::Closed => break Err(ReplayError::Closed),
+            });
         }
-    };
-    feed.metrics().replayed.inc_by(progress.count);
-    result
+    }
+
+    /// Sends every stored message after `progress.after`, page by page.
+    async fn replay_from_store(
+        &self,
+        socket: &SocketRef<ChatAdapter>,
+        progress: &mut ReplayProgress,
+    ) -> Result<(), ReplayError> {
+        let sender = sender(&self.sockets)?;
+        loop {
+            let page = self.store.messages_after(progress.after, PAGE_SIZE).await?;
+            for message in &page {
+                send_when_room(&sender, socket, chat_message_packet(message)).await?;
+                progress.after = message.id;
+                progress.count += 1;
+            }
+            if page.len() < PAGE_SIZE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends `socket` every private message of `nickname` after `after` (its own
+    /// sequence), page by page. Returns how many.
+    pub async fn replay_private(
+        &self,
+        socket: &SocketRef<ChatAdapter>,
+        nickname: &str,
+        mut after: ServerOffset,
+    ) -> Result<u64, ReplayError> {
+        let sender = sender(&self.sockets)?;
+        let mut count = 0;
+        loop {
+            let page = self
+                .store
+                .private_messages_after(nickname, after, PAGE_SIZE)
+                .await?;
+            for message in &page {
+                send_when_room(&sender, socket, private_message_packet(message)).await?;
+                after = message.id;
+                count += 1;
+            }
+            if page.len() < PAGE_SIZE as usize {
+                return Ok(count);
+            }
+        }
+    }
 }
 
 /// Disconnects `socket` so that its client reconnects and replays from its own offset. A
@@ -94,55 +193,6 @@ pub async fn disconnect(socket: SocketRef<ChatAdapter>) {
                 backoff.wait().await;
             }
             _ => return,
-        }
-    }
-}
-
-/// Sends every stored message after `progress.after`, page by page.
-async fn replay_from_store(
-    socket: &SocketRef<ChatAdapter>,
-    feed: &Feed,
-    progress: &mut ReplayProgress,
-) -> Result<(), ReplayError> {
-    let sender = sender(feed.sockets())?;
-    loop {
-        let page = feed
-            .store()
-            .messages_after(progress.after, PAGE_SIZE)
-            .await?;
-        for message in &page {
-            send_when_room(&sender, socket, chat_message_packet(message)).await?;
-            progress.after = message.id;
-            progress.count += 1;
-        }
-        if page.len() < PAGE_SIZE as usize {
-            return Ok(());
-        }
-    }
-}
-
-/// Sends `socket` every private message of `nickname` after `after` (its own sequence),
-/// page by page. Returns how many.
-pub async fn replay_private(
-    socket: &SocketRef<ChatAdapter>,
-    feed: &Feed,
-    nickname: &str,
-    mut after: ServerOffset,
-) -> Result<u64, ReplayError> {
-    let sender = sender(feed.sockets())?;
-    let mut count = 0;
-    loop {
-        let page = feed
-            .store()
-            .private_messages_after(nickname, after, PAGE_SIZE)
-            .await?;
-        for message in &page {
-            send_when_room(&sender, socket, private_message_packet(message)).await?;
-            after = message.id;
-            count += 1;
-        }
-        if page.len() < PAGE_SIZE as usize {
-            return Ok(count);
         }
     }
 }

@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use crate::domain::NewMessage;
 use crate::metrics::Metrics;
-use crate::store::{Committed, Store, StoredMessage, WriteOutcome};
+pub use crate::store::WriteError;
+use crate::store::{Committed, Store, StoredMessage, WriteOutcome, WriteReceipt};
 
 /// Where committed messages go, in offset order: this process's [`super::feed::Feed`], or
 /// the primary's relay to every worker.
@@ -25,33 +26,21 @@ pub trait CommitSink: Send + Sync + 'static {
     fn publish(&self, messages: &[StoredMessage]) -> impl std::future::Future<Output = ()> + Send;
 }
 
-/// Why a write was not committed. Nothing was stored: the client gets an error ack (or, at
-/// shutdown, none) and may resend the same message.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum WriteError {
-    /// The store failed; the batch was rolled back.
-    #[error("storage failed: {0}")]
-    Storage(Arc<str>),
-    /// The server is shutting down.
-    #[error("the server is shutting down")]
-    ShuttingDown,
-}
-
 /// Where a write's outcome goes: called once, after the commit and the publish. Dropped
 /// unanswered (the sequencer stopped first), it answers [`WriteError::ShuttingDown`].
 pub struct Reply(Option<Answer>);
 
 /// What a [`Reply`] calls.
-type Answer = Box<dyn FnOnce(Result<WriteOutcome, WriteError>) + Send>;
+type Answer = Box<dyn FnOnce(Result<WriteReceipt, WriteError>) + Send>;
 
 impl Reply {
     /// A reply that calls `answer` with the outcome.
-    pub fn new(answer: impl FnOnce(Result<WriteOutcome, WriteError>) + Send + 'static) -> Self {
+    pub fn new(answer: impl FnOnce(Result<WriteReceipt, WriteError>) + Send + 'static) -> Self {
         Self(Some(Box::new(answer)))
     }
 
     /// Answers with `outcome`.
-    fn send(mut self, outcome: Result<WriteOutcome, WriteError>) {
+    fn send(mut self, outcome: Result<WriteReceipt, WriteError>) {
         if let Some(answer) = self.0.take() {
             answer(outcome);
         }
@@ -97,7 +86,7 @@ impl Sequencer {
 
     /// Stores `message` (or finds it already stored) and returns once it is committed and
     /// broadcast.
-    pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
+    pub async fn write(&self, message: NewMessage) -> Result<WriteReceipt, WriteError> {
         let (answer, outcome) = oneshot::channel();
         self.submit(
             message,
@@ -181,7 +170,11 @@ async fn run<S: CommitSink>(
             .store_commit_seconds
             .observe(started.elapsed().as_secs_f64());
         match result {
-            Ok(Committed { messages, outcomes }) => {
+            Ok(Committed {
+                messages,
+                outcomes,
+                created_at,
+            }) => {
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
                     .zip(messages)
@@ -206,7 +199,10 @@ async fn run<S: CommitSink>(
                 sink.publish(&fresh).await;
                 tracing::debug!(batch = replies.len(), stored = fresh.len(), "committed");
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    reply.send(Ok(outcome));
+                    reply.send(Ok(WriteReceipt {
+                        outcome,
+                        created_at,
+                    }));
                 }
             }
             Err(error) => {
@@ -303,7 +299,7 @@ mod tests {
         drop(answers);
         let mut acked = Vec::new();
         while let Some((key, outcome)) = outcomes.recv().await {
-            acked.push((key, outcome.unwrap().id()));
+            acked.push((key, outcome.unwrap().outcome.id()));
         }
         assert_eq!(*batches.0.lock().unwrap(), [32, 32]);
         acked.sort();

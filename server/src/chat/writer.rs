@@ -3,7 +3,7 @@
 use super::sequencer::{Sequencer, WriteError};
 use crate::cluster::link::PrimaryLink;
 use crate::domain::NewMessage;
-use crate::store::WriteOutcome;
+use crate::store::WriteReceipt;
 
 /// Where this process's writes are sequenced.
 #[derive(Clone)]
@@ -16,7 +16,7 @@ pub enum Writer {
 
 impl Writer {
     /// Stores `message` (or finds it stored); returns once it is committed and broadcast.
-    pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
+    pub async fn write(&self, message: NewMessage) -> Result<WriteReceipt, WriteError> {
         match self {
             Self::Local(sequencer) => sequencer.write(message).await,
             Self::Primary(link) => link.write(message).await,

@@ -38,8 +38,8 @@ pub enum Frame {
         client_offset: String,
         /// The author's nickname.
         author: String,
-        /// For a private message, its recipient; empty for a public one.
-        recipient: String,
+        /// For a private message, its recipient.
+        recipient: Option<String>,
     },
     /// Primary → worker: the message of `request` is committed (and already broadcast).
     WriteDone {
@@ -49,6 +49,8 @@ pub enum Frame {
         offset: ServerOffset,
         /// Whether it had been stored before.
         duplicate: bool,
+        /// When its batch committed (unix milliseconds): a new row's `created_at`.
+        created_at: i64,
     },
     /// Primary → worker: the message of `request` was not stored.
     WriteFailed {
@@ -132,6 +134,9 @@ pub enum FrameError {
     /// Bytes were left after the last field.
     #[error("{0} trailing bytes after the frame")]
     TrailingBytes(usize),
+    /// An optional field's presence byte was neither 0 nor 1.
+    #[error("invalid presence flag {0}")]
+    BadFlag(u8),
     /// The length prefix exceeds [`MAX_FRAME_LEN`].
     #[error("frame of {0} bytes exceeds the limit")]
     TooLarge(usize),
@@ -180,16 +185,18 @@ impl Frame {
                 put_bytes(out, text.as_bytes());
                 put_bytes(out, client_offset.as_bytes());
                 put_bytes(out, author.as_bytes());
-                put_bytes(out, recipient.as_bytes());
+                put_optional(out, recipient.as_deref());
             }
             Self::WriteDone {
                 request,
                 offset,
                 duplicate,
+                created_at,
             } => {
                 out.put_u8(tag::WRITE_DONE);
                 out.put_u64(*request);
                 out.put_i64(offset.0);
+                out.put_i64(*created_at);
                 out.put_u8(u8::from(*duplicate));
             }
             Self::WriteFailed { request, reason } => {
@@ -284,11 +291,12 @@ impl Frame {
                 text: get_string(b)?,
                 client_offset: get_string(b)?,
                 author: get_string(b)?,
-                recipient: get_string(b)?,
+                recipient: get_optional(b)?,
             },
             tag::WRITE_DONE => Self::WriteDone {
                 request: get_u64(b)?,
                 offset: ServerOffset(get_i64(b)?),
+                created_at: get_i64(b)?,
                 duplicate: get_u8(b)? != 0,
             },
             tag::WRITE_FAILED => Self::WriteFailed {
@@ -359,6 +367,25 @@ fn put_bytes(out: &mut BytesMut, bytes: &[u8]) {
     out.put_slice(bytes);
 }
 
+/// An optional string: a presence byte (0 or 1), then the string when present.
+fn put_optional(out: &mut BytesMut, value: Option<&str>) {
+    match value {
+        None => out.put_u8(0),
+        Some(value) => {
+            out.put_u8(1);
+            put_bytes(out, value.as_bytes());
+        }
+    }
+}
+
+fn get_optional(b: &mut Bytes) -> Result<Option<String>, FrameError> {
+    match get_u8(b)? {
+        0 => Ok(None),
+        1 => get_string(b).map(Some),
+        other => Err(FrameError::BadFlag(other)),
+    }
+}
+
 fn need(b: &Bytes, n: usize) -> Result<(), FrameError> {
     if b.remaining() < n {
         Err(FrameError::Truncated)
@@ -418,12 +445,13 @@ mod tests {
                 text: "héllo <b>".into(),
                 client_offset: "tab-1".into(),
                 author: "ana".into(),
-                recipient: "bo".into(),
+                recipient: Some("bo".into()),
             },
             Frame::WriteDone {
                 request: 7,
                 offset: ServerOffset(43),
                 duplicate: true,
+                created_at: 1_700_000_000_123,
             },
             Frame::WriteFailed {
                 request: 8,

@@ -17,12 +17,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{ConnectionError, FrameReader, write_frames};
 use super::frame::Frame;
-use super::lock;
 use crate::chat::feed::Feed;
 use crate::chat::presence::{Change, Presence};
 use crate::chat::sequencer::WriteError;
-use crate::domain::{NewMessage, ServerOffset};
-use crate::store::WriteOutcome;
+use crate::domain::{NewMessage, Nickname, ServerOffset};
+use crate::store::{WriteOutcome, WriteReceipt};
+use crate::sync::lock;
 
 /// Frames queued towards the primary before senders wait.
 const OUTGOING_QUEUE: usize = 16 * 1024;
@@ -50,7 +50,7 @@ pub struct PrimaryLink {
 struct Inner {
     outgoing: mpsc::Sender<Frame>,
     next_request: AtomicU64,
-    writes: Mutex<HashMap<u64, oneshot::Sender<Result<WriteOutcome, WriteError>>>>,
+    writes: Mutex<HashMap<u64, oneshot::Sender<Result<WriteReceipt, WriteError>>>>,
     counts: Mutex<HashMap<u64, oneshot::Sender<u16>>>,
     subscriptions: Mutex<HashMap<String, mpsc::Sender<ChanItem>>>,
 }
@@ -114,7 +114,7 @@ impl PrimaryLink {
     }
 
     /// Has the primary's sequencer store `message`; returns once committed and broadcast.
-    pub async fn write(&self, message: NewMessage) -> Result<WriteOutcome, WriteError> {
+    pub async fn write(&self, message: NewMessage) -> Result<WriteReceipt, WriteError> {
         let request = self.next_request();
         let (reply, outcome) = oneshot::channel();
         lock(&self.inner.writes).insert(request, reply);
@@ -123,10 +123,7 @@ impl PrimaryLink {
             text: message.text.into_inner(),
             client_offset: message.client_offset.as_str().to_owned(),
             author: message.author.as_str().to_owned(),
-            recipient: message
-                .recipient
-                .as_ref()
-                .map_or_else(String::new, |r| r.as_str().to_owned()),
+            recipient: message.recipient.map(Nickname::into_inner),
         };
         if self.send(frame).await.is_err() {
             lock(&self.inner.writes).remove(&request);
@@ -218,6 +215,7 @@ impl LinkReader {
                     request,
                     offset,
                     duplicate,
+                    created_at,
                 } => {
                     let outcome = if duplicate {
                         WriteOutcome::Duplicate(offset)
@@ -225,7 +223,10 @@ impl LinkReader {
                         WriteOutcome::Inserted(offset)
                     };
                     if let Some(reply) = lock(&inner.writes).remove(&request) {
-                        let _ = reply.send(Ok(outcome));
+                        let _ = reply.send(Ok(WriteReceipt {
+                            outcome,
+                            created_at,
+                        }));
                     }
                 }
                 Frame::WriteFailed { request, reason } => {

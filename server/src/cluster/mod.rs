@@ -11,11 +11,3 @@ pub mod connection;
 pub mod driver;
 pub mod frame;
 pub mod link;
-
-/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
-/// section here leaves the maps whole).
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}

@@ -97,7 +97,7 @@ impl HostFeed {
     pub fn redis_connected(&self) -> Option<bool> {
         self.redis_url
             .as_ref()
-            .map(|_| crate::cluster::lock(&self.bus).is_some())
+            .map(|_| crate::sync::lock(&self.bus).is_some())
     }
 
     /// Relays whatever the store holds beyond the last relayed id (commits published while
@@ -180,7 +180,7 @@ impl HostFeed {
                 }
             };
             backoff = Duration::from_millis(100);
-            *crate::cluster::lock(&self.bus) = Some(driver.clone());
+            *crate::sync::lock(&self.bus) = Some(driver.clone());
             self.bus_generation
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!("following the other hosts' commits on Redis");
@@ -212,7 +212,7 @@ impl HostFeed {
                     }
                 }
             }
-            *crate::cluster::lock(&self.bus) = None;
+            *crate::sync::lock(&self.bus) = None;
             tracing::warn!("lost the Redis connection; reconnecting");
         }
     }
@@ -272,7 +272,7 @@ impl HostFeed {
                 },
                 _ = tick.tick() => {
                     let generation = self.bus_generation.load(std::sync::atomic::Ordering::Relaxed);
-                    let bus = crate::cluster::lock(&self.bus).clone();
+                    let bus = crate::sync::lock(&self.bus).clone();
                     if let Some(bus) = bus
                         && (remote.is_none() || generation != subscribed_generation)
                     {
@@ -299,7 +299,7 @@ impl HostFeed {
 
     /// Publishes on the presence channel (best effort: the next roster repairs a loss).
     async fn publish_presence(&self, message: &HostPresence) {
-        let bus = crate::cluster::lock(&self.bus).clone();
+        let bus = crate::sync::lock(&self.bus).clone();
         if let (Some(bus), Ok(payload)) = (bus, serde_json::to_vec(message))
             && let Err(error) = bus.publish(PRESENCE_CHANNEL.to_owned(), payload).await
         {
@@ -324,7 +324,7 @@ fn rand_host_id() -> u64 {
 impl CommitSink for HostFeed {
     async fn publish(&self, messages: &[StoredMessage]) {
         self.deliver(messages).await;
-        let bus = crate::cluster::lock(&self.bus).clone();
+        let bus = crate::sync::lock(&self.bus).clone();
         if let Some(bus) = bus {
             let mut payload = BytesMut::new();
             Frame::Committed {

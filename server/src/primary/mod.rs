@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
 use crate::http::ops::{HealthSource, Ops};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, WriteOutcome};
+use crate::store::{Store, StoreError, WriteOutcome, WriteReceipt};
 use host_feed::HostFeed;
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
@@ -299,7 +299,7 @@ async fn serve_worker(
                     text,
                     client_offset,
                     &author,
-                    &recipient,
+                    recipient.as_deref(),
                     limits.max_message_bytes,
                 ) {
                     Err(reason) => send_reply(&outgoing, Frame::WriteFailed { request, reason }),
@@ -348,10 +348,14 @@ async fn serve_worker(
 fn reply_to_worker(request: u64, outgoing: mpsc::Sender<Frame>) -> Reply {
     Reply::new(move |result| {
         let frame = match result {
-            Ok(outcome) => Frame::WriteDone {
+            Ok(WriteReceipt {
+                outcome,
+                created_at,
+            }) => Frame::WriteDone {
                 request,
                 offset: outcome.id(),
                 duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+                created_at,
             },
             Err(error) => Frame::WriteFailed {
                 request,
@@ -392,16 +396,16 @@ fn validate(
     text: String,
     client_offset: String,
     author: &str,
-    recipient: &str,
+    recipient: Option<&str>,
     max_message_bytes: usize,
 ) -> Result<NewMessage, String> {
     Ok(NewMessage {
         text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
         client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
         author: Nickname::parse(author).map_err(|e| e.to_string())?,
-        recipient: match recipient {
-            "" => None,
-            name => Some(Nickname::parse(name).map_err(|e| e.to_string())?),
-        },
+        recipient: recipient
+            .map(Nickname::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
     })
 }

@@ -16,10 +16,10 @@ use tokio::sync::{Notify, mpsc};
 use crate::chat::presence::{Change, Expiry, Roster};
 use crate::chat::sequencer::CommitSink;
 use crate::cluster::frame::Frame;
-use crate::cluster::lock;
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
 use crate::store::StoredMessage;
+use crate::sync::lock;
 
 /// A connected worker, as the relay sees it.
 struct WorkerEntry {

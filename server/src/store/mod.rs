@@ -192,58 +192,6 @@ pub struct StoredPrivateMessage {
     pub created_at: i64,
 }
 
-/// What a `private message` carries after `(text, privateOffset)`.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrivateMeta<'a> {
-    /// The sender.
-    pub from: &'a str,
-    /// The recipient.
-    pub to: &'a str,
-    /// When the server accepted it, in unix milliseconds.
-    pub created_at: i64,
-}
-
-impl StoredPrivateMessage {
-    /// The `private message` arguments: `(text, privateOffset, { from, to, createdAt })`.
-    pub fn event_args(&self) -> (&str, ServerOffset, PrivateMeta<'_>) {
-        (
-            &self.text,
-            self.id,
-            PrivateMeta {
-                from: &self.from,
-                to: &self.to,
-                created_at: self.created_at,
-            },
-        )
-    }
-}
-
-/// What a `chat message` carries after `(text, serverOffset)`: who wrote it and when.
-/// The tutorial's client ignores it.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageMeta<'a> {
-    /// The author's nickname.
-    pub author: &'a str,
-    /// When the server accepted it, in unix milliseconds.
-    pub created_at: i64,
-}
-
-impl StoredMessage {
-    /// The `chat message` arguments: `(text, serverOffset, { author, createdAt })`.
-    pub fn event_args(&self) -> (&str, ServerOffset, MessageMeta<'_>) {
-        (
-            &self.text,
-            self.id,
-            MessageMeta {
-                author: &self.author,
-                created_at: self.created_at,
-            },
-        )
-    }
-}
-
 /// A committed batch: its messages, and what happened to each, in the same order.
 #[derive(Debug)]
 pub struct Committed {
@@ -251,6 +199,8 @@ pub struct Committed {
     pub messages: Vec<NewMessage>,
     /// Each message's outcome.
     pub outcomes: Vec<WriteOutcome>,
+    /// When the batch was stored (unix milliseconds): every new row's `created_at`.
+    pub created_at: i64,
 }
 
 /// What happened to one message of a written batch.
@@ -269,4 +219,27 @@ impl WriteOutcome {
             Self::Inserted(id) | Self::Duplicate(id) => id,
         }
     }
+}
+
+/// What a writer learns of its message once the batch holding it committed: where it is
+/// stored, and the `created_at` its new row got (for a duplicate, that of this commit, not
+/// of the earlier one), so a handler can send the row as stored without reading it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// Stored now, or found stored.
+    pub outcome: WriteOutcome,
+    /// The commit's time, in unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Why a write was not committed. Nothing was stored: the client gets an error ack (or, at
+/// shutdown, none) and may resend the same message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The store failed; the batch was rolled back.
+    #[error("storage failed: {0}")]
+    Storage(std::sync::Arc<str>),
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
 }

@@ -57,6 +57,7 @@ impl PostgresStore {
         Ok(Committed {
             messages: batch,
             outcomes,
+            created_at,
         })
     }
 

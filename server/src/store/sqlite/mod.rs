@@ -65,6 +65,7 @@ impl SqliteStore {
                 Ok(Committed {
                     messages: batch,
                     outcomes,
+                    created_at,
                 })
             })
             .await

@@ -17,19 +17,26 @@ use tower_http::services::ServeDir;
 
 use crate::chat::feed::Feed;
 use crate::chat::limits::ConnectionLimits;
-use crate::chat::presence::{Presence, Roster, Uplink};
-use crate::chat::sequencer::{Sequencer, SequencerTask};
-use crate::chat::writer::Writer;
-use crate::chat::{ChatState, handlers};
+use crate::chat::presence::Presence;
+use crate::chat::replay::Replayer;
+use crate::chat::sequencer::SequencerTask;
+use crate::chat::{ChatState, events};
 use crate::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use crate::cluster::driver::ClusterDriver;
-use crate::cluster::link::{LinkError, LinkReader, PrimaryLink};
+use crate::cluster::link::{LinkError, LinkReader};
 use crate::config::Config;
 use crate::http;
-use crate::http::ops::{HealthSource, Ops};
+use crate::http::ops::Ops;
 use crate::http::origin::AllowedOrigins;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
+
+mod health;
+mod pipeline;
+
+use health::ServerHealth;
+use pipeline::Pipeline;
+pub use pipeline::Topology;
 
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
@@ -82,19 +89,6 @@ pub struct Application {
     redis: Option<socketioxide_redis::drivers::redis::RedisDriver>,
 }
 
-/// Where a server gets its writes sequenced and its peers from.
-pub enum Topology {
-    /// Alone: sequencer in process, no peers.
-    Solo,
-    /// Worker `index` of the primary at `ipc_path`.
-    Worker {
-        /// Its number: it listens on base port + index.
-        index: u16,
-        /// The primary's IPC socket.
-        ipc_path: std::path::PathBuf,
-    },
-}
-
 impl Application {
     /// Opens the store and binds the listener; nothing is served until [`Self::run_until`].
     pub async fn build(config: &Config, topology: Topology) -> Result<Self, StartupError> {
@@ -114,80 +108,35 @@ impl Application {
             worker_index,
         );
         let sockets = LocalSockets::default();
-        let (store, feed, writer, driver, sequencer, link, port, presence) = match topology {
-            Topology::Solo => {
-                let store = Store::open(&config.store_location()).await?;
-                let feed = Feed::new(
-                    store.last_offset().await?,
-                    store.clone(),
-                    sockets.clone(),
-                    metrics.clone(),
-                    config.delivery_window(),
-                );
-                let (sequencer, task) = Sequencer::spawn(
-                    store.clone(),
-                    feed.clone(),
-                    config.max_batch,
-                    metrics.clone(),
-                );
-                let presence = Presence::new(
-                    Uplink::Local(std::sync::Mutex::new(Roster::default())),
-                    config.presence_grace(),
-                );
-                (
-                    store,
-                    feed,
-                    Writer::Local(sequencer),
-                    ClusterDriver::Solo,
-                    Some(task),
-                    None,
-                    config.port,
-                    presence,
-                )
-            }
+        let Pipeline {
+            store,
+            feed,
+            fell_behind,
+            writer,
+            driver,
+            sequencer,
+            link,
+            port,
+            presence,
+        } = match topology {
+            Topology::Solo => Pipeline::solo(config, &sockets, &metrics).await?,
             Topology::Worker { index, ipc_path } => {
-                let (link, last_committed, reader) = PrimaryLink::connect(&ipc_path, index).await?;
-                let store = Store::open_read_only(&config.store_location()).await?;
-                let feed = Feed::new(
-                    last_committed,
-                    store.clone(),
-                    sockets.clone(),
-                    metrics.clone(),
-                    config.delivery_window(),
-                );
-                let port = config
-                    .port
-                    .checked_add(index)
-                    .ok_or_else(|| StartupError::Bind {
-                        addr: SocketAddr::new(config.host, config.port),
-                        source: std::io::Error::other("base port + worker index overflows"),
-                    })?;
-                let presence =
-                    Presence::new(Uplink::Primary(link.clone()), config.presence_grace());
-                let driver = match &config.adapter {
-                    Some(url) => ClusterDriver::Redis(
-                        crate::cluster::driver::connect_redis(url)
-                            .await
-                            .map_err(|e| StartupError::Redis(e.to_string()))?,
-                    ),
-                    None => ClusterDriver::Ipc(link.clone()),
-                };
-                (
-                    store,
-                    feed.clone(),
-                    Writer::Primary(link.clone()),
-                    driver,
-                    None,
-                    Some((reader, feed, presence.clone())),
-                    port,
-                    presence,
-                )
+                Pipeline::worker(config, index, &ipc_path, &sockets, &metrics).await?
             }
         };
+        let replayer = Replayer::new(
+            store.clone(),
+            sockets.clone(),
+            feed.clone(),
+            metrics.clone(),
+        );
+        tokio::spawn(replayer.clone().catch_up_fallen(fell_behind));
+        let link = link.map(|reader| (reader, feed.clone(), presence.clone()));
         let state = ChatState {
             store: store.clone(),
             writer,
             feed: feed.clone(),
+            replayer,
             max_message_bytes: config.max_message_bytes,
             message_rate: (config.message_rate, config.message_burst),
             connections: Arc::new(ConnectionLimits::new(
@@ -221,7 +170,7 @@ impl Application {
             .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
         presence.attach(io.clone());
-        io.ns("/", handlers::on_connect.with(handlers::admit_and_register))
+        io.ns("/", events::on_connect.with(events::admit_and_register))
             .await
             .map_err(|e| StartupError::Adapter(e.to_string()))?;
 
@@ -355,40 +304,6 @@ impl Application {
         store.close().await;
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// What a worker or a single server reports at `/healthz` besides its store.
-struct ServerHealth {
-    worker_index: Option<u16>,
-    /// Whether it uses the Redis adapter.
-    redis: bool,
-}
-
-impl HealthSource for ServerHealth {
-    fn role(&self) -> &'static str {
-        if self.worker_index.is_some() {
-            "worker"
-        } else {
-            "server"
-        }
-    }
-
-    fn worker(&self) -> Option<u16> {
-        self.worker_index
-    }
-
-    fn checks(&self) -> Vec<(&'static str, Result<String, String>)> {
-        let mut checks = Vec::new();
-        // A worker stops serving the moment its link to the primary ends, and within three
-        // seconds of losing the Redis adapter.
-        if self.worker_index.is_some() {
-            checks.push(("link", Ok("connected to the primary".into())));
-        }
-        if self.redis {
-            checks.push(("adapter", Ok("redis connected".into())));
-        }
-        checks
     }
 }
 

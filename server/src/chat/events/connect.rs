@@ -1,0 +1,164 @@
+//! A socket's life: admitted (connection limits, its connect `auth` parsed once into a
+//! [`ConnectAuth`]) before CONNECT is sent, replayed what it missed once connected, and let
+//! go on disconnect.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::ConnectInfo;
+use chat_protocol::auth::ConnectAuth;
+use serde_json::Value;
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use socketioxide::socket::DisconnectReason;
+
+use super::people::broadcast_typing;
+use crate::chat::feed::Joining;
+use crate::chat::limits::ConnectionRefused;
+use crate::chat::replay::{self, ReplayError};
+use crate::chat::session::SocketSession;
+use crate::chat::{ChatState, user_room};
+use crate::cluster::adapter::ChatAdapter;
+use crate::domain::{ServerOffset, ValidationError};
+
+/// Why a socket was not admitted; the text reaches the client as its `connect_error`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectRefused {
+    /// A connection limit.
+    #[error(transparent)]
+    Limit(#[from] ConnectionRefused),
+    /// The auth payload's nickname is invalid.
+    #[error("invalid nickname: {0}")]
+    Nickname(#[from] ValidationError),
+}
+
+/// Admits a socket (connection limits) and registers its event handlers. Runs as a connect
+/// middleware, i.e. before the server sends CONNECT: a refusal reaches the client as a
+/// `connect_error` with the reason, and the client may emit the moment it is connected,
+/// while an event that arrives before its handler exists is dropped (the async connect
+/// handler below runs in its own task, after CONNECT is sent).
+pub async fn admit_and_register(
+    socket: SocketRef<ChatAdapter>,
+    auth: TryData<Value>,
+    State(chat): State<ChatState>,
+) -> Result<(), ConnectRefused> {
+    let auth = ConnectAuth::parse(auth.0.as_ref().ok()).inspect_err(|_| {
+        chat.metrics.refuse("invalid_nickname");
+    })?;
+    let address = socket
+        .req_parts()
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    if let Err(refused) = chat.connections.admit(address) {
+        tracing::debug!(sid = %socket.id, %refused, "refused a connection");
+        chat.metrics.refuse(refused.reason());
+        return Err(refused.into());
+    }
+    socket.extensions.insert(Arc::new(SocketSession::new(
+        &auth,
+        address,
+        chat.message_rate,
+    )));
+    socket.extensions.insert(auth.delivery);
+    chat.metrics.sockets_connected.inc();
+    super::register(&socket);
+    socket.join(user_room(&auth.nickname));
+    // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
+    chat.presence.joined(auth.nickname.as_str()).await;
+    Ok(())
+}
+
+/// A socket disconnected: stop delivering to it, release its connection slot, count why.
+pub async fn on_disconnect(
+    socket: SocketRef<ChatAdapter>,
+    reason: DisconnectReason,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    chat.feed.forget(socket.id).await;
+    if session.typing.swap(false, Ordering::Relaxed) {
+        broadcast_typing(&socket, &session.nickname(), false).await;
+    }
+    chat.presence.left(session.nickname().as_str()).await;
+    chat.connections.release(session.address);
+    chat.metrics.sockets_connected.dec();
+    chat.metrics.disconnected(format!("{reason:?}"));
+    tracing::debug!(sid = %socket.id, ?reason, "disconnected");
+}
+
+/// Lets engineioxide's heartbeat queue its first ping before the replay starts. The heartbeat
+/// sends that ping the moment its task first runs, into the same bounded queue the replay
+/// fills, and a ping that finds the queue full closes the connection (`HeartbeatTimeout`).
+/// Measured with 30 clients connecting at once to replay 400 messages through a 16-packet
+/// queue: without this, a worker cut off 77–112 of 300 replays after a queue's worth or so,
+/// a single server 3–14. Its task was spawned before this one, so one yield lets it run
+/// first on a single-threaded runtime (0 of 1,200 cut); on a multi-threaded one it may wait
+/// on another thread's queue, so a millisecond more is given there (0 of 900; 0–3 of 300
+/// with the yield alone).
+async fn let_the_first_ping_go_first() {
+    tokio::task::yield_now().await;
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// A socket connected (its handlers are registered): replay what it missed, then make it
+/// live.
+pub async fn on_connect(socket: SocketRef<ChatAdapter>, State(chat): State<ChatState>) {
+    // Inserted by `admit_and_register`, which runs first.
+    let Some(session) = socket.extensions.get::<Arc<SocketSession>>() else {
+        return;
+    };
+    let requested = session.replay.server_offset;
+    // An offset beyond anything committed comes from another database (reset, or restored
+    // from backup): the client's view is stale, so it gets the whole history. Everything
+    // the feed has published is committed, so only an offset past it asks the store (the
+    // reference: a feed may trail the commit by a moment).
+    let published = chat.feed.last_published();
+    let committed = if requested > published {
+        chat.store.last_offset().await.unwrap_or(requested)
+    } else {
+        published
+    };
+    let mut from = if requested > committed {
+        ServerOffset(0)
+    } else {
+        requested
+    };
+    // A fresh page may ask for only the latest messages; it pages back with `history`.
+    if from.0 == 0
+        && let Some(limit) = session.replay.history_limit
+    {
+        from = ServerOffset((committed.0 - i64::from(limit.get())).max(0));
+    }
+    tracing::debug!(sid = %socket.id, from = from.0, "connected");
+
+    let_the_first_ping_go_first().await;
+
+    // Private messages first (few; their own sequence), then the public replay.
+    // `anonymous` is shared by every client without a nickname: it has no private messages.
+    let nickname = session.nickname();
+    if !nickname.is_anonymous()
+        && let Err(error) = chat
+            .replayer
+            .replay_private(&socket, nickname.as_str(), session.replay.private_offset)
+            .await
+    {
+        tracing::debug!(sid = %socket.id, %error, "private replay ended early");
+    }
+    match chat
+        .replayer
+        .replay_then_go_live(&socket, from, Joining::Connect)
+        .await
+    {
+        Ok(count) => tracing::debug!(sid = %socket.id, count, "replayed, now live"),
+        Err(ReplayError::Closed) => tracing::debug!(sid = %socket.id, "closed during replay"),
+        Err(error) => {
+            tracing::warn!(sid = %socket.id, %error, "replay failed; disconnecting so the client retries");
+            replay::disconnect(socket).await;
+        }
+    }
+}

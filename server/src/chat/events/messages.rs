@@ -1,0 +1,56 @@
+//! `chat message`: the tutorial's event. Validate, store, broadcast, then ack.
+
+use std::sync::Arc;
+
+use chat_protocol::acks::{Refused, Stored};
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+
+use crate::chat::ChatState;
+use crate::chat::ack::Ack;
+use crate::chat::args::EventArgs;
+use crate::chat::session::{SocketSession, storage_unavailable};
+use crate::cluster::adapter::ChatAdapter;
+use crate::domain::NewMessage;
+use crate::store::{WriteError, WriteOutcome, WriteReceipt};
+
+/// `chat message` (text, clientOffset) + ack: validate, store, broadcast, then ack.
+///
+/// Bad input is acked with `{ error }`; a message over the rate limit with `{ error,
+/// retryAfterMs }`; a storage failure too (nothing was stored: the same message may be sent
+/// again, and the client offset makes that safe). Only a committed message is acked with
+/// its `serverOffset`.
+pub async fn on_chat_message(
+    socket: SocketRef<ChatAdapter>,
+    args: TryData<EventArgs>,
+    ack: Ack,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    let Some((args, ack)) = session.budgeted_args(&chat, args, ack).await else {
+        return;
+    };
+    let message = match NewMessage::from_event_args(args, chat.max_message_bytes) {
+        Ok(message) => message.by(session.nickname()),
+        Err(error) => {
+            tracing::debug!(sid = %socket.id, %error, "refused a chat message");
+            ack.send(&Refused::permanent(error)).await;
+            return;
+        }
+    };
+    match chat.writer.write(message).await {
+        Ok(WriteReceipt { outcome, .. }) => {
+            // The sender sees its message before the ack, even inside a delivery window.
+            chat.feed.deliver_now(socket.id).await;
+            let reply = Stored {
+                server_offset: outcome.id(),
+                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+            };
+            ack.send(&reply).await;
+        }
+        Err(error @ WriteError::Storage(_)) => {
+            tracing::warn!(sid = %socket.id, %error, "message not stored; error ack");
+            ack.send(&storage_unavailable()).await;
+        }
+        Err(WriteError::ShuttingDown) => {}
+    }
+}

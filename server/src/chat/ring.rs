@@ -1,0 +1,239 @@
+//! The ring of recent messages: what a worker published lately, each message encoded once
+//! ([`LiveMessage`]), and how a run of them is queued to one socket, singly or as bounded
+//! `chat messages` lists shared by every socket given the same run.
+//!
+//! The feed keeps one ring; a socket finishing its replay is caught up from it (what was
+//! committed while its replay read the store), and every flush gives live sockets what they
+//! have not been given from it. Once the ring no longer holds everything after a socket's
+//! position, that socket must read the store instead ([`Sent::NotInRing`]).
+
+use std::collections::{HashMap, VecDeque};
+
+use socketioxide::SocketError;
+use socketioxide::extract::SocketRef;
+use socketioxide_core::packet::Packet;
+
+use super::encoded::{LiveMessage, chat_messages_packet};
+use crate::cluster::adapter::{ChatAdapter, PacketSender};
+use crate::domain::{MessageText, ServerOffset};
+use crate::store::StoredMessage;
+pub use chat_protocol::auth::Delivery;
+
+/// How many recent messages the ring keeps for sockets finishing their replay.
+pub const RING_CAPACITY: usize = 4096;
+
+/// `chat messages` events encoded during one flush, by the offset their messages follow,
+/// with the ring index after their last message: sockets given the same messages share one.
+pub type Batches = HashMap<ServerOffset, (Packet, usize)>;
+
+/// Most bytes of messages in one `chat messages` list (a list holds at least one message):
+/// about the largest `chat message` at the default size limit. A socket's queue holds a
+/// bounded number of packets, so a client that stops reading pins at most that many lists:
+/// bounded lists keep that memory what it is for one message per packet.
+const LIST_BYTES: usize = MessageText::DEFAULT_MAX_BYTES + 256;
+
+/// The published messages still held in memory.
+pub struct Recent {
+    /// Every message published after `covers_from`, oldest first.
+    ring: VecDeque<LiveMessage>,
+    /// The ring holds every published message with an id above this (the last published
+    /// while the ring is empty).
+    covers_from: ServerOffset,
+}
+
+/// How a send from the ring to one socket ([`Recent::give`]) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// The socket has every published message now.
+    CaughtUp,
+    /// The socket's queue filled up first.
+    QueueFull,
+    /// The ring no longer holds everything after the socket's offset: read the store.
+    NotInRing,
+    /// The socket is gone.
+    Closed,
+}
+
+impl From<SocketError> for Sent {
+    /// Why a send to a socket stopped: its queue is full, or it is gone.
+    fn from(error: SocketError) -> Self {
+        match error {
+            SocketError::InternalChannelFull => Self::QueueFull,
+            SocketError::Closed => Self::Closed,
+        }
+    }
+}
+
+impl Recent {
+    /// An empty ring that covers every message after `last_published`.
+    pub fn new(last_published: ServerOffset) -> Self {
+        Self {
+            ring: VecDeque::with_capacity(RING_CAPACITY),
+            covers_from: last_published,
+        }
+    }
+
+    /// The highest offset published.
+    pub fn last(&self) -> ServerOffset {
+        self.ring.back().map_or(self.covers_from, |m| m.id)
+    }
+
+    /// Adds a newly published message, dropping the oldest when full.
+    pub fn push(&mut self, message: &StoredMessage) {
+        if self.ring.len() == RING_CAPACITY
+            && let Some(evicted) = self.ring.pop_front()
+        {
+            self.covers_from = evicted.id;
+        }
+        self.ring.push_back(LiveMessage::encode(message));
+    }
+
+    /// The ring index of the first message after `after`; or, when there is nothing to send
+    /// from the ring, why: the socket has every message, or the ring no longer covers it.
+    fn start_after(&self, after: ServerOffset) -> Result<usize, Sent> {
+        if after >= self.last() {
+            return Err(Sent::CaughtUp);
+        }
+        if after < self.covers_from {
+            return Err(Sent::NotInRing);
+        }
+        Ok(self.ring.partition_point(|m| m.id <= after))
+    }
+
+    /// Queues to `socket` every published message after `*after`, moving `*after` to the
+    /// last one queued and counting them in `count`.
+    pub fn send_after(
+        &self,
+        sender: &PacketSender,
+        socket: &SocketRef<ChatAdapter>,
+        after: &mut ServerOffset,
+        count: &mut u64,
+    ) -> Sent {
+        let start = match self.start_after(*after) {
+            Ok(start) => start,
+            Err(done) => return done,
+        };
+        for message in self.ring.range(start..) {
+            match sender.send(socket, &message.packet) {
+                Ok(()) => {
+                    *after = message.id;
+                    *count += 1;
+                }
+                Err(refused) => return refused.into(),
+            }
+        }
+        Sent::CaughtUp
+    }
+
+    /// Queues to `socket`, as `chat messages` lists of at most [`LIST_BYTES`] (one, unless
+    /// more is pending), every published message after `*after`, moving `*after` to the last
+    /// one queued and counting them in `count`. Each list is encoded once per flush
+    /// (`batches`), whatever the number of sockets given it.
+    fn send_batch_after(
+        &self,
+        sender: &PacketSender,
+        socket: &SocketRef<ChatAdapter>,
+        after: &mut ServerOffset,
+        count: &mut u64,
+        batches: &mut Batches,
+    ) -> Sent {
+        let mut start = match self.start_after(*after) {
+            Ok(start) => start,
+            Err(done) => return done,
+        };
+        while start < self.ring.len() {
+            let (packet, end) = batches.entry(*after).or_insert_with(|| {
+                let end = self.list_end(start);
+                (chat_messages_packet(self.ring.range(start..end)), end)
+            });
+            match sender.send(socket, packet) {
+                Ok(()) => {
+                    *count += (*end - start) as u64;
+                    start = *end;
+                    *after = self.ring[start - 1].id;
+                }
+                Err(refused) => return refused.into(),
+            }
+        }
+        Sent::CaughtUp
+    }
+
+    /// The ring index after the last message of a list starting at `start`: as many as fit
+    /// in [`LIST_BYTES`], at least one.
+    fn list_end(&self, start: usize) -> usize {
+        let mut bytes = 0;
+        let mut end = start;
+        for message in self.ring.range(start..) {
+            bytes += message.listed_bytes();
+            if bytes > LIST_BYTES && end > start {
+                break;
+            }
+            end += 1;
+        }
+        end
+    }
+
+    /// Queues to `socket` every published message after `*given`, the way it takes them
+    /// (`delivery`), moving `*given` to the last one queued and counting them in `count`.
+    pub fn give(
+        &self,
+        sender: &PacketSender,
+        socket: &SocketRef<ChatAdapter>,
+        given: &mut ServerOffset,
+        delivery: Delivery,
+        count: &mut u64,
+        batches: &mut Batches,
+    ) -> Sent {
+        match delivery {
+            Delivery::PerMessage => self.send_after(sender, socket, given, count),
+            Delivery::Batched => self.send_batch_after(sender, socket, given, count, batches),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring of messages with texts of the given lengths, offsets from 1.
+    fn recent(text_lengths: &[usize]) -> Recent {
+        let ring = text_lengths
+            .iter()
+            .enumerate()
+            .map(|(index, length)| {
+                LiveMessage::encode(&StoredMessage {
+                    id: ServerOffset(index as i64 + 1),
+                    text: "x".repeat(*length),
+                    author: "ana".to_owned(),
+                    created_at: 1_700_000_000_000,
+                })
+            })
+            .collect();
+        Recent {
+            ring,
+            covers_from: ServerOffset(0),
+        }
+    }
+
+    #[test]
+    fn a_list_holds_what_fits_in_its_budget_and_at_least_one_message() {
+        let even = recent(&[1000; 10]);
+        let end = even.list_end(0);
+        let bytes: usize = even.ring.range(..end).map(LiveMessage::listed_bytes).sum();
+        assert!(bytes <= LIST_BYTES, "{bytes} bytes in a list");
+        assert!(
+            bytes + even.ring[end].listed_bytes() > LIST_BYTES,
+            "one more would fit"
+        );
+        assert_eq!(end, 4);
+        assert_eq!(even.list_end(8), 10, "the rest, when it fits");
+
+        let big = recent(&[LIST_BYTES * 2, 10, 10]);
+        assert_eq!(
+            big.list_end(0),
+            1,
+            "a message larger than the budget goes alone"
+        );
+        assert_eq!(big.list_end(1), 3);
+    }
+}
