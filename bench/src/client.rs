@@ -1,9 +1,12 @@
 //! A minimal Socket.IO v5 client over a raw Engine.IO v4 websocket: just what the harness
 //! needs, with a receive path that does not parse JSON per delivery.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chat_protocol::auth::AuthRequest;
+use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES};
 
 use crate::websocket::{self, WebSocket};
 
@@ -92,13 +95,30 @@ pub enum Frame<'a> {
     Other,
 }
 
+/// `42["chat messages",[`: how a `chat messages` list frame starts.
+static BATCH_PREFIX: LazyLock<String> = LazyLock::new(|| format!(r#"42["{CHAT_MESSAGES}",["#));
+
+/// `42["chat message","`: how a `chat message` frame starts, up to its text.
+static CHAT_PREFIX: LazyLock<String> = LazyLock::new(|| format!(r#"42["{CHAT_MESSAGE}",""#));
+
+/// The connect `auth` of a harness client: replay after `server_offset`, live messages in
+/// lists when `batched`.
+pub fn auth(server_offset: i64, batched: bool) -> String {
+    serde_json::to_string(&AuthRequest {
+        server_offset: Some(server_offset),
+        batched: Some(batched),
+        ..AuthRequest::default()
+    })
+    .expect("an auth request serializes")
+}
+
 /// Classifies a frame without a JSON parser: chat messages from the harness carry plain
 /// ASCII text, so the text ends at the first `",`.
 pub fn classify(frame: &str) -> Frame<'_> {
-    if let Some(list) = frame.strip_prefix(r#"42["chat messages",["#) {
+    if let Some(list) = frame.strip_prefix(BATCH_PREFIX.as_str()) {
         return Frame::Batch { list };
     }
-    if let Some(rest) = frame.strip_prefix(r#"42["chat message",""#) {
+    if let Some(rest) = frame.strip_prefix(CHAT_PREFIX.as_str()) {
         if let Some(end) = rest.find("\",") {
             let offset = rest[end + 2..]
                 .trim_end_matches(']')
@@ -142,7 +162,7 @@ pub fn batch_messages(list: &str) -> impl Iterator<Item = (&str, i64)> {
 
 /// The `chat message` packet for `text` with ack id `ack`.
 pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> String {
-    format!(r#"42{ack}["chat message","{text}","{client_offset}"]"#)
+    format!(r#"42{ack}["{CHAT_MESSAGE}","{text}","{client_offset}"]"#)
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ async fn connect_many(
     batched: bool,
 ) -> anyhow::Result<(Vec<Ws>, Duration)> {
     let started = Instant::now();
-    let auth = format!(r#"{{"serverOffset":{offset},"batched":{batched}}}"#);
+    let auth = client::auth(offset, batched);
     let mut sockets: Vec<Option<Ws>> = (0..count).map(|_| None).collect();
     let mut pending = JoinSet::new();
     let mut next = 0;
@@ -107,7 +107,7 @@ async fn connect_many(
 
 /// The highest stored offset, from a probe client's `replay done`.
 async fn last_offset(cli: &Cli) -> anyhow::Result<i64> {
-    let mut ws = client::connect(&cli.host, cli.ports[0], r#"{"serverOffset":0}"#).await?;
+    let mut ws = client::connect(&cli.host, cli.ports[0], &client::auth(0, false)).await?;
     let mut last = 0;
     loop {
         let text = client::next_text(&mut ws).await?;
@@ -369,12 +369,7 @@ pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report
 /// Durable writes: one client, `window` messages in flight, for `duration` seconds.
 pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<Report> {
     let offset = last_offset(cli).await?;
-    let mut ws = client::connect(
-        &cli.host,
-        cli.ports[0],
-        &format!(r#"{{"serverOffset":{offset}}}"#),
-    )
-    .await?;
+    let mut ws = client::connect(&cli.host, cli.ports[0], &client::auth(offset, false)).await?;
     let before = server_usage(cli);
     let own_before = procfs::own_usage();
     let started = Instant::now();
@@ -451,12 +446,7 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
     let mut last = last_offset(cli).await?;
     if (last as usize) < history {
         // Seed with acked writes, 256 in flight.
-        let mut ws = client::connect(
-            &cli.host,
-            cli.ports[0],
-            &format!(r#"{{"serverOffset":{last}}}"#),
-        )
-        .await?;
+        let mut ws = client::connect(&cli.host, cli.ports[0], &client::auth(last, false)).await?;
         let run = std::process::id();
         let missing = history - last as usize;
         let mut in_flight = 0;
@@ -485,12 +475,7 @@ pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {
     let before = server_usage(cli);
     let own_before = procfs::own_usage();
     let started = Instant::now();
-    let mut ws = client::connect(
-        &cli.host,
-        cli.ports[0],
-        &format!(r#"{{"serverOffset":{from}}}"#),
-    )
-    .await?;
+    let mut ws = client::connect(&cli.host, cli.ports[0], &client::auth(from, false)).await?;
     let connected = started.elapsed();
     let mut first = None;
     let mut count = 0_u64;
