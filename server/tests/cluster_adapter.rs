@@ -7,55 +7,77 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_server::adapter::driver::ClusterDriver;
+use chat_server::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use chat_server::chat::feed::Feed;
-use chat_server::chat::presence::{Presence, Uplink};
+use chat_server::chat::presence::{Change, Presence, Uplink};
 use chat_server::chat::replay::Replayer;
 use chat_server::chat::sequencer::Sequencer;
-use chat_server::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
-use chat_server::cluster::driver::ClusterDriver;
-use chat_server::cluster::link::PrimaryLink;
+use chat_server::ipc::link::{PrimaryEvents, PrimaryLink};
 use chat_server::metrics::Metrics;
-use chat_server::primary::{WorkerLimits, relay::Relay, serve_workers};
-use chat_server::store::{Store, StoreLocation};
+use chat_server::primary::relay::Relay;
+use chat_server::primary::workers::{WorkerLimits, WorkerTraffic};
+use chat_server::store::{Store, StoreLocation, StoredMessage};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, TryData};
+use socketioxide_cluster::{Primary, PrimaryConfig};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Starts the primary's side: a relay and sequencer serving workers on `ipc`.
-async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Relay> {
+/// Starts the primary's side: the cluster relay, the chat's fan-out and a sequencer,
+/// serving workers on `ipc`.
+async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Primary> {
     let store = Store::open(&StoreLocation::Sqlite(dir.join("chat.db")))
         .await
         .unwrap();
     let metrics = Metrics::new("primary", None);
-    let relay = Arc::new(Relay::new(
-        store.last_offset().await.unwrap(),
-        metrics.clone(),
-    ));
+    let relay = Arc::new(Relay::new(store.last_offset().await.unwrap()));
     let (sequencer, _task) = Sequencer::spawn(store, relay.clone(), 64, metrics);
     let listener = UnixListener::bind(ipc).unwrap();
     let limits = WorkerLimits {
         max_message_bytes: 4096,
-        queue: 1024,
         presence_grace: Duration::from_millis(100),
     };
-    tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
-    relay
+    let cluster = Primary::new(PrimaryConfig { queue: 1024 });
+    let traffic = WorkerTraffic::new(relay, sequencer, limits);
+    tokio::spawn(cluster.clone().serve(listener, traffic));
+    cluster
+}
+
+/// A worker's feed and presence, fed by its link.
+struct Sinks {
+    feed: Arc<Feed>,
+    presence: Arc<Presence>,
+}
+
+impl PrimaryEvents for Sinks {
+    async fn committed(&self, messages: Arc<[StoredMessage]>) {
+        self.feed.publish(&messages).await;
+    }
+
+    async fn presence(&self, nickname: String, online: bool) {
+        let change = if online {
+            Change::Online(nickname)
+        } else {
+            Change::Offline(nickname)
+        };
+        self.presence.apply(change).await;
+    }
 }
 
 /// Starts one worker-like Socket.IO server joined to the relay; returns it and its port.
 /// Its sockets join the room named in their connect auth (`{ "room": "a" }`).
 async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter>, u16) {
-    let (link, last, reader) = PrimaryLink::connect(ipc, index).await.unwrap();
+    let (link, last, events) = PrimaryLink::connect(ipc, index).await.unwrap();
     let sockets = LocalSockets::default();
     let adapter = ChatAdapterState {
         remote: socketioxide_redis::RedisAdapterCtr::new_with_driver(
-            ClusterDriver::Ipc(link.clone()),
+            ClusterDriver::Ipc(link.adapter_driver()),
             Default::default(),
         ),
         local: sockets.clone(),
@@ -92,7 +114,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     let replayer = Replayer::new(store, sockets, feed.clone(), metrics);
     tokio::spawn(replayer.catch_up_fallen(fell_behind));
     let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
-    tokio::spawn(reader.run(feed, presence));
+    tokio::spawn(async move { events.run(&Sinks { feed, presence }).await });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = axum::Router::new().layer(layer);
@@ -165,7 +187,7 @@ async fn next_text(ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> Strin
 async fn adapter_reaches_sockets_on_every_worker() {
     let dir = tempfile::tempdir().unwrap();
     let ipc = dir.path().join("primary.sock");
-    let relay = start_primary(dir.path(), &ipc).await;
+    let cluster = start_primary(dir.path(), &ipc).await;
     let (io0, port0) = start_node(dir.path(), &ipc, 0).await;
     let (io1, port1) = start_node(dir.path(), &ipc, 1).await;
 
@@ -256,7 +278,7 @@ async fn adapter_reaches_sockets_on_every_worker() {
         .await;
     replies.sort();
     assert_eq!(replies, ["a0", "a1", "b1"]);
-    assert_eq!(relay.cut_offs(), 0);
+    assert_eq!(cluster.cut_offs(), 0);
 }
 
 /// Sockets in a room, across workers.

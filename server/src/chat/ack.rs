@@ -15,7 +15,7 @@ use socketioxide::socket::Socket;
 use socketioxide::{SendError, SocketError};
 
 use super::queue_wait::QueueBackoff;
-use crate::cluster::adapter::ChatAdapter;
+use crate::adapter::ChatAdapter;
 
 /// The ack of the event being handled (a no-op when the client asked for none).
 pub struct Ack {

@@ -3,7 +3,7 @@
 //! `Socket::emit` serialises its arguments for every socket, into a buffer that starts empty
 //! and grows; for a chat message sent to every socket that was most of a worker's work. Here
 //! an event is encoded once, into a buffer sized up front, and the packet is handed to each
-//! socket as it is ([`crate::cluster::adapter::PacketSender`]).
+//! socket as it is ([`crate::adapter::PacketSender`]).
 
 use serde::Serialize;
 use socketioxide_core::packet::Packet;

@@ -39,7 +39,7 @@ use tokio::sync::{Mutex, mpsc, watch};
 
 use super::ring::{Batches, Delivery, Recent, Sent};
 use super::sequencer::CommitSink;
-use crate::cluster::adapter::{ChatAdapter, LocalSockets};
+use crate::adapter::{ChatAdapter, LocalSockets};
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
 use crate::store::StoredMessage;
@@ -114,7 +114,7 @@ impl LiveSocket {
     fn give(
         &mut self,
         recent: &Recent,
-        sender: &crate::cluster::adapter::PacketSender,
+        sender: &crate::adapter::PacketSender,
         count: &mut u64,
         batches: &mut Batches,
     ) -> Sent {

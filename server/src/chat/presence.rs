@@ -12,8 +12,8 @@ use chat_protocol::acks::{UserEvent, UsersOnline};
 use chat_protocol::events::{USER_JOINED, USER_LEFT};
 use socketioxide::SocketIo;
 
-use crate::cluster::adapter::ChatAdapter;
-use crate::cluster::link::PrimaryLink;
+use crate::adapter::ChatAdapter;
+use crate::ipc::link::PrimaryLink;
 use crate::sync::lock;
 
 /// A change in who is online.

@@ -19,7 +19,7 @@ use socketioxide_core::packet::Packet;
 use super::encoded::{chat_message_packet, private_message_packet};
 use super::feed::{Behind, Feed, FellBehind, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
-use crate::cluster::adapter::{ChatAdapter, LocalSockets, PacketSender};
+use crate::adapter::{ChatAdapter, LocalSockets, PacketSender};
 use crate::domain::ServerOffset;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};

@@ -14,7 +14,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide_core::packet::Packet;
 
 use super::encoded::{LiveMessage, chat_messages_packet};
-use crate::cluster::adapter::{ChatAdapter, PacketSender};
+use crate::adapter::{ChatAdapter, PacketSender};
 use crate::domain::{MessageText, ServerOffset};
 use crate::store::StoredMessage;
 pub use chat_protocol::auth::Delivery;

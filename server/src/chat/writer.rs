@@ -1,8 +1,8 @@
 //! [`Writer`]: the one way handlers store a message, wherever the sequencer runs.
 
 use super::sequencer::{Sequencer, WriteError};
-use crate::cluster::link::PrimaryLink;
 use crate::domain::NewMessage;
+use crate::ipc::link::PrimaryLink;
 use crate::store::WriteReceipt;
 
 /// Where this process's writes are sequenced.

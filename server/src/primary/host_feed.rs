@@ -20,8 +20,8 @@ use tokio::sync::Mutex;
 
 use super::relay::Relay;
 use crate::chat::sequencer::CommitSink;
-use crate::cluster::frame::Frame;
 use crate::domain::ServerOffset;
+use crate::ipc::frame::Frame;
 use crate::store::{Store, StoredMessage};
 
 /// The Redis channel every host publishes its commits on.
@@ -161,7 +161,7 @@ impl HostFeed {
         let mut backoff = Duration::from_millis(100);
         loop {
             let connected = async {
-                let driver = crate::cluster::driver::connect_redis(&url)
+                let driver = crate::adapter::driver::connect_redis(&url)
                     .await
                     .map_err(|e| e.to_string())?;
                 let stream = driver

@@ -13,31 +13,34 @@
 //! offset order; the relay sends them to every worker before the writer's worker gets its
 //! outcome. Workers read the database for replays but never write it. The primary also
 //! keeps the roster of who is online, and serves `/healthz` and `/metrics` on its admin port.
+//!
+//! The connections to the workers are the `socketioxide-cluster` crate's [`Primary`]: it
+//! relays the Socket.IO adapter's traffic between workers by itself, and hands the chat's
+//! own frames to [`workers::WorkerTraffic`].
 
 pub mod host_feed;
 pub mod relay;
 pub mod supervisor;
+pub mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, UnixListener, UnixStream};
-use tokio::sync::{mpsc, watch};
+use socketioxide_cluster::{Primary, PrimaryConfig};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
 
-use crate::chat::presence::Expiry;
-use crate::chat::sequencer::{Reply, Sequencer};
-use crate::cluster::connection::{FrameReader, write_frames};
-use crate::cluster::frame::Frame;
+use crate::chat::sequencer::Sequencer;
 use crate::config::Config;
-use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
 use crate::http::ops::{HealthSource, Ops};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, WriteOutcome, WriteReceipt};
+use crate::store::{Store, StoreError};
 use host_feed::HostFeed;
 use relay::Relay;
 use supervisor::{WorkerCommand, supervise};
+use workers::{WorkerLimits, WorkerTraffic};
 
 /// How long the primary waits for queued writes at shutdown.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
@@ -79,7 +82,10 @@ pub async fn run(
     let metrics = Metrics::new("primary", None);
     let store = Store::open(&config.store_location()).await?;
     let last_committed = store.last_offset().await?;
-    let relay = Arc::new(Relay::new(last_committed, metrics.clone()));
+    let relay = Arc::new(Relay::new(last_committed));
+    let cluster = Primary::new(PrimaryConfig {
+        queue: config.worker_queue,
+    });
     let host_feed = HostFeed::new(
         relay.clone(),
         store.clone(),
@@ -107,9 +113,11 @@ pub async fn run(
         metrics: metrics.clone(),
         store: store.clone(),
         source: Arc::new(PrimaryHealth {
-            relay: relay.clone(),
+            cluster: cluster.clone(),
             host_feed: host_feed.clone(),
             workers,
+            metrics: metrics.clone(),
+            cut_offs_counted: AtomicU64::new(0),
         }),
     };
     let admin = tokio::spawn(async move {
@@ -124,12 +132,15 @@ pub async fn run(
         path: ipc_path.clone(),
         source,
     })?;
-    let limits = WorkerLimits {
-        max_message_bytes: config.max_message_bytes,
-        queue: config.worker_queue,
-        presence_grace: config.presence_grace(),
-    };
-    let accept = tokio::spawn(serve_workers(listener, relay.clone(), sequencer, limits));
+    let traffic = WorkerTraffic::new(
+        relay.clone(),
+        sequencer,
+        WorkerLimits {
+            max_message_bytes: config.max_message_bytes,
+            presence_grace: config.presence_grace(),
+        },
+    );
+    let accept = tokio::spawn(cluster.clone().serve(listener, traffic));
 
     let command = WorkerCommand {
         exe: std::env::current_exe().map_err(PrimaryError::Exe)?,
@@ -165,16 +176,19 @@ pub async fn run(
     }
     store.close().await;
     remove_socket(&ipc_path);
-    tracing::info!(cut_offs = relay.cut_offs(), "primary stopped");
+    tracing::info!(cut_offs = cluster.cut_offs(), "primary stopped");
     Ok(())
 }
 
 /// What the primary reports at `/healthz` besides its store: whether every worker is
 /// connected.
 struct PrimaryHealth {
-    relay: Arc<Relay>,
+    cluster: Arc<Primary>,
     host_feed: Arc<HostFeed>,
     workers: u16,
+    metrics: Arc<Metrics>,
+    /// The cluster's cut-offs already added to `chat_workers_cut_off_total`.
+    cut_offs_counted: AtomicU64,
 }
 
 impl HealthSource for PrimaryHealth {
@@ -183,7 +197,7 @@ impl HealthSource for PrimaryHealth {
     }
 
     fn checks(&self) -> Vec<(&'static str, Result<String, String>)> {
-        let connected = self.relay.connected_workers();
+        let connected = self.cluster.connected_workers();
         let detail = format!(
             "{} of {} connected {:?}",
             connected.len(),
@@ -210,7 +224,18 @@ impl HealthSource for PrimaryHealth {
     }
 
     fn refresh_metrics(&self) {
-        self.relay.record_queue_depths();
+        self.metrics.worker_queue.clear();
+        for (index, queued) in self.cluster.queue_depths() {
+            self.metrics
+                .worker_queue
+                .get_or_create(&vec![("worker", index.to_string())])
+                .set(queued as i64);
+        }
+        let total = self.cluster.cut_offs();
+        let counted = self.cut_offs_counted.swap(total, Ordering::Relaxed);
+        self.metrics
+            .workers_cut_off
+            .inc_by(total.saturating_sub(counted));
     }
 }
 
@@ -218,194 +243,4 @@ fn remove_socket(path: &Path) {
     if let Err(error) = std::fs::remove_file(path) {
         tracing::debug!(%error, "IPC socket already removed");
     }
-}
-
-/// What the primary accepts from and queues for each worker.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkerLimits {
-    /// Largest message text, in bytes (re-checked here: the primary trusts no peer).
-    pub max_message_bytes: usize,
-    /// Frames queued towards one worker before it counts as too slow and is cut off.
-    pub queue: usize,
-    /// How long a user stays online after their last socket closed.
-    pub presence_grace: Duration,
-}
-
-/// Accepts worker connections on `listener` and serves each in its own task, forever.
-pub async fn serve_workers(
-    listener: UnixListener,
-    relay: Arc<Relay>,
-    sequencer: Sequencer,
-    limits: WorkerLimits,
-) {
-    let ids = AtomicU64::new(1);
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let id = ids.fetch_add(1, Ordering::Relaxed);
-                connections.spawn(serve_worker(
-                    id,
-                    stream,
-                    relay.clone(),
-                    sequencer.clone(),
-                    limits,
-                ));
-            }
-            Err(error) => {
-                tracing::error!(%error, "accepting a worker failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        while connections.try_join_next().is_some() {}
-    }
-}
-
-/// Serves one worker connection until it closes or is cut off.
-async fn serve_worker(
-    id: u64,
-    stream: UnixStream,
-    relay: Arc<Relay>,
-    sequencer: Sequencer,
-    limits: WorkerLimits,
-) {
-    let (read, write) = stream.into_split();
-    let (outgoing, queue) = mpsc::channel(limits.queue);
-    let writer = tokio::spawn(write_frames(write, queue));
-    let mut reader = FrameReader::new(read);
-    let index = match reader.next().await {
-        Ok(Some(Frame::Hello { worker })) => worker,
-        other => {
-            tracing::warn!(?other, "a worker connection did not start with Hello");
-            writer.abort();
-            return;
-        }
-    };
-    let kick = relay.join(id, index, outgoing.clone());
-    loop {
-        let frame = tokio::select! {
-            () = kick.notified() => break,
-            frame = reader.next() => frame,
-        };
-        match frame {
-            Ok(Some(Frame::Write {
-                request,
-                text,
-                client_offset,
-                author,
-                recipient,
-            })) => {
-                match validate(
-                    text,
-                    client_offset,
-                    &author,
-                    recipient.as_deref(),
-                    limits.max_message_bytes,
-                ) {
-                    Err(reason) => send_reply(&outgoing, Frame::WriteFailed { request, reason }),
-                    Ok(message) => {
-                        let reply = reply_to_worker(request, outgoing.clone());
-                        if let Err((message, reply)) = sequencer.try_submit(message, reply) {
-                            let sequencer = sequencer.clone();
-                            tokio::spawn(async move { sequencer.submit(message, reply).await });
-                        }
-                    }
-                }
-            }
-            Ok(Some(Frame::PresenceReport { nickname, joined })) => {
-                if let Some(expiry) = relay.presence_report(id, &nickname, joined) {
-                    expire_later(relay.clone(), vec![expiry], limits.presence_grace);
-                }
-            }
-            Ok(Some(Frame::Subscribe { channel })) => relay.subscribe(id, channel),
-            Ok(Some(Frame::Unsubscribe { channel })) => relay.unsubscribe(id, &channel),
-            Ok(Some(Frame::Publish { channel, payload })) => relay.publish(&channel, payload),
-            Ok(Some(Frame::CountSubscribers { request, channel })) => {
-                let count = relay.count_subscribers(&channel);
-                if outgoing
-                    .try_send(Frame::SubscriberCount { request, count })
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            Ok(Some(other)) => {
-                tracing::warn!(worker = index, frame = ?other, "unexpected frame from a worker")
-            }
-            Ok(None) => break,
-            Err(error) => {
-                tracing::warn!(worker = index, %error, "worker connection failed");
-                break;
-            }
-        }
-    }
-    let expiries = relay.leave(id);
-    expire_later(relay, expiries, limits.presence_grace);
-    writer.abort();
-}
-
-/// The reply to the worker's write `request`: `WriteDone` or `WriteFailed` on its link.
-fn reply_to_worker(request: u64, outgoing: mpsc::Sender<Frame>) -> Reply {
-    Reply::new(move |result| {
-        let frame = match result {
-            Ok(WriteReceipt {
-                outcome,
-                created_at,
-            }) => Frame::WriteDone {
-                request,
-                offset: outcome.id(),
-                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
-                created_at,
-            },
-            Err(error) => Frame::WriteFailed {
-                request,
-                reason: error.to_string(),
-            },
-        };
-        send_reply(&outgoing, frame);
-    })
-}
-
-/// Queues `frame` for a worker; a full link queue gets it from a task that waits for room
-/// (a reply is never dropped while the worker is connected).
-fn send_reply(outgoing: &mpsc::Sender<Frame>, frame: Frame) {
-    if let Err(mpsc::error::TrySendError::Full(frame)) = outgoing.try_send(frame) {
-        // At shutdown there may be no runtime left to wait in; the worker is going too.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let outgoing = outgoing.clone();
-            runtime.spawn(async move { outgoing.send(frame).await });
-        }
-    }
-}
-
-/// Checks, after `grace`, whether the users of `expiries` are still without a socket.
-fn expire_later(relay: Arc<Relay>, expiries: Vec<Expiry>, grace: Duration) {
-    if expiries.is_empty() {
-        return;
-    }
-    tokio::spawn(async move {
-        tokio::time::sleep(grace).await;
-        for expiry in &expiries {
-            relay.expire(expiry);
-        }
-    });
-}
-
-/// Re-checks what a worker sent: the primary trusts no peer with its database.
-fn validate(
-    text: String,
-    client_offset: String,
-    author: &str,
-    recipient: Option<&str>,
-    max_message_bytes: usize,
-) -> Result<NewMessage, String> {
-    Ok(NewMessage {
-        text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
-        client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
-        author: Nickname::parse(author).map_err(|e| e.to_string())?,
-        recipient: recipient
-            .map(Nickname::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?,
-    })
 }

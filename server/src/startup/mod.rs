@@ -15,19 +15,17 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::services::ServeDir;
 
-use crate::chat::feed::Feed;
+use crate::adapter::driver::ClusterDriver;
+use crate::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use crate::chat::limits::ConnectionLimits;
-use crate::chat::presence::Presence;
 use crate::chat::replay::Replayer;
 use crate::chat::sequencer::SequencerTask;
 use crate::chat::{ChatState, events};
-use crate::cluster::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
-use crate::cluster::driver::ClusterDriver;
-use crate::cluster::link::{LinkError, LinkReader};
 use crate::config::Config;
 use crate::http;
 use crate::http::ops::Ops;
 use crate::http::origin::AllowedOrigins;
+use crate::ipc::link::{LinkError, LinkEvents};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -35,8 +33,8 @@ mod health;
 mod pipeline;
 
 use health::ServerHealth;
-use pipeline::Pipeline;
 pub use pipeline::Topology;
+use pipeline::{ChatSinks, Pipeline};
 
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
@@ -84,7 +82,7 @@ pub struct Application {
     /// The in-process sequencer (a single server), to drain at shutdown.
     sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
-    link: Option<(LinkReader, Arc<Feed>, Arc<Presence>)>,
+    link: Option<(LinkEvents, ChatSinks)>,
     /// The Redis adapter's connection, watched while serving (a worker stops when it is lost).
     redis: Option<socketioxide_redis::drivers::redis::RedisDriver>,
 }
@@ -131,7 +129,13 @@ impl Application {
             metrics.clone(),
         );
         tokio::spawn(replayer.clone().catch_up_fallen(fell_behind));
-        let link = link.map(|reader| (reader, feed.clone(), presence.clone()));
+        let link = link.map(|events| {
+            let sinks = ChatSinks {
+                feed: feed.clone(),
+                presence: presence.clone(),
+            };
+            (events, sinks)
+        });
         let state = ChatState {
             store: store.clone(),
             writer,
@@ -250,7 +254,7 @@ impl Application {
         let shutdown = async move {
             let adapter_lost = async move {
                 match redis {
-                    Some(redis) => crate::cluster::driver::redis_lost(redis).await,
+                    Some(redis) => crate::adapter::driver::redis_lost(redis).await,
                     None => std::future::pending().await,
                 }
             };
@@ -261,9 +265,9 @@ impl Application {
                 }
             };
             match link {
-                Some((reader, feed, presence)) => tokio::select! {
+                Some((events, sinks)) => tokio::select! {
                     () = shutdown => {}
-                    result = reader.run(feed, presence) => match result {
+                    result = events.run(&sinks) => match result {
                         Ok(()) => tracing::warn!("the primary closed the link; stopping"),
                         Err(error) => tracing::error!(%error, "the link to the primary failed; stopping"),
                     },

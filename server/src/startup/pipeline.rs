@@ -5,16 +5,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::adapter::LocalSockets;
+use crate::adapter::driver::ClusterDriver;
 use crate::chat::feed::{Feed, FellBehind};
-use crate::chat::presence::{Presence, Roster, Uplink};
+use crate::chat::presence::{Change, Presence, Roster, Uplink};
 use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
-use crate::cluster::adapter::LocalSockets;
-use crate::cluster::driver::ClusterDriver;
-use crate::cluster::link::{LinkReader, PrimaryLink};
 use crate::config::Config;
+use crate::ipc::link::{LinkEvents, PrimaryEvents, PrimaryLink};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::store::StoredMessage;
 
 use super::StartupError;
 
@@ -46,7 +47,7 @@ pub(super) struct Pipeline {
     /// The in-process sequencer (a single server), to drain at shutdown.
     pub(super) sequencer: Option<SequencerTask>,
     /// The link's receiving half (a worker): it feeds the feed and presence.
-    pub(super) link: Option<LinkReader>,
+    pub(super) link: Option<LinkEvents>,
     /// The port to listen on.
     pub(super) port: u16,
     /// Who is online.
@@ -99,7 +100,7 @@ impl Pipeline {
         sockets: &LocalSockets,
         metrics: &Arc<Metrics>,
     ) -> Result<Self, StartupError> {
-        let (link, last_committed, reader) = PrimaryLink::connect(ipc_path, index).await?;
+        let (link, last_committed, events) = PrimaryLink::connect(ipc_path, index).await?;
         let store = Store::open_read_only(&config.store_location()).await?;
         let (feed, fell_behind) = Feed::new(
             last_committed,
@@ -117,11 +118,11 @@ impl Pipeline {
         let presence = Presence::new(Uplink::Primary(link.clone()), config.presence_grace());
         let driver = match &config.adapter {
             Some(url) => ClusterDriver::Redis(
-                crate::cluster::driver::connect_redis(url)
+                crate::adapter::driver::connect_redis(url)
                     .await
                     .map_err(|e| StartupError::Redis(e.to_string()))?,
             ),
-            None => ClusterDriver::Ipc(link.clone()),
+            None => ClusterDriver::Ipc(link.adapter_driver()),
         };
         Ok(Self {
             store,
@@ -130,9 +131,31 @@ impl Pipeline {
             writer: Writer::Primary(link),
             driver,
             sequencer: None,
-            link: Some(reader),
+            link: Some(events),
             port,
             presence,
         })
+    }
+}
+
+/// Where a worker puts what its primary sends: committed messages into the feed, presence
+/// changes into this process's presence.
+pub(super) struct ChatSinks {
+    pub(super) feed: Arc<Feed>,
+    pub(super) presence: Arc<Presence>,
+}
+
+impl PrimaryEvents for ChatSinks {
+    async fn committed(&self, messages: Arc<[StoredMessage]>) {
+        self.feed.publish(&messages).await;
+    }
+
+    async fn presence(&self, nickname: String, online: bool) {
+        let change = if online {
+            Change::Online(nickname)
+        } else {
+            Change::Offline(nickname)
+        };
+        self.presence.apply(change).await;
     }
 }

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::FileFailurePersistence;
 
-use chat_server::cluster::frame::MAX_FRAME_LEN;
+use chat_server::ipc::frame::MAX_FRAME_LEN;
 
 /// Cases per property when `PROPTEST_CASES` is not set: the whole file stays within a few
 /// seconds in a debug build.

@@ -13,12 +13,12 @@ use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use super::people::broadcast_typing;
+use crate::adapter::ChatAdapter;
 use crate::chat::feed::Joining;
 use crate::chat::limits::ConnectionRefused;
 use crate::chat::replay::{self, ReplayError};
 use crate::chat::session::SocketSession;
 use crate::chat::{ChatState, user_room};
-use crate::cluster::adapter::ChatAdapter;
 use crate::domain::{ServerOffset, ValidationError};
 
 /// Why a socket was not admitted; the text reaches the client as its `connect_error`.

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use chat_protocol::acks::{Refused, Stored};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
+use crate::adapter::ChatAdapter;
 use crate::chat::ChatState;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::session::{SocketSession, storage_unavailable};
-use crate::cluster::adapter::ChatAdapter;
 use crate::domain::NewMessage;
 use crate::store::{WriteError, WriteOutcome, WriteReceipt};
 

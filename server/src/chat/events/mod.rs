@@ -24,7 +24,7 @@ use chat_protocol::events::{
 };
 use socketioxide::extract::{Event, SocketRef};
 
-use crate::cluster::adapter::ChatAdapter;
+use crate::adapter::ChatAdapter;
 
 /// Registers every event handler of an admitted socket.
 fn register(socket: &SocketRef<ChatAdapter>) {

@@ -10,11 +10,11 @@ use chat_protocol::requests::NicknameRequest;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
+use crate::adapter::ChatAdapter;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::session::{STORAGE_RETRY_MS, SocketSession};
 use crate::chat::{ChatState, user_room};
-use crate::cluster::adapter::ChatAdapter;
 use crate::domain::Nickname;
 
 /// `nickname` (name) + ack: signs this socket's next messages with `name`. Acked with

@@ -8,12 +8,12 @@ use chat_protocol::events::PRIVATE_MESSAGE;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
+use crate::adapter::ChatAdapter;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::encoded::private_args;
 use crate::chat::session::{SocketSession, storage_unavailable};
 use crate::chat::{ChatState, user_room};
-use crate::cluster::adapter::ChatAdapter;
 use crate::domain::{NewMessage, Nickname};
 use crate::store::{StoredPrivateMessage, WriteError, WriteOutcome, WriteReceipt};
 

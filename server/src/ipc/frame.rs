@@ -1,8 +1,16 @@
-//! IPC frames between the primary and its workers, and their binary encoding.
+//! The chat's own frames between the primary and its workers (writes, their outcomes,
+//! committed messages, presence), and their binary encoding.
 //!
-//! On the wire a frame is a 4-byte big-endian length, then a one-byte tag, then the fields:
-//! integers big-endian, strings and byte strings as a 4-byte length and the bytes. Decoding
-//! never panics on malformed input: it returns a [`FrameError`].
+//! They travel as opaque application payloads of the cluster adapter's link
+//! ([`socketioxide_cluster`]), one frame per payload ([`Frame::to_payload`],
+//! [`Frame::from_payload`]), and as the payloads of the `chat:committed` Redis channel
+//! between hosts. The adapter's own traffic (pub/sub, server counts) is the crate's and
+//! never appears here.
+//!
+//! A frame is a 4-byte big-endian length, then a one-byte tag, then the fields: integers
+//! big-endian, strings as a 4-byte length and the bytes, optional strings as a presence
+//! byte (0 or 1) then the string. Decoding never panics on malformed input: it returns a
+//! [`FrameError`].
 
 use std::sync::Arc;
 
@@ -17,13 +25,8 @@ pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 /// A message from a worker to the primary, or from the primary to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// Worker → primary, first frame: who is speaking.
-    Hello {
-        /// The worker's index (it listens on base port + index).
-        worker: u16,
-    },
-    /// Primary → worker, answer to `Hello`: the offset its feed starts after. Every commit
-    /// after this offset follows as [`Frame::Committed`].
+    /// Primary → worker, the first frame it sends a worker that joined: the offset its feed
+    /// starts after. Every commit after this offset follows as [`Frame::Committed`].
     Welcome {
         /// The last offset committed before this worker joined the fan-out.
         last_committed: ServerOffset,
@@ -65,44 +68,6 @@ pub enum Frame {
         /// The messages.
         messages: Arc<[StoredMessage]>,
     },
-    /// Worker → primary: deliver `Publish`es on this adapter channel to me.
-    Subscribe {
-        /// The channel.
-        channel: String,
-    },
-    /// Worker → primary: stop delivering this channel to me.
-    Unsubscribe {
-        /// The channel.
-        channel: String,
-    },
-    /// Worker → primary: send `payload` to every subscriber of `channel`.
-    Publish {
-        /// The channel.
-        channel: String,
-        /// Adapter bytes, opaque here.
-        payload: Bytes,
-    },
-    /// Primary → subscriber: a `Publish` on a channel it subscribed to.
-    Message {
-        /// The channel.
-        channel: String,
-        /// Adapter bytes, opaque here.
-        payload: Bytes,
-    },
-    /// Worker → primary: how many workers subscribe to `channel`?
-    CountSubscribers {
-        /// Correlates the answer.
-        request: u64,
-        /// The channel.
-        channel: String,
-    },
-    /// Primary → worker: the answer to `CountSubscribers`.
-    SubscriberCount {
-        /// The request answered.
-        request: u64,
-        /// The number of workers subscribed.
-        count: u16,
-    },
     /// Worker → primary: a socket of `nickname` connected (`joined`) or went away.
     PresenceReport {
         /// The socket's nickname.
@@ -142,19 +107,14 @@ pub enum FrameError {
     TooLarge(usize),
 }
 
+/// Frame tags. Numbers 1 and 7–12 were the adapter's frames before they moved to the
+/// cluster crate; they stay unused here.
 mod tag {
-    pub const HELLO: u8 = 1;
     pub const WELCOME: u8 = 2;
     pub const WRITE: u8 = 3;
     pub const WRITE_DONE: u8 = 4;
     pub const WRITE_FAILED: u8 = 5;
     pub const COMMITTED: u8 = 6;
-    pub const SUBSCRIBE: u8 = 7;
-    pub const UNSUBSCRIBE: u8 = 8;
-    pub const PUBLISH: u8 = 9;
-    pub const MESSAGE: u8 = 10;
-    pub const COUNT_SUBSCRIBERS: u8 = 11;
-    pub const SUBSCRIBER_COUNT: u8 = 12;
     pub const PRESENCE_REPORT: u8 = 13;
     pub const PRESENCE: u8 = 14;
 }
@@ -165,10 +125,6 @@ impl Frame {
         let start = out.len();
         out.put_u32(0); // length, patched below
         match self {
-            Self::Hello { worker } => {
-                out.put_u8(tag::HELLO);
-                out.put_u16(*worker);
-            }
             Self::Welcome { last_committed } => {
                 out.put_u8(tag::WELCOME);
                 out.put_i64(last_committed.0);
@@ -214,34 +170,6 @@ impl Frame {
                     put_bytes(out, message.author.as_bytes());
                 }
             }
-            Self::Subscribe { channel } => {
-                out.put_u8(tag::SUBSCRIBE);
-                put_bytes(out, channel.as_bytes());
-            }
-            Self::Unsubscribe { channel } => {
-                out.put_u8(tag::UNSUBSCRIBE);
-                put_bytes(out, channel.as_bytes());
-            }
-            Self::Publish { channel, payload } => {
-                out.put_u8(tag::PUBLISH);
-                put_bytes(out, channel.as_bytes());
-                put_bytes(out, payload);
-            }
-            Self::Message { channel, payload } => {
-                out.put_u8(tag::MESSAGE);
-                put_bytes(out, channel.as_bytes());
-                put_bytes(out, payload);
-            }
-            Self::CountSubscribers { request, channel } => {
-                out.put_u8(tag::COUNT_SUBSCRIBERS);
-                out.put_u64(*request);
-                put_bytes(out, channel.as_bytes());
-            }
-            Self::SubscriberCount { request, count } => {
-                out.put_u8(tag::SUBSCRIBER_COUNT);
-                out.put_u64(*request);
-                out.put_u16(*count);
-            }
             Self::PresenceReport { nickname, joined } => {
                 out.put_u8(tag::PRESENCE_REPORT);
                 put_bytes(out, nickname.as_bytes());
@@ -255,6 +183,29 @@ impl Frame {
         }
         let len = (out.len() - start - 4) as u32;
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    /// This frame as one application payload of the cluster link (or of a Redis message).
+    pub fn to_payload(&self) -> Bytes {
+        let mut out = BytesMut::new();
+        self.encode(&mut out);
+        out.freeze()
+    }
+
+    /// The frame one application payload holds: exactly one whole frame, nothing after it.
+    pub fn from_payload(mut payload: Bytes) -> Result<Self, FrameError> {
+        if payload.len() < 4 {
+            return Err(FrameError::Truncated);
+        }
+        let len = payload.get_u32() as usize;
+        if len > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge(len));
+        }
+        match payload.len().cmp(&len) {
+            std::cmp::Ordering::Less => Err(FrameError::Truncated),
+            std::cmp::Ordering::Greater => Err(FrameError::TrailingBytes(payload.len() - len)),
+            std::cmp::Ordering::Equal => Self::decode_body(payload),
+        }
     }
 
     /// Takes one whole frame off the front of `buf`, if one is there. `Ok(None)` means
@@ -280,9 +231,6 @@ impl Frame {
     pub fn decode_body(mut body: Bytes) -> Result<Self, FrameError> {
         let b = &mut body;
         let frame = match get_u8(b)? {
-            tag::HELLO => Self::Hello {
-                worker: get_u16(b)?,
-            },
             tag::WELCOME => Self::Welcome {
                 last_committed: ServerOffset(get_i64(b)?),
             },
@@ -323,28 +271,6 @@ impl Frame {
                     messages: messages.into(),
                 }
             }
-            tag::SUBSCRIBE => Self::Subscribe {
-                channel: get_string(b)?,
-            },
-            tag::UNSUBSCRIBE => Self::Unsubscribe {
-                channel: get_string(b)?,
-            },
-            tag::PUBLISH => Self::Publish {
-                channel: get_string(b)?,
-                payload: get_bytes(b)?,
-            },
-            tag::MESSAGE => Self::Message {
-                channel: get_string(b)?,
-                payload: get_bytes(b)?,
-            },
-            tag::COUNT_SUBSCRIBERS => Self::CountSubscribers {
-                request: get_u64(b)?,
-                channel: get_string(b)?,
-            },
-            tag::SUBSCRIBER_COUNT => Self::SubscriberCount {
-                request: get_u64(b)?,
-                count: get_u16(b)?,
-            },
             tag::PRESENCE_REPORT => Self::PresenceReport {
                 nickname: get_string(b)?,
                 joined: get_u8(b)? != 0,
@@ -399,11 +325,6 @@ fn get_u8(b: &mut Bytes) -> Result<u8, FrameError> {
     Ok(b.get_u8())
 }
 
-fn get_u16(b: &mut Bytes) -> Result<u16, FrameError> {
-    need(b, 2)?;
-    Ok(b.get_u16())
-}
-
 fn get_u32(b: &mut Bytes) -> Result<u32, FrameError> {
     need(b, 4)?;
     Ok(b.get_u32())
@@ -436,7 +357,6 @@ mod tests {
 
     fn all_frames() -> Vec<Frame> {
         vec![
-            Frame::Hello { worker: 3 },
             Frame::Welcome {
                 last_committed: ServerOffset(42),
             },
@@ -482,28 +402,6 @@ mod tests {
                 ]
                 .into(),
             },
-            Frame::Subscribe {
-                channel: "socket.io-request#/#".into(),
-            },
-            Frame::Unsubscribe {
-                channel: "c".into(),
-            },
-            Frame::Publish {
-                channel: "c".into(),
-                payload: Bytes::from_static(&[0, 1, 255]),
-            },
-            Frame::Message {
-                channel: "c".into(),
-                payload: Bytes::new(),
-            },
-            Frame::CountSubscribers {
-                request: 9,
-                channel: "c".into(),
-            },
-            Frame::SubscriberCount {
-                request: 9,
-                count: 2,
-            },
         ]
     }
 
@@ -527,6 +425,24 @@ mod tests {
     }
 
     #[test]
+    fn a_payload_holds_exactly_one_frame() {
+        for frame in all_frames() {
+            assert_eq!(Frame::from_payload(frame.to_payload()), Ok(frame));
+        }
+        let payload = all_frames()[0].to_payload();
+        assert_eq!(
+            Frame::from_payload(payload.slice(..payload.len() - 1)),
+            Err(FrameError::Truncated)
+        );
+        let mut two = BytesMut::from(&payload[..]);
+        two.extend_from_slice(&payload);
+        assert_eq!(
+            Frame::from_payload(two.freeze()),
+            Err(FrameError::TrailingBytes(payload.len()))
+        );
+    }
+
+    #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         assert_eq!(
             Frame::decode_body(Bytes::from_static(&[99])),
@@ -539,7 +455,7 @@ mod tests {
         );
         // A string length pointing past the end.
         let mut body = BytesMut::new();
-        body.put_u8(tag::SUBSCRIBE);
+        body.put_u8(tag::PRESENCE);
         body.put_u32(1000);
         assert_eq!(
             Frame::decode_body(body.freeze()),
@@ -547,7 +463,7 @@ mod tests {
         );
         // Invalid UTF-8.
         let mut body = BytesMut::new();
-        body.put_u8(tag::SUBSCRIBE);
+        body.put_u8(tag::PRESENCE);
         body.put_u32(2);
         body.put_slice(&[0xff, 0xfe]);
         assert_eq!(
@@ -564,7 +480,18 @@ mod tests {
         );
         // Trailing bytes.
         assert_eq!(
-            Frame::decode_body(Bytes::from_static(&[tag::HELLO, 0, 1, 7])),
+            Frame::decode_body(Bytes::from_static(&[
+                tag::WELCOME,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                1,
+                7
+            ])),
             Err(FrameError::TrailingBytes(1))
         );
         // An oversized length prefix.

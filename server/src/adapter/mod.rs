@@ -1,5 +1,6 @@
-//! [`ChatAdapter`]: the Socket.IO adapter every server uses, and [`LocalSockets`], the way
-//! the feed writes one pre-encoded packet to many sockets of this process.
+//! The Socket.IO adapter layer: [`ChatAdapter`], the adapter every server uses, its
+//! transports ([`driver`]), and [`LocalSockets`], the way the feed writes one pre-encoded
+//! packet to many sockets of this process. Nothing here knows the chat.
 //!
 //! The adapter is socketioxide-redis's remote adapter over our [`ClusterDriver`], wrapped
 //! so that it can hand out its local half. `Socket::emit` encodes its arguments again for
@@ -20,7 +21,9 @@ use socketioxide_core::adapter::{
 use socketioxide_core::packet::Packet;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterCtr};
 
-use super::driver::ClusterDriver;
+pub mod driver;
+
+use driver::ClusterDriver;
 
 /// socketioxide-redis's adapter over our driver: what [`ChatAdapter`] wraps.
 type RemoteAdapter = CustomRedisAdapter<Emitter, ClusterDriver>;

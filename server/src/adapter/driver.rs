@@ -1,23 +1,21 @@
 //! The adapter's transport: socketioxide-redis's remote adapter over a pluggable [`Driver`].
 //!
-//! [`ClusterDriver::Ipc`] carries adapter traffic through the primary (a pub/sub relay), so
-//! broadcasts, rooms, `fetch_sockets` and the server count work across workers.
-//! [`ClusterDriver::Solo`] is a single server with no peers. [`ClusterDriver::Redis`] is
-//! socketioxide-redis's own Redis driver (`--adapter redis://…`): every worker of every host
-//! joins one adapter. The adapter is the same in all three cases
-//! ([`super::adapter::ChatAdapter`]).
+//! [`ClusterDriver::Ipc`] is the cluster adapter crate's driver ([`socketioxide_cluster`]):
+//! adapter traffic goes through the primary (a pub/sub relay), so broadcasts, rooms,
+//! `fetch_sockets` and the server count work across workers. [`ClusterDriver::Solo`] is a
+//! single server with no peers. [`ClusterDriver::Redis`] is socketioxide-redis's own Redis
+//! driver (`--adapter redis://…`): every worker of every host joins one adapter. The
+//! adapter is the same in all three cases ([`super::ChatAdapter`]).
 
 use socketioxide_redis::drivers::redis::{RedisDriver, RedisError, redis_client};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
-
-use super::link::{LinkError, PrimaryLink};
 
 /// Why the adapter's transport failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     /// The link to the primary.
     #[error(transparent)]
-    Link(#[from] LinkError),
+    Link(#[from] socketioxide_cluster::LinkError),
     /// Redis.
     #[error("redis: {0}")]
     Redis(#[from] RedisError),
@@ -68,7 +66,7 @@ pub enum ClusterDriver {
     /// No other servers.
     Solo,
     /// Other workers, through the primary.
-    Ipc(PrimaryLink),
+    Ipc(socketioxide_cluster::ClusterDriver),
     /// Every worker of every host, through Redis.
     Redis(RedisDriver),
 }
@@ -79,7 +77,7 @@ impl Driver for ClusterDriver {
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
         match self {
             Self::Solo => Ok(()),
-            Self::Ipc(link) => Ok(link.publish(chan, val).await?),
+            Self::Ipc(cluster) => Ok(cluster.publish(chan, val).await?),
             Self::Redis(redis) => Ok(redis.publish(chan, val).await?),
         }
     }
@@ -91,7 +89,7 @@ impl Driver for ClusterDriver {
     ) -> Result<MessageStream<ChanItem>, Self::Error> {
         match self {
             Self::Solo => Ok(MessageStream::new_empty()),
-            Self::Ipc(link) => Ok(MessageStream::new(link.subscribe(chan, size).await?)),
+            Self::Ipc(cluster) => Ok(cluster.subscribe(chan, size).await?),
             Self::Redis(redis) => Ok(redis.subscribe(chan, size).await?),
         }
     }
@@ -99,7 +97,7 @@ impl Driver for ClusterDriver {
     async fn unsubscribe(&self, chan: String) -> Result<(), Self::Error> {
         match self {
             Self::Solo => Ok(()),
-            Self::Ipc(link) => Ok(link.unsubscribe(chan).await?),
+            Self::Ipc(cluster) => Ok(cluster.unsubscribe(chan).await?),
             Self::Redis(redis) => Ok(redis.unsubscribe(chan).await?),
         }
     }
@@ -107,7 +105,7 @@ impl Driver for ClusterDriver {
     async fn num_serv(&self, chan: &str) -> Result<u16, Self::Error> {
         match self {
             Self::Solo => Ok(1),
-            Self::Ipc(link) => Ok(link.count_subscribers(chan).await?),
+            Self::Ipc(cluster) => Ok(cluster.num_serv(chan).await?),
             Self::Redis(redis) => Ok(redis.num_serv(chan).await?),
         }
     }
