@@ -140,6 +140,14 @@ fn BindingCheck() -> impl IntoView {
             missing_ack.set(describe(ack, started));
         });
     }
+    let connect_presses = RwSignal::new(0_u32);
+    let connect_missing = {
+        let missing = missing.clone();
+        move |_| {
+            missing.connect();
+            connect_presses.update(|n| *n += 1);
+        }
+    };
     let state = socket.state();
     let custom_state = custom.state();
     let missing_state = missing.state();
@@ -172,6 +180,8 @@ fn BindingCheck() -> impl IntoView {
                     other => other.label().to_owned(),
                 }}
             </dd>
+            <dt>"its connect() calls"</dt>
+            <dd id="missing-connects">{connect_presses}</dd>
             <dt>"its ack"</dt>
             <dd id="missing-ack">{missing_ack}</dd>
         </dl>
@@ -181,5 +191,6 @@ fn BindingCheck() -> impl IntoView {
             removed_state.set("removed");
         }>"Remove the removable handler"</button>
         <button id="timeout-btn" on:click=wait_for_nothing>"Emit with an ack that never comes"</button>
+        <button id="connect-missing" on:click=connect_missing>"Connect the socket without a module"</button>
     }
 }

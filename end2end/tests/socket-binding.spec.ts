@@ -59,22 +59,26 @@ test.afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Opens the check page; returns it with the URLs it requested. */
-async function openCheck(browser: import("@playwright/test").Browser): Promise<{ page: Page; requests: string[] }> {
+/** Opens the check page; returns it with the URLs it requested and the errors it threw. */
+async function openCheck(browser: import("@playwright/test").Browser): Promise<{ page: Page; requests: string[]; errors: string[] }> {
   const page = await (await browser.newContext()).newPage();
   const requests: string[] = [];
+  const errors: string[] = [];
   page.on("request", (request) => requests.push(new URL(request.url()).pathname));
-  page.on("pageerror", (error) => console.error(`[page error] ${error.message}`));
+  page.on("pageerror", (error) => {
+    errors.push(error.message);
+    console.error(`[page error] ${error.message}`);
+  });
   await page.goto(`${url}/binding.html`);
   await expect(page.locator("body[data-mounted]")).toHaveCount(1);
   await expect(page.locator("#state")).toHaveAttribute("data-state", "connected");
-  return { page, requests };
+  return { page, requests, errors };
 }
 
 const count = async (page: Page, id: string) => Number(await page.locator(id).textContent());
 
 test("a removed handler no longer fires while a kept one does", async ({ browser }) => {
-  const { page } = await openCheck(browser);
+  const { page, errors } = await openCheck(browser);
   // The ping emitted before the module had loaded was queued, sent and acked.
   await expect(page.locator("#early-ack")).toHaveText(/^acked \{"serverOffset":\d+\}$/);
   await expect(page.locator("#kept")).toHaveText("1");
@@ -94,6 +98,8 @@ test("a removed handler no longer fires while a kept one does", async ({ browser
   // removed one would have too.
   expect(await count(page, "#removed")).toBe(2);
   await expect(page.locator("#last-ack")).toHaveText(/^acked \{"serverOffset":\d+\}$/);
+  // Removed, not merely freed: a freed closure still registered would throw on each event.
+  expect(errors).toEqual([]);
 });
 
 test("an ack that never comes fails with the timeout error once every retry timed out", async ({ browser }) => {
@@ -119,4 +125,9 @@ test("the module URL option loads the client from that URL; a missing module tak
   // An ack asked for before the load failed fails as unavailable, not as a timeout.
   await expect(page.locator("#missing-ack")).toHaveText(/^unavailable: could not load/);
   expect(requests).toContain("/missing/socket.io.esm.min.js");
+  // Without its module a socket cannot connect: it stays offline, with the reason.
+  await page.locator("#connect-missing").click();
+  await expect(page.locator("#missing-connects")).toHaveText("1");
+  await expect(page.locator("#missing-state")).toHaveAttribute("data-state", "offline");
+  await expect(page.locator("#missing-state")).toContainText("could not load socket.io-client");
 });

@@ -100,6 +100,8 @@ export function close(handle) {
 
 export function connect(handle) { run(handle, (socket) => socket.connect()); }
 export function disconnect(handle) { run(handle, (socket) => socket.disconnect()); }
+// Why the module could not be loaded (null while loading or once loaded).
+export function loadFailure(handle) { return handle.failed; }
 // Before the module has loaded the socket is about to connect: active.
 export function isActive(handle) { return handle.socket ? handle.socket.active : !handle.failed; }
 

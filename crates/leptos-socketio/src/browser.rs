@@ -40,6 +40,8 @@ extern "C" {
     fn connect_js(handle: &JsValue);
     #[wasm_bindgen(js_name = disconnect)]
     fn disconnect_js(handle: &JsValue);
+    #[wasm_bindgen(js_name = loadFailure)]
+    fn load_failure(handle: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = isActive)]
     fn is_active_js(handle: &JsValue) -> bool;
     #[wasm_bindgen(js_name = randomId)]
@@ -181,8 +183,13 @@ impl Socket {
         serde_wasm_bindgen::from_value(reply).map_err(|e| EmitError::BadAck(e.to_string()))
     }
 
-    /// Connects again after [`Socket::disconnect`] (or a refusal).
+    /// Connects again after [`Socket::disconnect`] (or a refusal). Without the module
+    /// (it could not be loaded) the socket stays offline.
     pub fn connect(&self) {
+        if let Some(reason) = load_failure(&self.inner.handle) {
+            self.inner.state.set(ConnectionState::Offline { reason });
+            return;
+        }
         self.inner.state.set(ConnectionState::Connecting);
         connect_js(&self.inner.handle);
     }
