@@ -2,16 +2,16 @@
 //!
 //! - [`shell`] is the HTML document the server renders; [`App`] the page inside it;
 //! - [`chat`] holds the page state (messages, outbox, connection) and, in the browser, the
-//!   socket session that fills it;
-//! - [`socket`] (browser only) is the typed binding over the official socket.io-client;
+//!   socket session that fills it, through the `leptos-socketio` binding over the official
+//!   socket.io-client and the wire types of `chat-protocol`;
 //! - [`components`] are the message list, the composer and the connection controls;
-//! - [`hydrate`] is the WASM entry point.
+//! - [`hydrate`] is the WASM entry point; `binding_check` (browser only) is the socket
+//!   binding's own check page, used by the browser tests and linked from nowhere.
 
+#[cfg(feature = "hydrate")]
+pub mod binding_check;
 pub mod chat;
 pub mod components;
-#[cfg(feature = "hydrate")]
-pub mod socket;
-pub mod socket_state;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

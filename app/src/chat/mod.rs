@@ -3,14 +3,33 @@
 //!
 //! [`Chat`] is created in [`crate::App`] and provided as context; components read its
 //! signals and call [`Chat::send`] / [`Chat::toggle_connection`]. The socket work happens
-//! in the browser only ([`client`]); the server render shows the empty, connecting state.
+//! in the browser only; the server render shows the empty, connecting state.
+//!
+//! One concern per module, each with its rules as pure functions (unit-tested natively,
+//! compiled with or without the browser) and, with the `hydrate` feature, the browser part
+//! that wires them to the socket:
+//! - [`incoming`]: public messages into rows, once each, in order; gaps; recovery;
+//! - [`outbox`]: own messages until acked: retries, refusals, the localStorage mirror;
+//! - [`history`]: "load older messages";
+//! - [`presence`]: who is online, join / leave notices, typing;
+//! - [`private`]: private messages;
+//! - [`nickname`]: the name this page writes as;
+//! - `session` (browser): the socket, its connect auth and the message handlers;
+//! - `dom` (browser): localStorage, visibility, timers, `<meta>` settings.
 
 #[cfg(feature = "hydrate")]
-mod client;
+mod dom;
+pub mod history;
+pub mod incoming;
+pub mod nickname;
+pub mod outbox;
+pub mod presence;
+pub mod private;
+#[cfg(feature = "hydrate")]
+mod session;
 
 use leptos::prelude::*;
-
-use crate::socket_state::ConnectionState;
+use leptos_socketio::ConnectionState;
 
 /// One row of the message list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +111,8 @@ pub struct Outgoing {
     pub status: OutgoingStatus,
 }
 
-/// The page's chat state. `Copy`: every field is a signal.
+/// The page's chat state. `Copy`: every field is a signal (or, for the socket session, a
+/// stored value owned by the same reactive owner as the signals).
 #[derive(Debug, Clone, Copy)]
 pub struct Chat {
     /// Messages in offset order, with recovered-message dividers.
@@ -119,6 +139,9 @@ pub struct Chat {
     pub new_below: RwSignal<bool>,
     /// The user the composer writes to privately (none: everyone).
     pub private_to: RwSignal<Option<String>>,
+    /// The socket session, once [`Chat::start`] opened it (browser only).
+    #[cfg(feature = "hydrate")]
+    session: StoredValue<Option<std::rc::Rc<session::Session>>, LocalStorage>,
 }
 
 impl Chat {
@@ -137,13 +160,24 @@ impl Chat {
             loading_older: RwSignal::new(false),
             new_below: RwSignal::new(false),
             private_to: RwSignal::new(None),
+            #[cfg(feature = "hydrate")]
+            session: StoredValue::new_local(None),
         }
     }
 
-    /// Opens the socket (browser only; a no-op in the server render).
+    /// The socket session, if it is open.
+    #[cfg(feature = "hydrate")]
+    fn session(self) -> Option<std::rc::Rc<session::Session>> {
+        self.session.get_value()
+    }
+
+    /// Opens the socket (browser only; a no-op in the server render). Once per page.
     pub fn start(self) {
         #[cfg(feature = "hydrate")]
-        client::start(self);
+        if self.session().is_none() {
+            let session = session::start(self);
+            self.session.set_value(Some(session));
+        }
     }
 
     /// Sends `text` unless it is blank. Returns whether it was sent.
@@ -152,20 +186,31 @@ impl Chat {
             return false;
         }
         #[cfg(feature = "hydrate")]
-        client::send(self, text.to_owned(), self.private_to.get_untracked());
+        if let Some(session) = self.session() {
+            outbox::send(
+                self,
+                session,
+                text.to_owned(),
+                self.private_to.get_untracked(),
+            );
+        }
         true
     }
 
     /// Loads the page of messages before the oldest one shown.
     pub fn load_older(self) {
         #[cfg(feature = "hydrate")]
-        client::load_older(self);
+        if let Some(session) = self.session() {
+            history::load_older(self, session);
+        }
     }
 
     /// Sends a failed message again, with the same client offset.
     pub fn retry(self, client_offset: &str) {
         #[cfg(feature = "hydrate")]
-        client::retry(self, client_offset.to_owned());
+        if let Some(session) = self.session() {
+            outbox::retry_failed(self, session, client_offset.to_owned());
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = client_offset;
     }
@@ -180,7 +225,9 @@ impl Chat {
     /// is kept for the next visits.
     pub fn set_nickname(self, name: &str) {
         #[cfg(feature = "hydrate")]
-        client::set_nickname(self, name.trim().to_owned());
+        if let Some(session) = self.session() {
+            nickname::set_nickname(self, session, name.trim().to_owned());
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = name;
     }
@@ -188,7 +235,9 @@ impl Chat {
     /// The composer's text changed: tells the others this user is typing (or no longer is).
     pub fn typing_changed(self, has_text: bool) {
         #[cfg(feature = "hydrate")]
-        client::typing_changed(has_text);
+        if let Some(session) = self.session() {
+            presence::typing_changed(session, has_text);
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = has_text;
     }
@@ -196,7 +245,9 @@ impl Chat {
     /// Disconnects when connected (or trying to be), connects when offline.
     pub fn toggle_connection(self) {
         #[cfg(feature = "hydrate")]
-        client::toggle_connection(self);
+        if let Some(session) = self.session() {
+            session::toggle_connection(self, &session);
+        }
     }
 }
 

@@ -81,6 +81,18 @@ pub struct WriteAck {
     pub retry_after_ms: Option<u64>,
 }
 
+/// An ack that is either the answer asked for or a [`Refused`], as a client reads it
+/// (`nickname` acks [`NicknameSet`] or `{ error }`). Untagged: the answer's shape is tried
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    /// The answer.
+    Done(T),
+    /// The refusal.
+    Refused(Refused),
+}
+
 /// Sent once the replay after connect is complete and live messages follow: the highest
 /// offset sent and how many messages the replay sent. The tutorial's client ignores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +209,23 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Refused::permanent("no")).unwrap(),
             json!({"error": "no"})
+        );
+    }
+
+    #[test]
+    fn an_answer_reads_either_the_answer_or_the_refusal() {
+        let done: Answer<NicknameSet> = serde_json::from_value(json!({"nickname": "ana"})).unwrap();
+        assert_eq!(
+            done,
+            Answer::Done(NicknameSet {
+                nickname: "ana".into()
+            })
+        );
+        let refused: Answer<NicknameSet> =
+            serde_json::from_value(json!({"error": "nickname is empty"})).unwrap();
+        assert_eq!(
+            refused,
+            Answer::Refused(Refused::permanent("nickname is empty"))
         );
     }
 

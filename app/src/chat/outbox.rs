@@ -1,0 +1,370 @@
+//! Own messages until the server acks them: shown at once as sending, then removed when
+//! stored or shown as failed with Retry.
+//!
+//! - client offsets are `<random tab id>-<counter>`, unique across tabs, reloads and
+//!   offline periods; the client library resends unacked messages (every ack timeout, up
+//!   to the retry count from the server's `<meta>` tags, see [`crate::ClientSettings`]) and
+//!   the server stores each key once;
+//! - a refusal that says when to retry (`retryAfterMs`: the rate limit, a storage fault) is
+//!   resent after that delay with the same client offset, up to [`REFUSAL_RETRIES`] times;
+//! - the messages still sending are mirrored into localStorage under
+//!   `chat.outbox.<tab id>`, and the next page (after a reload, or another tab) sends them
+//!   again with their own client offsets.
+//!
+//! The state transitions are pure (tested natively); the browser part sends and persists.
+
+use chat_protocol::acks::WriteAck;
+use leptos_socketio::EmitError;
+use serde::{Deserialize, Serialize};
+
+use super::{Outgoing, OutgoingStatus};
+
+/// Resends after refusals that say when to retry (the server pacing a burst, or a storage
+/// fault) before the message shows as failed. High: such a refusal is not a failure.
+pub const REFUSAL_RETRIES: u32 = 100;
+
+/// Where a tab keeps its unacknowledged messages: `chat.outbox.<tab id>`.
+pub const OUTBOX_KEY_PREFIX: &str = "chat.outbox.";
+
+/// The localStorage key of this tab's outbox.
+pub fn outbox_key(tab_id: &str) -> String {
+    format!("{OUTBOX_KEY_PREFIX}{tab_id}")
+}
+
+/// The client offset of this tab's `n`th message.
+pub fn client_offset(tab_id: &str, n: u64) -> String {
+    format!("{tab_id}-{n}")
+}
+
+/// A message kept in localStorage until acked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedMessage {
+    /// Its idempotency key.
+    pub client_offset: String,
+    /// Its text.
+    pub text: String,
+    /// The recipient of a private message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Adds `message` to the outbox, shown as sending.
+pub fn queue(outbox: &mut Vec<Outgoing>, message: &SavedMessage) {
+    outbox.push(Outgoing {
+        client_offset: message.client_offset.clone(),
+        text: message.text.clone(),
+        to: message.to.clone(),
+        status: OutgoingStatus::Sending,
+    });
+}
+
+/// Marks a failed message as sending again; returns it to emit (none if it is gone).
+pub fn retry(outbox: &mut [Outgoing], client_offset: &str) -> Option<SavedMessage> {
+    let o = outbox
+        .iter_mut()
+        .find(|o| o.client_offset == client_offset)?;
+    o.status = OutgoingStatus::Sending;
+    Some(SavedMessage {
+        client_offset: o.client_offset.clone(),
+        text: o.text.clone(),
+        to: o.to.clone(),
+    })
+}
+
+/// Settles a message: stored (`None`) leaves the outbox, a failure stays with its reason.
+pub fn settle(outbox: &mut Vec<Outgoing>, client_offset: &str, failure: Option<String>) {
+    match failure {
+        None => outbox.retain(|o| o.client_offset != client_offset),
+        Some(reason) => {
+            if let Some(o) = outbox.iter_mut().find(|o| o.client_offset == client_offset) {
+                o.status = OutgoingStatus::Failed(reason);
+            }
+        }
+    }
+}
+
+/// What the messages still sending are, for localStorage.
+pub fn pending(outbox: &[Outgoing]) -> Vec<SavedMessage> {
+    outbox
+        .iter()
+        .filter(|o| o.status == OutgoingStatus::Sending)
+        .map(|o| SavedMessage {
+            client_offset: o.client_offset.clone(),
+            text: o.text.clone(),
+            to: o.to.clone(),
+        })
+        .collect()
+}
+
+/// What to do after a write's ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterAck {
+    /// Stored (or acked with nothing, as by the tutorial's server).
+    Stored,
+    /// Refused for now: send the same message again after this many milliseconds.
+    ResendAfter(u32),
+    /// Failed, with the reason shown.
+    Failed(String),
+}
+
+/// Reads a write's ack, `refusals` being how many resend-later refusals came before.
+pub fn after_ack(ack: Result<Option<WriteAck>, EmitError>, refusals: u32) -> AfterAck {
+    match ack {
+        Ok(Some(WriteAck {
+            error: Some(_),
+            retry_after_ms: Some(wait),
+            ..
+        })) if refusals < REFUSAL_RETRIES => {
+            AfterAck::ResendAfter(u32::try_from(wait).unwrap_or(u32::MAX))
+        }
+        Ok(Some(WriteAck {
+            error: Some(error), ..
+        })) => AfterAck::Failed(error),
+        Ok(_) => AfterAck::Stored,
+        Err(EmitError::Timeout(_) | EmitError::Unavailable(_)) => {
+            AfterAck::Failed("not delivered".to_owned())
+        }
+        Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => {
+            AfterAck::Failed("unexpected reply from the server".to_owned())
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use browser::{keep_saved, resend_saved, retry_failed, send};
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use std::rc::Rc;
+
+    use chat_protocol::acks::WriteAck;
+    use chat_protocol::events::{CHAT_MESSAGE, PRIVATE_MESSAGE};
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+
+    use super::*;
+    use crate::chat::Chat;
+    use crate::chat::dom::{local_storage, sleep_ms};
+    use crate::chat::presence::stop_typing;
+    use crate::chat::session::Session;
+
+    /// Queues `text` in the outbox and emits it: to everyone, or privately to `to`.
+    pub fn send(chat: Chat, session: Rc<Session>, text: String, to: Option<String>) {
+        let n = session.sent.get() + 1;
+        session.sent.set(n);
+        let client_offset = client_offset(&session.tab_id, n);
+        stop_typing(&session);
+        queue_and_emit(
+            chat,
+            session,
+            SavedMessage {
+                client_offset,
+                text,
+                to,
+            },
+        );
+    }
+
+    /// Emits a failed outbox message again with its original client offset.
+    pub fn retry_failed(chat: Chat, session: Rc<Session>, client_offset: String) {
+        let mut found = None;
+        chat.outbox
+            .update(|outbox| found = retry(outbox, &client_offset));
+        if let Some(message) = found {
+            emit(chat, session, message);
+        }
+    }
+
+    /// Takes over the messages an earlier page (this tab before a reload, or a tab since
+    /// closed) left unacknowledged, and sends them again with their own client offsets: the
+    /// server stores each offset once, so a message that did arrive is not stored twice.
+    pub fn resend_saved(chat: Chat, session: &Rc<Session>) {
+        let Some(storage) = local_storage() else {
+            return;
+        };
+        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(OUTBOX_KEY_PREFIX))
+            .collect();
+        let mut saved = Vec::new();
+        for key in keys {
+            if let Ok(Some(json)) = storage.get_item(&key) {
+                saved.extend(serde_json::from_str::<Vec<SavedMessage>>(&json).unwrap_or_default());
+            }
+            let _ = storage.remove_item(&key);
+        }
+        for message in saved {
+            queue_and_emit(chat, session.clone(), message);
+        }
+    }
+
+    /// Mirrors this tab's unacknowledged messages into localStorage, so a reload resends
+    /// them.
+    pub fn keep_saved(chat: Chat, tab_id: &str) {
+        let key = outbox_key(tab_id);
+        Effect::new(move |_| {
+            let pending = chat.outbox.with(|outbox| pending(outbox));
+            let Some(storage) = local_storage() else {
+                return;
+            };
+            if pending.is_empty() {
+                let _ = storage.remove_item(&key);
+            } else if let Ok(json) = serde_json::to_string(&pending) {
+                let _ = storage.set_item(&key, &json);
+            }
+        });
+    }
+
+    /// Adds a message to the outbox (shown as sending) and emits it.
+    fn queue_and_emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
+        chat.outbox.update(|outbox| queue(outbox, &message));
+        emit(chat, session, message);
+    }
+
+    /// Emits one message and settles its outbox entry from the ack, resending after
+    /// refusals that say when (see [`after_ack`]).
+    fn emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
+        let SavedMessage {
+            client_offset,
+            text,
+            to,
+        } = message;
+        spawn_local(async move {
+            let mut refusals = 0;
+            let failure = loop {
+                let ack = match &to {
+                    None => {
+                        session
+                            .socket
+                            .emit_with_ack::<_, Option<WriteAck>>(
+                                CHAT_MESSAGE,
+                                &(&text, &client_offset),
+                            )
+                            .await
+                    }
+                    Some(to) => {
+                        session
+                            .socket
+                            .emit_with_ack::<_, Option<WriteAck>>(
+                                PRIVATE_MESSAGE,
+                                &(to, &text, &client_offset),
+                            )
+                            .await
+                    }
+                };
+                match after_ack(ack, refusals) {
+                    AfterAck::ResendAfter(wait) => {
+                        refusals += 1;
+                        sleep_ms(wait).await;
+                    }
+                    AfterAck::Stored => break None,
+                    AfterAck::Failed(reason) => break Some(reason),
+                }
+            };
+            chat.outbox
+                .update(|outbox| settle(outbox, &client_offset, failure));
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_protocol::values::ServerOffset;
+
+    fn message(n: u64) -> SavedMessage {
+        SavedMessage {
+            client_offset: client_offset("tab", n),
+            text: format!("hello {n}"),
+            to: None,
+        }
+    }
+
+    #[test]
+    fn a_queued_message_is_sending_until_its_ack_settles_it() {
+        let mut outbox = Vec::new();
+        queue(&mut outbox, &message(1));
+        queue(&mut outbox, &message(2));
+        assert_eq!(outbox[0].client_offset, "tab-1");
+        assert!(outbox.iter().all(|o| o.status == OutgoingStatus::Sending));
+        assert_eq!(pending(&outbox), [message(1), message(2)]);
+
+        settle(&mut outbox, "tab-1", None);
+        assert_eq!(pending(&outbox), [message(2)], "stored: gone");
+        settle(&mut outbox, "tab-2", Some("not delivered".into()));
+        assert_eq!(
+            outbox[0].status,
+            OutgoingStatus::Failed("not delivered".into())
+        );
+        assert!(
+            pending(&outbox).is_empty(),
+            "a failed message is not resent on reload"
+        );
+
+        assert_eq!(retry(&mut outbox, "tab-2"), Some(message(2)));
+        assert_eq!(outbox[0].status, OutgoingStatus::Sending);
+        assert_eq!(retry(&mut outbox, "tab-9"), None);
+    }
+
+    #[test]
+    fn acks_decide_stored_resend_or_failed() {
+        let stored = WriteAck {
+            server_offset: Some(ServerOffset(3)),
+            ..WriteAck::default()
+        };
+        assert_eq!(after_ack(Ok(Some(stored)), 0), AfterAck::Stored);
+        assert_eq!(
+            after_ack(Ok(None), 0),
+            AfterAck::Stored,
+            "the tutorial's empty ack"
+        );
+        let later = WriteAck {
+            error: Some("rate limited".into()),
+            retry_after_ms: Some(250),
+            ..WriteAck::default()
+        };
+        assert_eq!(
+            after_ack(Ok(Some(later.clone())), 0),
+            AfterAck::ResendAfter(250)
+        );
+        assert_eq!(
+            after_ack(Ok(Some(later)), REFUSAL_RETRIES),
+            AfterAck::Failed("rate limited".into()),
+            "gives up after REFUSAL_RETRIES resends"
+        );
+        let refused = WriteAck {
+            error: Some("message is empty".into()),
+            ..WriteAck::default()
+        };
+        assert_eq!(
+            after_ack(Ok(Some(refused)), 0),
+            AfterAck::Failed("message is empty".into())
+        );
+        assert_eq!(
+            after_ack(Err(EmitError::Timeout("operation has timed out".into())), 0),
+            AfterAck::Failed("not delivered".into())
+        );
+        assert_eq!(
+            after_ack(Err(EmitError::BadAck("x".into())), 0),
+            AfterAck::Failed("unexpected reply from the server".into())
+        );
+    }
+
+    #[test]
+    fn the_saved_outbox_keeps_the_documented_shape() {
+        let private = SavedMessage {
+            client_offset: "t-1".into(),
+            text: "hi".into(),
+            to: Some("bo".into()),
+        };
+        let json = serde_json::to_string(&[message(1), private.clone()]).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"clientOffset":"tab-1","text":"hello 1"},{"clientOffset":"t-1","text":"hi","to":"bo"}]"#
+        );
+        let back: Vec<SavedMessage> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [message(1), private]);
+        assert_eq!(outbox_key("abc"), "chat.outbox.abc");
+    }
+}
