@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use socketioxide_redis::drivers::ChanItem;
@@ -27,6 +28,10 @@ use crate::lock;
 /// Frames queued towards the primary before senders wait.
 const OUTGOING_QUEUE: usize = 16 * 1024;
 
+/// How long a request to the primary (a subscriber count, a subscription's confirmation)
+/// waits for its answer. The primary answers at once; no answer means no reader.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why the link could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -39,6 +44,10 @@ pub enum LinkError {
     /// The link has ended.
     #[error("the link to the primary is closed")]
     Closed,
+    /// The primary did not answer a request in time. Its answers arrive through
+    /// [`LinkReader::run`]: this is what happens when nothing runs it yet.
+    #[error("no answer from the primary within {ANSWER_TIMEOUT:?} (is LinkReader::run running?)")]
+    NoAnswer,
 }
 
 /// The application's side of a worker: what it hears from the primary.
@@ -182,6 +191,7 @@ impl WorkerLink {
     }
 
     /// Subscribes to an adapter channel; what is published on it arrives on the receiver.
+    /// Returns once the primary has registered the subscription.
     pub(crate) async fn subscribe(
         &self,
         channel: String,
@@ -195,7 +205,14 @@ impl WorkerLink {
             }
             state.subscriptions.insert(channel.clone(), tx);
         }
-        self.send_frame(Frame::Subscribe { channel }).await?;
+        self.send_frame(Frame::Subscribe {
+            channel: channel.clone(),
+        })
+        .await?;
+        // As Redis confirms a SUBSCRIBE: the primary answers a connection's frames in
+        // order, so once it has counted the channel's subscribers it has this one, and a
+        // publish from any worker after this returns reaches it.
+        self.count_subscribers(&channel).await?;
         Ok(rx)
     }
 
@@ -209,7 +226,8 @@ impl WorkerLink {
         self.send_frame(Frame::Publish { channel, payload }).await
     }
 
-    /// How many workers subscribe to `channel`; fails once the link has ended.
+    /// How many workers subscribe to `channel`; fails once the link has ended, or after
+    /// [`ANSWER_TIMEOUT`] without an answer.
     pub(crate) async fn count_subscribers(&self, channel: &str) -> Result<u16, LinkError> {
         let request = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
         let (reply, count) = oneshot::channel();
@@ -228,7 +246,13 @@ impl WorkerLink {
             lock(&self.shared.state).counts.remove(&request);
             return Err(error);
         }
-        count.await.map_err(|_| LinkError::Closed)
+        match tokio::time::timeout(ANSWER_TIMEOUT, count).await {
+            Ok(answer) => answer.map_err(|_| LinkError::Closed),
+            Err(_) => {
+                lock(&self.shared.state).counts.remove(&request);
+                Err(LinkError::NoAnswer)
+            }
+        }
     }
 }
 
