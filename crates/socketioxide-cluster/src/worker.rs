@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,6 +78,8 @@ struct Shared {
     index: u16,
     outgoing: mpsc::Sender<Frame>,
     next_request: AtomicU64,
+    /// Set when the reader goes: sending fails at once (the writer stops soon after).
+    closed: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -141,6 +143,7 @@ impl WorkerLink {
                 index,
                 outgoing,
                 next_request: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
                 state: Mutex::default(),
             }),
         };
@@ -179,10 +182,13 @@ impl WorkerLink {
 
     /// Whether the link has ended.
     pub fn is_closed(&self) -> bool {
-        lock(&self.shared.state).closed || self.shared.outgoing.is_closed()
+        self.shared.closed.load(Ordering::Acquire) || self.shared.outgoing.is_closed()
     }
 
     async fn send_frame(&self, frame: Frame) -> Result<(), LinkError> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(LinkError::Closed);
+        }
         self.shared
             .outgoing
             .send(frame)
@@ -293,6 +299,7 @@ impl Drop for LinkReader {
     /// The link has ended: fails the requests waiting for an answer, ends the adapter's
     /// subscription streams, and refuses new ones. (The writer stops with `_stop_writer`.)
     fn drop(&mut self) {
+        self.link.shared.closed.store(true, Ordering::Release);
         let mut state = lock(&self.link.shared.state);
         state.closed = true;
         state.counts.clear();
