@@ -19,14 +19,10 @@
 //! `cargo test -p socketioxide-cluster --test fuzz_frames -- --ignored write_frame_corpus`.
 //! Run it again after changing the frame format; `frame_corpus_replays` fails until then.
 
-use std::collections::BTreeSet;
-use std::fs;
-use std::sync::LazyLock;
-
 use bytes::{BufMut, Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::sample::{Index, select};
+use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
 use socketioxide_cluster::{Frame, FrameError, MAX_FRAME_LEN};
 
@@ -37,7 +33,6 @@ const DEFAULT_CASES: u32 = 1024;
 /// Frame variants, for the check that the corpus has one of each.
 const VARIANTS: usize = 9;
 
-const FRAME_CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/frames");
 const REGRESSIONS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/proptest-regressions/fuzz_frames.txt"
@@ -58,157 +53,13 @@ fn config() -> ProptestConfig {
     config
 }
 
-// ---------------------------------------------------------------------------------------
-// The corpus, and ways of damaging it
+#[path = "fuzz_frames/corpus.rs"]
+mod corpus;
+#[path = "fuzz_frames/mutation.rs"]
+mod mutation;
 
-/// Every `*.bin` file of the corpus, by name.
-fn load_corpus() -> Vec<(String, Vec<u8>)> {
-    let mut seeds: Vec<(String, Vec<u8>)> = fs::read_dir(FRAME_CORPUS)
-        .unwrap_or_else(|e| panic!("cannot read the corpus {FRAME_CORPUS}: {e}"))
-        .map(|entry| entry.expect("corpus entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "bin"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned();
-            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (name, bytes)
-        })
-        .collect();
-    seeds.sort();
-    seeds
-}
-
-static FRAME_SEEDS: LazyLock<Vec<(String, Vec<u8>)>> = LazyLock::new(|| {
-    let seeds = load_corpus();
-    assert!(!seeds.is_empty(), "no *.bin seeds in {FRAME_CORPUS}");
-    seeds
-});
-
-/// One way of damaging a seed; applied in sequence, each to the result of the last.
-#[derive(Debug, Clone)]
-enum Mutation {
-    FlipBit(Index, u8),
-    SetByte(Index, u8),
-    Insert(Index, Vec<u8>),
-    Remove(Index, usize),
-    Truncate(Index),
-    /// Copies `len` bytes from one place to another (repeats a field, a frame, a bracket).
-    Splice(Index, usize, Index),
-    /// Adds a little to the big-endian u32 at some offset: a length or count off by a few.
-    AddU32(Index, i32),
-    /// Overwrites the big-endian u32 at some offset: a length or count set to an extreme.
-    SetU32(Index, u32),
-    /// Adds a little to the frame's length prefix.
-    LengthPrefix(i32),
-}
-
-/// Lengths and counts at the edges of what the decoder checks.
-const INTERESTING_U32: &[u32] = &[
-    0,
-    1,
-    2,
-    3,
-    4,
-    19,
-    20,
-    21,
-    0x7f,
-    0x80,
-    0xff,
-    0x100,
-    0xffff,
-    0x1_0000,
-    MAX_FRAME_LEN as u32 - 1,
-    MAX_FRAME_LEN as u32,
-    MAX_FRAME_LEN as u32 + 1,
-    0x7fff_ffff,
-    0x8000_0000,
-    u32::MAX,
-];
-
-/// Byte strings worth inserting into a frame: tags, lengths, broken UTF-8.
-const FRAME_TOKENS: &[&[u8]] = &[
-    b"\x00",
-    b"\x01",
-    b"\x08",
-    b"\x09",
-    b"\x0a",
-    b"\xff",
-    b"\x00\x00\x00\x00",
-    b"\x00\x00\x00\x14",
-    b"\x01\x00\x00\x00",
-    b"\x01\x00\x00\x01",
-    b"\x7f\xff\xff\xff",
-    b"\xff\xff\xff\xff",
-    b"\xff\xfe",
-    b"\xc0\x80",
-    b"\xed\xa0\x80",
-    b"\xf4\x90\x80\x80",
-    b"\xe2\x82",
-];
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let insert = prop_oneof![
-        vec(any::<u8>(), 1..8),
-        select(FRAME_TOKENS).prop_map(<[u8]>::to_vec),
-    ];
-    let u32_value = prop_oneof![select(INTERESTING_U32), any::<u32>()];
-    prop_oneof![
-        (any::<Index>(), 0u8..8).prop_map(|(at, bit)| Mutation::FlipBit(at, bit)),
-        (any::<Index>(), any::<u8>()).prop_map(|(at, byte)| Mutation::SetByte(at, byte)),
-        (any::<Index>(), insert).prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
-        (any::<Index>(), 1usize..8).prop_map(|(at, n)| Mutation::Remove(at, n)),
-        any::<Index>().prop_map(Mutation::Truncate),
-        (any::<Index>(), 1usize..32, any::<Index>())
-            .prop_map(|(from, n, to)| Mutation::Splice(from, n, to)),
-        (any::<Index>(), -4i32..=4).prop_map(|(at, delta)| Mutation::AddU32(at, delta)),
-        (any::<Index>(), u32_value).prop_map(|(at, value)| Mutation::SetU32(at, value)),
-        (-4i32..=4).prop_map(Mutation::LengthPrefix),
-    ]
-}
-
-fn add_u32(data: &mut [u8], at: usize, delta: i32) {
-    let value = u32::from_be_bytes(data[at..at + 4].try_into().expect("four bytes"));
-    data[at..at + 4].copy_from_slice(&value.wrapping_add_signed(delta).to_be_bytes());
-}
-
-fn mutate(mut data: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for mutation in mutations {
-        let len = data.len();
-        match mutation {
-            Mutation::FlipBit(at, bit) if len > 0 => data[at.index(len)] ^= 1 << *bit,
-            Mutation::SetByte(at, byte) if len > 0 => data[at.index(len)] = *byte,
-            Mutation::Insert(at, bytes) => {
-                let at = at.index(len + 1);
-                data.splice(at..at, bytes.iter().copied());
-            }
-            Mutation::Remove(at, n) if len > 0 => {
-                let at = at.index(len);
-                data.drain(at..(at + n).min(len));
-            }
-            Mutation::Truncate(at) => data.truncate(at.index(len + 1)),
-            Mutation::Splice(from, n, to) if len > 0 => {
-                let from = from.index(len);
-                let chunk = data[from..(from + n).min(len)].to_vec();
-                let to = to.index(len + 1);
-                data.splice(to..to, chunk);
-            }
-            Mutation::AddU32(at, delta) if len >= 4 => {
-                add_u32(&mut data, at.index(len - 3), *delta)
-            }
-            Mutation::SetU32(at, value) if len >= 4 => {
-                let at = at.index(len - 3);
-                data[at..at + 4].copy_from_slice(&value.to_be_bytes());
-            }
-            Mutation::LengthPrefix(delta) if len >= 4 => add_u32(&mut data, 0, *delta),
-            _ => {} // nothing to damage
-        }
-    }
-    data
-}
+use corpus::FRAME_SEEDS;
+use mutation::{arb_mutation, mutate};
 
 // ---------------------------------------------------------------------------------------
 // Frames
@@ -217,94 +68,6 @@ fn encode(frame: &Frame) -> BytesMut {
     let mut out = BytesMut::new();
     frame.encode(&mut out);
     out
-}
-
-/// The variant's name. No wildcard arm: a new variant does not compile until it is named
-/// here; then add it to `arb_frame` and `corpus_frames`, bump [`VARIANTS`] and rerun
-/// `write_frame_corpus`.
-fn variant(frame: &Frame) -> &'static str {
-    match frame {
-        Frame::Hello { .. } => "hello",
-        Frame::Welcome => "welcome",
-        Frame::Subscribe { .. } => "subscribe",
-        Frame::Unsubscribe { .. } => "unsubscribe",
-        Frame::Publish { .. } => "publish",
-        Frame::Message { .. } => "message",
-        Frame::CountSubscribers { .. } => "count-subscribers",
-        Frame::SubscriberCount { .. } => "subscriber-count",
-        Frame::App { .. } => "app",
-    }
-}
-
-/// The seed frames: one of every variant, and a few edge cases (suffixed names).
-fn corpus_frames() -> Vec<(&'static str, Frame)> {
-    vec![
-        ("", Frame::Hello { worker: 1 }),
-        ("-max", Frame::Hello { worker: u16::MAX }),
-        ("", Frame::Welcome),
-        (
-            "",
-            Frame::Subscribe {
-                channel: "socket.io-request#/#".into(),
-            },
-        ),
-        (
-            "-empty",
-            Frame::Subscribe {
-                channel: String::new(),
-            },
-        ),
-        (
-            "",
-            Frame::Unsubscribe {
-                channel: "socket.io-response#/chät#Zx8YqF2mAAAB#".into(),
-            },
-        ),
-        (
-            "",
-            Frame::Publish {
-                channel: "socket.io-request#/#".into(),
-                payload: Bytes::from_static(&[0x92, 0xa1, b'x', 0x00, 0xff]),
-            },
-        ),
-        (
-            "",
-            Frame::Message {
-                channel: "socket.io-request#/#".into(),
-                payload: Bytes::from_static(b"\x81\xa4type\x01"),
-            },
-        ),
-        (
-            "",
-            Frame::CountSubscribers {
-                request: 9,
-                channel: "socket.io-request#/#".into(),
-            },
-        ),
-        (
-            "",
-            Frame::SubscriberCount {
-                request: u64::MAX,
-                count: 3,
-            },
-        ),
-        (
-            "",
-            Frame::App {
-                payload: Bytes::from_static("an app's bytes: 👋 \x00\u{7f}".as_bytes()),
-            },
-        ),
-        (
-            "-empty",
-            Frame::App {
-                payload: Bytes::new(),
-            },
-        ),
-    ]
-}
-
-fn corpus_file_name(suffix: &str, frame: &Frame) -> String {
-    format!("{:02}-{}{suffix}.bin", encode(frame)[4], variant(frame))
 }
 
 fn arb_text() -> impl Strategy<Value = String> {
@@ -440,55 +203,6 @@ fn parse_stream(input: &[u8]) -> Result<Vec<Frame>, TestCaseError> {
             }
         }
     }
-}
-
-#[test]
-#[ignore = "writes tests/corpus/frames: run by hand after changing the frame format"]
-fn write_frame_corpus() {
-    fs::create_dir_all(FRAME_CORPUS).expect("create the corpus directory");
-    for entry in fs::read_dir(FRAME_CORPUS).expect("read the corpus directory") {
-        let path = entry.expect("a corpus entry").path();
-        if path.extension().is_some_and(|e| e == "bin") {
-            fs::remove_file(path).expect("remove an old seed");
-        }
-    }
-    for (suffix, frame) in corpus_frames() {
-        let path = format!("{FRAME_CORPUS}/{}", corpus_file_name(suffix, &frame));
-        fs::write(path, encode(&frame)).expect("write a seed");
-    }
-}
-
-#[test]
-fn frame_corpus_replays() {
-    let expected: Vec<(String, Vec<u8>)> = {
-        let mut files: Vec<_> = corpus_frames()
-            .iter()
-            .map(|(suffix, frame)| (corpus_file_name(suffix, frame), encode(frame).to_vec()))
-            .collect();
-        files.sort();
-        files
-    };
-    assert!(
-        *FRAME_SEEDS == expected,
-        "tests/corpus/frames is not what corpus_frames() encodes to; rerun \
-         `cargo test -p socketioxide-cluster --test fuzz_frames -- --ignored write_frame_corpus`"
-    );
-    let mut variants = BTreeSet::new();
-    for (name, bytes) in FRAME_SEEDS.iter() {
-        let mut buf = BytesMut::from(&bytes[..]);
-        let frame = match Frame::parse(&mut buf) {
-            Ok(Some(frame)) => frame,
-            other => panic!("{name}: {other:?}"),
-        };
-        assert!(buf.is_empty(), "{name}: trailing bytes");
-        assert_eq!(&encode(&frame)[..], &bytes[..], "{name}");
-        variants.insert(variant(&frame));
-    }
-    assert_eq!(
-        variants.len(),
-        VARIANTS,
-        "one seed of every variant: {variants:?}"
-    );
 }
 
 proptest! {
