@@ -44,8 +44,9 @@ pub enum LinkError {
     /// The link has ended.
     #[error("the link to the primary is closed")]
     Closed,
-    /// The primary did not answer a request in time. Its answers arrive through
-    /// [`LinkReader::run`]: this is what happens when nothing runs it yet.
+    /// The primary did not answer in time: no welcome after `Hello` (the socket is not a
+    /// primary's), or no answer to a request. Answers arrive through [`LinkReader::run`]:
+    /// this is also what happens when nothing runs it yet.
     #[error("no answer from the primary within {ANSWER_TIMEOUT:?} (is LinkReader::run running?)")]
     NoAnswer,
 }
@@ -118,8 +119,8 @@ impl std::fmt::Debug for LinkReader {
 }
 
 impl WorkerLink {
-    /// Connects to the primary listening at `path` as worker `index`, and waits for its
-    /// welcome. Run the returned reader (usually in its own task) for the link to work.
+    /// Connects to the primary listening at `path` as worker `index`, and waits (at most
+    /// 5 seconds, then [`LinkError::NoAnswer`]) for its welcome. Run the returned reader (usually in its own task) for the link to work.
     pub async fn connect(path: &Path, index: u16) -> Result<(Self, LinkReader), LinkError> {
         let stream = UnixStream::connect(path)
             .await
@@ -149,7 +150,10 @@ impl WorkerLink {
         };
         link.send_frame(Frame::Hello { worker: index }).await?;
         let mut reader = FrameReader::new(read);
-        match reader.next().await? {
+        let welcome = tokio::time::timeout(ANSWER_TIMEOUT, reader.next())
+            .await
+            .map_err(|_| LinkError::NoAnswer)?;
+        match welcome? {
             Some(Frame::Welcome) => {}
             Some(other) => return Err(LinkError::Handshake(Box::new(other))),
             None => return Err(LinkError::Closed),
