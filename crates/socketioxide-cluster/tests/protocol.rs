@@ -1,6 +1,6 @@
 //! The primary against peers that do not follow the protocol, spoken over a raw Unix
 //! stream: it trusts no worker, and a confused or corrupt one loses its connection without
-//! disturbing the relay.
+//! disturbing the relay. And the workers when their primary dies.
 
 mod common;
 
@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::BytesMut;
 use common::{TestPrimary, WAIT};
-use socketioxide_cluster::{Frame, PrimaryApp, PrimaryConfig, WorkerHandle, WorkerLink};
+use socketioxide_cluster::{Frame, LinkError, PrimaryApp, PrimaryConfig, WorkerHandle, WorkerLink};
+use socketioxide_redis::drivers::Driver;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -86,4 +87,30 @@ async fn a_worker_sending_a_corrupt_frame_is_disconnected_and_the_others_stay() 
     good.send(bytes::Bytes::from_static(b"still here"))
         .await
         .expect("the good worker's link works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_primary_dies_the_link_reader_returns_and_requests_fail_at_once() {
+    let primary = TestPrimary::start(PrimaryConfig::default(), Arc::new(()));
+    let (link, reader) = WorkerLink::connect(&primary.ipc, 0).await.expect("connect");
+    let task = tokio::spawn(async move { reader.run(&()).await });
+    let driver = link.driver();
+    assert_eq!(driver.num_serv("c").await.expect("count"), 0);
+
+    primary.kill();
+    let ended = tokio::time::timeout(WAIT, task)
+        .await
+        .expect("LinkReader::run returns when the primary dies")
+        .expect("the reader task did not panic");
+    assert!(ended.is_ok(), "a closed link is a clean end: {ended:?}");
+    assert!(link.is_closed());
+    let started = std::time::Instant::now();
+    assert!(matches!(driver.num_serv("c").await, Err(LinkError::Closed)));
+    assert!(driver.subscribe("c".to_owned(), 8).await.is_err());
+    assert!(
+        link.send(bytes::Bytes::from_static(b"anyone?"))
+            .await
+            .is_err()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
 }

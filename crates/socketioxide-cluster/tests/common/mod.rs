@@ -69,6 +69,13 @@ impl TestPrimary {
     }
 }
 
+impl TestPrimary {
+    /// The primary dies: its relay stops and every worker connection closes.
+    pub fn kill(&self) {
+        self.serve.abort();
+    }
+}
+
 impl Drop for TestPrimary {
     fn drop(&mut self) {
         self.serve.abort();
