@@ -23,8 +23,9 @@ use tokio::sync::mpsc;
 
 use crate::connection::{FrameReader, write_frames};
 use crate::frame::Frame;
-use crate::handle::WorkerHandle;
 use crate::lock;
+
+pub use crate::handle::{Closed, TrySendError, WorkerHandle};
 
 /// How long a new connection has to say `Hello` before it is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,8 +11,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use socketioxide_redis::drivers::ChanItem;
@@ -27,6 +28,10 @@ use crate::lock;
 /// Frames queued towards the primary before senders wait.
 const OUTGOING_QUEUE: usize = 16 * 1024;
 
+/// How long a request to the primary (a subscriber count, a subscription's confirmation)
+/// waits for its answer. The primary answers at once; no answer means no reader.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why the link could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -39,6 +44,11 @@ pub enum LinkError {
     /// The link has ended.
     #[error("the link to the primary is closed")]
     Closed,
+    /// The primary did not answer in time: no welcome after `Hello` (the socket is not a
+    /// primary's), or no answer to a request. Answers arrive through [`LinkReader::run`]:
+    /// this is also what happens when nothing runs it yet.
+    #[error("no answer from the primary within {ANSWER_TIMEOUT:?} (is LinkReader::run running?)")]
+    NoAnswer,
 }
 
 /// The application's side of a worker: what it hears from the primary.
@@ -69,6 +79,8 @@ struct Shared {
     index: u16,
     outgoing: mpsc::Sender<Frame>,
     next_request: AtomicU64,
+    /// Set when the reader goes: sending fails at once (the writer stops soon after).
+    closed: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -107,8 +119,8 @@ impl std::fmt::Debug for LinkReader {
 }
 
 impl WorkerLink {
-    /// Connects to the primary listening at `path` as worker `index`, and waits for its
-    /// welcome. Run the returned reader (usually in its own task) for the link to work.
+    /// Connects to the primary listening at `path` as worker `index`, and waits (at most
+    /// 5 seconds, then [`LinkError::NoAnswer`]) for its welcome. Run the returned reader (usually in its own task) for the link to work.
     pub async fn connect(path: &Path, index: u16) -> Result<(Self, LinkReader), LinkError> {
         let stream = UnixStream::connect(path)
             .await
@@ -132,12 +144,16 @@ impl WorkerLink {
                 index,
                 outgoing,
                 next_request: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
                 state: Mutex::default(),
             }),
         };
         link.send_frame(Frame::Hello { worker: index }).await?;
         let mut reader = FrameReader::new(read);
-        match reader.next().await? {
+        let welcome = tokio::time::timeout(ANSWER_TIMEOUT, reader.next())
+            .await
+            .map_err(|_| LinkError::NoAnswer)?;
+        match welcome? {
             Some(Frame::Welcome) => {}
             Some(other) => return Err(LinkError::Handshake(Box::new(other))),
             None => return Err(LinkError::Closed),
@@ -170,10 +186,13 @@ impl WorkerLink {
 
     /// Whether the link has ended.
     pub fn is_closed(&self) -> bool {
-        lock(&self.shared.state).closed || self.shared.outgoing.is_closed()
+        self.shared.closed.load(Ordering::Acquire) || self.shared.outgoing.is_closed()
     }
 
     async fn send_frame(&self, frame: Frame) -> Result<(), LinkError> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(LinkError::Closed);
+        }
         self.shared
             .outgoing
             .send(frame)
@@ -182,6 +201,7 @@ impl WorkerLink {
     }
 
     /// Subscribes to an adapter channel; what is published on it arrives on the receiver.
+    /// Returns once the primary has registered the subscription.
     pub(crate) async fn subscribe(
         &self,
         channel: String,
@@ -195,7 +215,14 @@ impl WorkerLink {
             }
             state.subscriptions.insert(channel.clone(), tx);
         }
-        self.send_frame(Frame::Subscribe { channel }).await?;
+        self.send_frame(Frame::Subscribe {
+            channel: channel.clone(),
+        })
+        .await?;
+        // As Redis confirms a SUBSCRIBE: the primary answers a connection's frames in
+        // order, so once it has counted the channel's subscribers it has this one, and a
+        // publish from any worker after this returns reaches it.
+        self.count_subscribers(&channel).await?;
         Ok(rx)
     }
 
@@ -209,7 +236,8 @@ impl WorkerLink {
         self.send_frame(Frame::Publish { channel, payload }).await
     }
 
-    /// How many workers subscribe to `channel`; fails once the link has ended.
+    /// How many workers subscribe to `channel`; fails once the link has ended, or after
+    /// [`ANSWER_TIMEOUT`] without an answer.
     pub(crate) async fn count_subscribers(&self, channel: &str) -> Result<u16, LinkError> {
         let request = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
         let (reply, count) = oneshot::channel();
@@ -228,7 +256,13 @@ impl WorkerLink {
             lock(&self.shared.state).counts.remove(&request);
             return Err(error);
         }
-        count.await.map_err(|_| LinkError::Closed)
+        match tokio::time::timeout(ANSWER_TIMEOUT, count).await {
+            Ok(answer) => answer.map_err(|_| LinkError::Closed),
+            Err(_) => {
+                lock(&self.shared.state).counts.remove(&request);
+                Err(LinkError::NoAnswer)
+            }
+        }
     }
 }
 
@@ -269,6 +303,7 @@ impl Drop for LinkReader {
     /// The link has ended: fails the requests waiting for an answer, ends the adapter's
     /// subscription streams, and refuses new ones. (The writer stops with `_stop_writer`.)
     fn drop(&mut self) {
+        self.link.shared.closed.store(true, Ordering::Release);
         let mut state = lock(&self.link.shared.state);
         state.closed = true;
         state.counts.clear();
