@@ -27,6 +27,11 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p app --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p leptos-socketio --features browser --target wasm32-unknown-unknown --locked -- -D warnings
+# The reusable crates' docs build without a warning, and no crate has an import cycle.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p socketioxide-cluster -p leptos-socketio -p chat-protocol
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p leptos-socketio --features browser --target wasm32-unknown-unknown
+node scripts/import-graph.mjs
 
 failed_suites=()
 
