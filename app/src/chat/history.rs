@@ -34,8 +34,6 @@ pub use browser::load_older;
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use std::rc::Rc;
-
     use chat_protocol::acks::HistoryPage;
     use chat_protocol::events::HISTORY;
     use leptos::prelude::*;
@@ -44,11 +42,11 @@ mod browser {
     use super::{HISTORY_PAGE, prepend_page};
     use crate::chat::Chat;
     use crate::chat::incoming::first_offset;
-    use crate::chat::session::Session;
+    use leptos_socketio::Socket;
 
     /// Loads the page of messages before the oldest one shown and puts it on top (one
     /// request at a time).
-    pub fn load_older(chat: Chat, session: Rc<Session>) {
+    pub fn load_older(chat: Chat, socket: Socket) {
         let Some(first) = chat.rows.with_untracked(|rows| first_offset(rows)) else {
             return;
         };
@@ -57,8 +55,7 @@ mod browser {
         }
         chat.loading_older.set(true);
         spawn_local(async move {
-            let page = session
-                .socket
+            let page = socket
                 .emit_with_ack::<_, HistoryPage>(HISTORY, &(first, HISTORY_PAGE))
                 .await;
             chat.loading_older.set(false);

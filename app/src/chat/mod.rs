@@ -14,7 +14,9 @@
 //! - [`presence`]: who is online, join / leave notices, typing;
 //! - [`private`]: private messages;
 //! - [`nickname`]: the name this page writes as;
-//! - `session` (browser): the socket, its connect auth and the message handlers;
+//! - `session` (browser): what the handlers and actions share (the socket, the tab id);
+//! - `start` (browser): opens the socket with its connect auth and wires every concern's
+//!   handlers (the top of these modules: none imports it);
 //! - `dom` (browser): localStorage, visibility, timers, `<meta>` settings.
 
 #[cfg(feature = "hydrate")]
@@ -27,6 +29,8 @@ pub mod presence;
 pub mod private;
 #[cfg(feature = "hydrate")]
 mod session;
+#[cfg(feature = "hydrate")]
+mod start;
 
 use leptos::prelude::*;
 use leptos_socketio::ConnectionState;
@@ -175,7 +179,7 @@ impl Chat {
     pub fn start(self) {
         #[cfg(feature = "hydrate")]
         if self.session().is_none() {
-            let session = session::start(self);
+            let session = start::start(self);
             self.session.set_value(Some(session));
         }
     }
@@ -201,7 +205,7 @@ impl Chat {
     pub fn load_older(self) {
         #[cfg(feature = "hydrate")]
         if let Some(session) = self.session() {
-            history::load_older(self, session);
+            history::load_older(self, session.socket.clone());
         }
     }
 
@@ -236,7 +240,7 @@ impl Chat {
     pub fn typing_changed(self, has_text: bool) {
         #[cfg(feature = "hydrate")]
         if let Some(session) = self.session() {
-            presence::typing_changed(session, has_text);
+            presence::typing_changed(session.socket.clone(), session.typist.clone(), has_text);
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = has_text;

@@ -154,7 +154,7 @@ mod browser {
         let n = session.sent.get() + 1;
         session.sent.set(n);
         let client_offset = client_offset(&session.tab_id, n);
-        stop_typing(&session);
+        stop_typing(&session.socket, &session.typist);
         queue_and_emit(
             chat,
             session,

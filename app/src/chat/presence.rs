@@ -118,7 +118,6 @@ mod browser {
 
     use super::*;
     use crate::chat::dom::sleep_ms;
-    use crate::chat::session::Session;
     use crate::chat::{Chat, Row};
 
     /// Keeps the online list and the typing line up to date and adds join / leave notices;
@@ -180,29 +179,29 @@ mod browser {
 
     /// The composer changed: announce typing on the first keystroke, and its end after
     /// [`TYPING_IDLE_MS`] without one (or when the field is emptied).
-    pub fn typing_changed(session: Rc<Session>, has_text: bool) {
+    pub fn typing_changed(socket: Socket, typist: Rc<RefCell<Typist>>, has_text: bool) {
         if !has_text {
-            stop_typing(&session);
+            stop_typing(&socket, &typist);
             return;
         }
-        let (announce, keystroke) = session.typist.borrow_mut().keystroke();
+        let (announce, keystroke) = typist.borrow_mut().keystroke();
         if announce {
-            let _ = session.socket.emit_volatile(TYPING, &(true,));
+            let _ = socket.emit_volatile(TYPING, &(true,));
         }
         spawn_local(async move {
             sleep_ms(TYPING_IDLE_MS).await;
-            let stop = session.typist.borrow_mut().idle(keystroke);
+            let stop = typist.borrow_mut().idle(keystroke);
             if stop {
-                let _ = session.socket.emit_volatile(TYPING, &(false,));
+                let _ = socket.emit_volatile(TYPING, &(false,));
             }
         });
     }
 
     /// Tells the others this user stopped typing, if they were told otherwise.
-    pub fn stop_typing(session: &Session) {
-        let stop = session.typist.borrow_mut().stop();
+    pub fn stop_typing(socket: &Socket, typist: &RefCell<Typist>) {
+        let stop = typist.borrow_mut().stop();
         if stop {
-            let _ = session.socket.emit_volatile(TYPING, &(false,));
+            let _ = socket.emit_volatile(TYPING, &(false,));
         }
     }
 }

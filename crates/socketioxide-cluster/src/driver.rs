@@ -29,6 +29,15 @@ impl ClusterDriver {
     }
 }
 
+impl WorkerLink {
+    /// The adapter transport over this link, for [`crate::adapter_ctr`] or for
+    /// socketioxide-redis's `RedisAdapterCtr::new_with_driver`. (Defined here, beside the
+    /// driver, so that the link does not depend on the adapter built on it.)
+    pub fn driver(&self) -> ClusterDriver {
+        ClusterDriver::new(self.clone())
+    }
+}
+
 impl Driver for ClusterDriver {
     type Error = LinkError;
 

@@ -21,7 +21,6 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::{ConnectionError, FrameReader, write_frames};
-use crate::driver::ClusterDriver;
 use crate::frame::Frame;
 use crate::lock;
 
@@ -171,12 +170,6 @@ impl WorkerLink {
     /// waiting while the outgoing queue is full.
     pub async fn send(&self, payload: Bytes) -> Result<(), LinkError> {
         self.send_frame(Frame::App { payload }).await
-    }
-
-    /// The adapter transport over this link, for [`crate::adapter_ctr`] or for
-    /// socketioxide-redis's `RedisAdapterCtr::new_with_driver`.
-    pub fn driver(&self) -> ClusterDriver {
-        ClusterDriver::new(self.clone())
     }
 
     /// The index this worker gave the primary.

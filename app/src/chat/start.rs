@@ -1,0 +1,154 @@
+//! Opening the page's socket (browser only): the connect auth, every concern's handlers
+//! ([`super::presence`], [`super::private`], the outbox's saved messages), and the public
+//! messages' `chat message` / `chat messages` / `replay done` events turned into rows
+//! through [`Incoming`]. The top of the chat's modules: it imports the others, none
+//! imports it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use chat_protocol::acks::ReplayDone;
+use chat_protocol::auth::AuthRequest;
+use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES, REPLAY_DONE};
+use chat_protocol::message::ChatMessage;
+use leptos::prelude::*;
+use leptos_socketio::{Options, Socket, random_id};
+
+use super::history::HISTORY_PAGE;
+use super::incoming::{Arrival, Incoming, ReplayEnd, has_older, insert_divider};
+use super::private::{self, PrivateInbox};
+use super::session::Session;
+use super::{Chat, Row, dom, nickname, outbox, presence};
+
+/// The client options the server put in the page's `<meta>` tags (defaults: the
+/// tutorial's 10 s and 3 retries).
+fn options() -> Options {
+    let defaults = crate::ClientSettings::default();
+    Options {
+        ack_timeout: Some(
+            dom::meta_number(crate::meta::ACK_TIMEOUT).unwrap_or(defaults.ack_timeout_ms),
+        ),
+        retries: Some(dom::meta_number(crate::meta::RETRIES).unwrap_or(defaults.retries)),
+        ..Options::default()
+    }
+}
+
+/// Connects and wires the socket's events into `chat`.
+pub fn start(chat: Chat) -> Rc<Session> {
+    let incoming = Rc::new(RefCell::new(Incoming::default()));
+    let inbox = Rc::new(RefCell::new(PrivateInbox::default()));
+    chat.nickname.set(nickname::saved_nickname());
+    let auth = {
+        let incoming = incoming.clone();
+        let inbox = inbox.clone();
+        // Called before every connection attempt: each one replays what is missing.
+        move || AuthRequest {
+            batched: Some(true),
+            server_offset: Some(incoming.borrow().last_offset()),
+            history_limit: Some(HISTORY_PAGE),
+            private_offset: Some(inbox.borrow().last_offset()),
+            nickname: Some(chat.nickname.get_untracked()),
+        }
+    };
+    let socket = Socket::open(options(), auth);
+    let state = socket.state();
+    Effect::new(move |_| chat.connection.set(state.get()));
+
+    presence::watch(chat, &socket);
+    private::watch(chat, &socket, inbox);
+    dom::watch_visibility(chat);
+    watch_incoming(chat, &socket, incoming);
+
+    let session = Rc::new(Session {
+        socket,
+        tab_id: random_id(),
+        sent: Cell::new(0),
+        typist: Rc::default(),
+    });
+    outbox::resend_saved(chat, &session);
+    outbox::keep_saved(chat, &session.tab_id);
+    session
+}
+
+/// Public messages: replays as `chat message`s, live ones in `chat messages` lists (this
+/// page asks for lists with `batched`, so a busy room costs one event and one update per
+/// delivery window), then `replay done`.
+fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) {
+    {
+        let incoming = incoming.clone();
+        socket
+            .on::<serde_json::Value>("connect", move |_| incoming.borrow_mut().connected())
+            .keep();
+    }
+    // One message; false after a gap (the socket then reconnects to replay from the last
+    // one shown, and the rest of a list is dropped: the replay brings it).
+    let accept = {
+        let incoming = incoming.clone();
+        let resync = socket.clone();
+        move |args: Vec<serde_json::Value>, fresh: &mut Vec<Row>| -> bool {
+            let Some(message) = ChatMessage::from_args(args) else {
+                web_sys::console::warn_1(&"socket: bad `chat message` event".into());
+                return true;
+            };
+            let arrival = incoming.borrow_mut().arrive(message);
+            match arrival {
+                Arrival::Show { row, live } => {
+                    if live && dom::page_hidden() {
+                        chat.unread.update(|n| *n += 1);
+                    }
+                    fresh.push(row);
+                    true
+                }
+                Arrival::Duplicate => true,
+                Arrival::Gap {
+                    missing_from,
+                    offset,
+                } => {
+                    web_sys::console::warn_1(
+                        &format!("missed messages {missing_from}..{offset}; replaying").into(),
+                    );
+                    resync.reconnect();
+                    false
+                }
+            }
+        }
+    };
+    let one = accept.clone();
+    socket
+        .on::<Vec<serde_json::Value>>(CHAT_MESSAGE, move |args| {
+            let mut fresh = Vec::with_capacity(1);
+            one(args, &mut fresh);
+            if !fresh.is_empty() {
+                chat.rows.update(|rows| rows.extend(fresh));
+            }
+        })
+        .keep();
+    socket
+        .on::<(Vec<Vec<serde_json::Value>>,)>(CHAT_MESSAGES, move |(list,)| {
+            let mut fresh = Vec::with_capacity(list.len());
+            for args in list {
+                if !accept(args, &mut fresh) {
+                    break;
+                }
+            }
+            if !fresh.is_empty() {
+                chat.rows.update(|rows| rows.extend(fresh));
+            }
+        })
+        .keep();
+    socket
+        .on::<(ReplayDone,)>(REPLAY_DONE, move |_| {
+            let end = incoming.borrow_mut().replay_done();
+            match end {
+                ReplayEnd::FirstConnection => {
+                    let older = chat.rows.with_untracked(|rows| has_older(rows));
+                    chat.has_older.set(older);
+                }
+                ReplayEnd::Recovered { before, count } => {
+                    chat.rows.update(|rows| insert_divider(rows, before, count));
+                }
+                ReplayEnd::NothingMissed => {}
+            }
+        })
+        .keep();
+}
