@@ -20,9 +20,7 @@ use std::fs;
 use std::sync::LazyLock;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use chat_server::domain::ServerOffset;
 use chat_server::ipc::frame::{Frame, FrameError, MAX_FRAME_LEN};
-use chat_server::store::StoredMessage;
 use fuzz_support::{arb_mutation, config, load_corpus, mutate};
 use proptest::collection::vec;
 use proptest::prelude::*;

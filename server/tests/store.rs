@@ -4,8 +4,8 @@
 //! with `scripts/postgres.sh`). Without that variable the PostgreSQL half fails and says how
 //! to provide one, unless `CHAT_TEST_SKIP_POSTGRES=1`.
 
-use chat_server::domain::{ClientOffset, MessageText, NewMessage, Nickname, ServerOffset};
-use chat_server::store::{Store, StoreError, StoreLocation, WriteOutcome};
+use chat_server::domain::{NewMessage, Nickname, ServerOffset};
+use chat_server::store::{Store, StoreLocation, WriteOutcome};
 
 #[path = "store/harness.rs"]
 #[macro_use]

@@ -1,18 +1,15 @@
 //! Fan-out: every client receives every message; a few of them send at a fixed rate.
 //! Reports deliveries, latency percentiles and the server's CPU per delivery.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio::task::JoinSet;
 
-use super::{CONNECT_CONCURRENCY, DRAIN, Report, connect_many, last_offset, server_usage};
+use super::{DRAIN, Report, connect_many, last_offset, server_usage};
 use crate::Cli;
 use crate::client::{self, Frame, Ws};
 use crate::histogram::Histogram;
-use crate::procfs::{self, TreeUsage};
+use crate::procfs;
 
 /// Nanoseconds since `base`, as carried in bench messages (`t=<ns> ...`).
 fn parse_stamp(text: &str) -> Option<u64> {

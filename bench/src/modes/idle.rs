@@ -2,16 +2,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::Context;
 use tokio::task::JoinSet;
 
-use super::{CONNECT_CONCURRENCY, DRAIN, Report, connect_many, last_offset, server_usage};
+use super::{Report, connect_many, last_offset, server_usage};
 use crate::Cli;
-use crate::client::{self, Frame, Ws};
-use crate::histogram::Histogram;
-use crate::procfs::{self, TreeUsage};
+use crate::client;
+use crate::procfs;
 
 /// Idle connections: memory per held connection and connection rate.
 pub async fn idle(cli: &Cli, clients: usize, hold: f64) -> anyhow::Result<Report> {

@@ -11,8 +11,6 @@ pub use idle::idle;
 pub use replay::replay;
 pub use writes::writes;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -20,7 +18,6 @@ use tokio::task::JoinSet;
 
 use crate::Cli;
 use crate::client::{self, Frame, Ws};
-use crate::histogram::Histogram;
 use crate::procfs::{self, TreeUsage};
 
 /// Connections opened at once.

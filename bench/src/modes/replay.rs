@@ -1,17 +1,11 @@
 //! History replay: how fast a fresh client receives a long history.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::Context;
-use tokio::task::JoinSet;
-
-use super::{CONNECT_CONCURRENCY, DRAIN, Report, connect_many, last_offset, server_usage};
+use super::{Report, last_offset, server_usage};
 use crate::Cli;
-use crate::client::{self, Frame, Ws};
-use crate::histogram::Histogram;
-use crate::procfs::{self, TreeUsage};
+use crate::client::{self, Frame};
+use crate::procfs;
 
 /// History replay to a fresh client.
 pub async fn replay(cli: &Cli, history: usize) -> anyhow::Result<Report> {

@@ -1,18 +1,13 @@
 //! Durable writes: one client keeps a window of messages in flight; reports acked writes
 //! per second, ack latency and CPU per write.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use tokio::task::JoinSet;
-
-use super::{CONNECT_CONCURRENCY, DRAIN, Report, connect_many, last_offset, server_usage};
+use super::{Report, last_offset, server_usage};
 use crate::Cli;
 use crate::client::{self, Frame, Ws};
 use crate::histogram::Histogram;
-use crate::procfs::{self, TreeUsage};
+use crate::procfs;
 
 /// Durable writes: one client, `window` messages in flight, for `duration` seconds.
 pub async fn writes(cli: &Cli, window: usize, duration: f64) -> anyhow::Result<Report> {

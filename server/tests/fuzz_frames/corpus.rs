@@ -1,7 +1,7 @@
 //! The seed corpus of the chat's frames: one frame of every variant (and a few edge
 //! cases), how each is named on disk, and the encoding shared by every check.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use chat_server::domain::ServerOffset;
 use chat_server::ipc::frame::Frame;
 use chat_server::store::StoredMessage;

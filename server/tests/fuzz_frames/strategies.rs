@@ -1,7 +1,6 @@
 //! What the properties generate: texts, whole frames, and frame bodies that get far into
 //! the decoder (plausible field soups, or generated frames damaged a little).
 
-use bytes::Bytes;
 use chat_server::domain::ServerOffset;
 use chat_server::ipc::frame::Frame;
 use chat_server::store::StoredMessage;
