@@ -10,7 +10,12 @@
 //! returns a [`FrameError`], and a length prefix above [`MAX_FRAME_LEN`] is refused before
 //! anything is allocated for it.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::wire::{
+    begin_frame, end_frame, finish, get_bytes, get_string, get_u8, get_u16, get_u64, put_bytes,
+    split_frame,
+};
 
 /// The largest frame body accepted (16 MiB): a bound on what a peer can make us allocate.
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
@@ -91,6 +96,10 @@ pub enum FrameError {
     /// The length prefix exceeds [`MAX_FRAME_LEN`].
     #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN}")]
     TooLarge(usize),
+    /// An optional field's presence byte was neither 0 nor 1 ([`crate::wire::get_optional`];
+    /// the adapter's own frames have no optional fields).
+    #[error("invalid presence flag {0}")]
+    BadFlag(u8),
 }
 
 /// The one-byte tag that starts each frame body.
@@ -112,8 +121,7 @@ impl Frame {
     /// A string or payload longer than `u32::MAX` bytes cannot be framed; the bound that
     /// matters in practice is the peer's [`MAX_FRAME_LEN`], which it enforces on reading.
     pub fn encode(&self, out: &mut BytesMut) {
-        let start = out.len();
-        out.put_u32(0); // the length, patched below
+        let start = begin_frame(out);
         match self {
             Self::Hello { worker } => {
                 out.put_u8(tag::HELLO);
@@ -153,8 +161,7 @@ impl Frame {
                 put_bytes(out, payload);
             }
         }
-        let len = u32::try_from(out.len() - start - 4).expect("a frame body fits in u32");
-        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        end_frame(out, start);
     }
 
     /// Takes one whole frame off the front of `buf`, if one is there.
@@ -162,20 +169,10 @@ impl Frame {
     /// `Ok(None)` means "need more bytes" and leaves `buf` as it was (reserving room for
     /// the rest of the frame); an error means the stream is corrupt and must be closed.
     pub fn parse(buf: &mut BytesMut) -> Result<Option<Self>, FrameError> {
-        if buf.len() < 4 {
-            return Ok(None);
+        match split_frame(buf)? {
+            Some(body) => Self::decode_body(body).map(Some),
+            None => Ok(None),
         }
-        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge(len));
-        }
-        if buf.len() < 4 + len {
-            buf.reserve(4 + len - buf.len());
-            return Ok(None);
-        }
-        buf.advance(4);
-        let body = buf.split_to(len).freeze();
-        Self::decode_body(body).map(Some)
     }
 
     /// Decodes a frame body: the tag and the fields, without the length prefix. Byte
@@ -214,56 +211,9 @@ impl Frame {
             },
             other => return Err(FrameError::UnknownTag(other)),
         };
-        if b.has_remaining() {
-            return Err(FrameError::TrailingBytes(b.remaining()));
-        }
+        finish(b)?;
         Ok(frame)
     }
-}
-
-fn put_bytes(out: &mut BytesMut, bytes: &[u8]) {
-    out.put_u32(u32::try_from(bytes.len()).expect("a field fits in u32"));
-    out.put_slice(bytes);
-}
-
-/// Fails unless `b` holds at least `n` more bytes (the `get_*` of `Buf` panic otherwise).
-fn need(b: &Bytes, n: usize) -> Result<(), FrameError> {
-    if b.remaining() < n {
-        Err(FrameError::Truncated)
-    } else {
-        Ok(())
-    }
-}
-
-fn get_u8(b: &mut Bytes) -> Result<u8, FrameError> {
-    need(b, 1)?;
-    Ok(b.get_u8())
-}
-
-fn get_u16(b: &mut Bytes) -> Result<u16, FrameError> {
-    need(b, 2)?;
-    Ok(b.get_u16())
-}
-
-fn get_u32(b: &mut Bytes) -> Result<u32, FrameError> {
-    need(b, 4)?;
-    Ok(b.get_u32())
-}
-
-fn get_u64(b: &mut Bytes) -> Result<u64, FrameError> {
-    need(b, 8)?;
-    Ok(b.get_u64())
-}
-
-fn get_bytes(b: &mut Bytes) -> Result<Bytes, FrameError> {
-    let len = get_u32(b)? as usize;
-    need(b, len)?;
-    Ok(b.split_to(len))
-}
-
-fn get_string(b: &mut Bytes) -> Result<String, FrameError> {
-    let bytes = get_bytes(b)?;
-    String::from_utf8(bytes.into()).map_err(|_| FrameError::InvalidUtf8)
 }
 
 #[cfg(test)]

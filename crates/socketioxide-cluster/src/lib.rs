@@ -31,7 +31,9 @@
 //! - [`primary`] and [`handle`]: the relay, the primary application's hooks, and its handle
 //!   on each worker;
 //! - [`worker`]: a worker's link, and its application's hook;
-//! - [`driver`]: the socketioxide-redis driver over that link.
+//! - [`driver`]: the socketioxide-redis driver over that link;
+//! - [`wire`]: the field encoding of every frame, for applications that encode their own
+//!   payloads the same way.
 //!
 //! ## Application payloads
 //!
@@ -50,6 +52,7 @@ pub mod driver;
 pub mod frame;
 pub mod handle;
 pub mod primary;
+pub mod wire;
 pub mod worker;
 
 pub use connection::ConnectionError;

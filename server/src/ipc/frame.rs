@@ -7,20 +7,22 @@
 //! between hosts. The adapter's own traffic (pub/sub, server counts) is the crate's and
 //! never appears here.
 //!
-//! A frame is a 4-byte big-endian length, then a one-byte tag, then the fields: integers
-//! big-endian, strings as a 4-byte length and the bytes, optional strings as a presence
-//! byte (0 or 1) then the string. Decoding never panics on malformed input: it returns a
-//! [`FrameError`].
+//! A frame is a 4-byte big-endian length, then a one-byte tag, then the fields, in the
+//! cluster crate's field encoding ([`socketioxide_cluster::wire`]: integers big-endian,
+//! strings as a 4-byte length and the bytes, optional strings as a presence byte then the
+//! string). Decoding never panics on malformed input: it returns a [`FrameError`].
 
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use socketioxide_cluster::wire::{
+    begin_frame, end_frame, finish, get_i64, get_optional, get_string, get_u8, get_u32, get_u64,
+    put_bytes, put_optional, split_frame,
+};
+pub use socketioxide_cluster::{FrameError, MAX_FRAME_LEN};
 
 use crate::domain::ServerOffset;
 use crate::store::StoredMessage;
-
-/// The largest frame accepted (16 MiB): a bound on what a peer can make us allocate.
-pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 
 /// A message from a worker to the primary, or from the primary to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,29 +86,6 @@ pub enum Frame {
     },
 }
 
-/// Why bytes could not be decoded as a frame.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    /// The frame ended before a field did.
-    #[error("truncated frame")]
-    Truncated,
-    /// Unknown frame tag.
-    #[error("unknown frame tag {0}")]
-    UnknownTag(u8),
-    /// A string field was not UTF-8.
-    #[error("invalid UTF-8 in a string field")]
-    InvalidUtf8,
-    /// Bytes were left after the last field.
-    #[error("{0} trailing bytes after the frame")]
-    TrailingBytes(usize),
-    /// An optional field's presence byte was neither 0 nor 1.
-    #[error("invalid presence flag {0}")]
-    BadFlag(u8),
-    /// The length prefix exceeds [`MAX_FRAME_LEN`].
-    #[error("frame of {0} bytes exceeds the limit")]
-    TooLarge(usize),
-}
-
 /// Frame tags. Numbers 1 and 7–12 were the adapter's frames before they moved to the
 /// cluster crate; they stay unused here.
 mod tag {
@@ -122,8 +101,7 @@ mod tag {
 impl Frame {
     /// Appends this frame, with its length prefix, to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
-        let start = out.len();
-        out.put_u32(0); // length, patched below
+        let start = begin_frame(out);
         match self {
             Self::Welcome { last_committed } => {
                 out.put_u8(tag::WELCOME);
@@ -181,8 +159,7 @@ impl Frame {
                 out.put_u8(u8::from(*online));
             }
         }
-        let len = (out.len() - start - 4) as u32;
-        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        end_frame(out, start);
     }
 
     /// This frame as one application payload of the cluster link (or of a Redis message).
@@ -193,11 +170,9 @@ impl Frame {
     }
 
     /// The frame one application payload holds: exactly one whole frame, nothing after it.
+    /// (Without a copy: the body shares the payload's allocation.)
     pub fn from_payload(mut payload: Bytes) -> Result<Self, FrameError> {
-        if payload.len() < 4 {
-            return Err(FrameError::Truncated);
-        }
-        let len = payload.get_u32() as usize;
+        let len = get_u32(&mut payload)? as usize;
         if len > MAX_FRAME_LEN {
             return Err(FrameError::TooLarge(len));
         }
@@ -211,20 +186,10 @@ impl Frame {
     /// Takes one whole frame off the front of `buf`, if one is there. `Ok(None)` means
     /// "need more bytes"; an error means the stream is corrupt and must be closed.
     pub fn parse(buf: &mut BytesMut) -> Result<Option<Self>, FrameError> {
-        if buf.len() < 4 {
-            return Ok(None);
+        match split_frame(buf)? {
+            Some(body) => Self::decode_body(body).map(Some),
+            None => Ok(None),
         }
-        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge(len));
-        }
-        if buf.len() < 4 + len {
-            buf.reserve(4 + len - buf.len());
-            return Ok(None);
-        }
-        buf.advance(4);
-        let body = buf.split_to(len).freeze();
-        Self::decode_body(body).map(Some)
     }
 
     /// Decodes a frame body (tag and fields, no length prefix).
@@ -281,74 +246,9 @@ impl Frame {
             },
             other => return Err(FrameError::UnknownTag(other)),
         };
-        if b.has_remaining() {
-            return Err(FrameError::TrailingBytes(b.remaining()));
-        }
+        finish(b)?;
         Ok(frame)
     }
-}
-
-fn put_bytes(out: &mut BytesMut, bytes: &[u8]) {
-    out.put_u32(bytes.len() as u32);
-    out.put_slice(bytes);
-}
-
-/// An optional string: a presence byte (0 or 1), then the string when present.
-fn put_optional(out: &mut BytesMut, value: Option<&str>) {
-    match value {
-        None => out.put_u8(0),
-        Some(value) => {
-            out.put_u8(1);
-            put_bytes(out, value.as_bytes());
-        }
-    }
-}
-
-fn get_optional(b: &mut Bytes) -> Result<Option<String>, FrameError> {
-    match get_u8(b)? {
-        0 => Ok(None),
-        1 => get_string(b).map(Some),
-        other => Err(FrameError::BadFlag(other)),
-    }
-}
-
-fn need(b: &Bytes, n: usize) -> Result<(), FrameError> {
-    if b.remaining() < n {
-        Err(FrameError::Truncated)
-    } else {
-        Ok(())
-    }
-}
-
-fn get_u8(b: &mut Bytes) -> Result<u8, FrameError> {
-    need(b, 1)?;
-    Ok(b.get_u8())
-}
-
-fn get_u32(b: &mut Bytes) -> Result<u32, FrameError> {
-    need(b, 4)?;
-    Ok(b.get_u32())
-}
-
-fn get_u64(b: &mut Bytes) -> Result<u64, FrameError> {
-    need(b, 8)?;
-    Ok(b.get_u64())
-}
-
-fn get_i64(b: &mut Bytes) -> Result<i64, FrameError> {
-    need(b, 8)?;
-    Ok(b.get_i64())
-}
-
-fn get_bytes(b: &mut Bytes) -> Result<Bytes, FrameError> {
-    let len = get_u32(b)? as usize;
-    need(b, len)?;
-    Ok(b.split_to(len))
-}
-
-fn get_string(b: &mut Bytes) -> Result<String, FrameError> {
-    let bytes = get_bytes(b)?;
-    String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::InvalidUtf8)
 }
 
 #[cfg(test)]
