@@ -10,14 +10,15 @@ use std::time::Duration;
 use chat_server::adapter::driver::ClusterDriver;
 use chat_server::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use chat_server::chat::feed::Feed;
-use chat_server::chat::presence::{Change, Presence, Uplink};
+use chat_server::chat::from_primary::FromPrimary;
+use chat_server::chat::presence::{Presence, Uplink};
 use chat_server::chat::replay::Replayer;
 use chat_server::chat::sequencer::Sequencer;
-use chat_server::ipc::link::{PrimaryEvents, PrimaryLink};
+use chat_server::ipc::link::PrimaryLink;
 use chat_server::metrics::Metrics;
 use chat_server::primary::relay::Relay;
 use chat_server::primary::workers::{WorkerLimits, WorkerTraffic};
-use chat_server::store::{Store, StoreLocation, StoredMessage};
+use chat_server::store::{Store, StoreLocation};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use socketioxide::SocketIo;
@@ -47,27 +48,6 @@ async fn start_primary(dir: &Path, ipc: &Path) -> Arc<Primary> {
     let traffic = WorkerTraffic::new(relay, sequencer, limits);
     tokio::spawn(cluster.clone().serve(listener, traffic));
     cluster
-}
-
-/// A worker's feed and presence, fed by its link.
-struct Sinks {
-    feed: Arc<Feed>,
-    presence: Arc<Presence>,
-}
-
-impl PrimaryEvents for Sinks {
-    async fn committed(&self, messages: Arc<[StoredMessage]>) {
-        self.feed.publish(&messages).await;
-    }
-
-    async fn presence(&self, nickname: String, online: bool) {
-        let change = if online {
-            Change::Online(nickname)
-        } else {
-            Change::Offline(nickname)
-        };
-        self.presence.apply(change).await;
-    }
 }
 
 /// Starts one worker-like Socket.IO server joined to the relay; returns it and its port.
@@ -114,7 +94,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     let replayer = Replayer::new(store, sockets, feed.clone(), metrics);
     tokio::spawn(replayer.catch_up_fallen(fell_behind));
     let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
-    tokio::spawn(async move { events.run(&Sinks { feed, presence }).await });
+    tokio::spawn(async move { events.run(&FromPrimary { feed, presence }).await });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = axum::Router::new().layer(layer);

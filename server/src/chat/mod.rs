@@ -16,7 +16,8 @@
 //! - [`replay`]: sends a socket what it missed (at connect, or after falling behind),
 //!   respecting its queue, then joins it to the feed;
 //! - [`limits`]: connection limits and the per-socket message rate;
-//! - [`presence`]: who is online, and the join / leave announcements.
+//! - [`presence`]: who is online, and the join / leave announcements;
+//! - [`from_primary`]: a worker's feed and presence fed by its primary's frames.
 //!
 //! The wire protocol is the Socket.IO tutorial's (`chat message` both ways, replay after
 //! `auth.serverOffset`) plus the events beside it; every name and shape is in
@@ -27,6 +28,7 @@ pub mod args;
 pub mod encoded;
 pub mod events;
 pub mod feed;
+pub mod from_primary;
 pub mod limits;
 pub mod presence;
 pub mod queue_wait;

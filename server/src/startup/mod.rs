@@ -17,6 +17,7 @@ use tower_http::services::ServeDir;
 
 use crate::adapter::driver::ClusterDriver;
 use crate::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
+use crate::chat::from_primary::FromPrimary;
 use crate::chat::limits::ConnectionLimits;
 use crate::chat::replay::Replayer;
 use crate::chat::sequencer::SequencerTask;
@@ -33,8 +34,8 @@ mod health;
 mod pipeline;
 
 use health::ServerHealth;
+use pipeline::Pipeline;
 pub use pipeline::Topology;
-use pipeline::{ChatSinks, Pipeline};
 
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
@@ -82,7 +83,7 @@ pub struct Application {
     /// The in-process sequencer (a single server), to drain at shutdown.
     sequencer: Option<SequencerTask>,
     /// The link to the primary (a worker): serving stops when it ends.
-    link: Option<(LinkEvents, ChatSinks)>,
+    link: Option<(LinkEvents, FromPrimary)>,
     /// The Redis adapter's connection, watched while serving (a worker stops when it is lost).
     redis: Option<socketioxide_redis::drivers::redis::RedisDriver>,
 }
@@ -130,7 +131,7 @@ impl Application {
         );
         tokio::spawn(replayer.clone().catch_up_fallen(fell_behind));
         let link = link.map(|events| {
-            let sinks = ChatSinks {
+            let sinks = FromPrimary {
                 feed: feed.clone(),
                 presence: presence.clone(),
             };

@@ -8,14 +8,13 @@ use std::sync::Arc;
 use crate::adapter::LocalSockets;
 use crate::adapter::driver::ClusterDriver;
 use crate::chat::feed::{Feed, FellBehind};
-use crate::chat::presence::{Change, Presence, Roster, Uplink};
+use crate::chat::presence::{Presence, Roster, Uplink};
 use crate::chat::sequencer::{Sequencer, SequencerTask};
 use crate::chat::writer::Writer;
 use crate::config::Config;
-use crate::ipc::link::{LinkEvents, PrimaryEvents, PrimaryLink};
+use crate::ipc::link::{LinkEvents, PrimaryLink};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::store::StoredMessage;
 
 use super::StartupError;
 
@@ -135,27 +134,5 @@ impl Pipeline {
             port,
             presence,
         })
-    }
-}
-
-/// Where a worker puts what its primary sends: committed messages into the feed, presence
-/// changes into this process's presence.
-pub(super) struct ChatSinks {
-    pub(super) feed: Arc<Feed>,
-    pub(super) presence: Arc<Presence>,
-}
-
-impl PrimaryEvents for ChatSinks {
-    async fn committed(&self, messages: Arc<[StoredMessage]>) {
-        self.feed.publish(&messages).await;
-    }
-
-    async fn presence(&self, nickname: String, online: bool) {
-        let change = if online {
-            Change::Online(nickname)
-        } else {
-            Change::Offline(nickname)
-        };
-        self.presence.apply(change).await;
     }
 }
