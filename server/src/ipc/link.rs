@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -67,10 +67,9 @@ struct Inner {
     writes: Mutex<HashMap<u64, WriteReply>>,
 }
 
-/// The frames the primary sent, to run with [`LinkEvents::run`].
+/// The frames the primary sent, to run with [`LinkEvents::run`]; a corrupt one ends them.
 pub struct LinkEvents {
-    frames: mpsc::Receiver<Frame>,
-    corrupt: Arc<Mutex<Option<FrameError>>>,
+    frames: mpsc::Receiver<Result<Frame, FrameError>>,
     reader: tokio::task::JoinHandle<Result<(), socketioxide_cluster::ConnectionError>>,
     link: PrimaryLink,
 }
@@ -78,8 +77,9 @@ pub struct LinkEvents {
 /// The cluster link's application: passes the primary's frames on, in order.
 struct Forward {
     welcome: Mutex<Option<oneshot::Sender<Result<ServerOffset, LinkError>>>>,
-    frames: Mutex<Option<mpsc::Sender<Frame>>>,
-    corrupt: Arc<Mutex<Option<FrameError>>>,
+    frames: mpsc::Sender<Result<Frame, FrameError>>,
+    /// A corrupt frame was passed on: nothing after it is.
+    corrupt: AtomicBool,
 }
 
 impl WorkerApp for Forward {
@@ -93,20 +93,16 @@ impl WorkerApp for Forward {
             });
             return;
         }
-        let sender = lock(&self.frames).clone();
-        match (frame, sender) {
-            (Ok(frame), Some(sender)) => {
-                let _ = sender.send(frame).await;
-            }
-            (Err(error), _) => {
-                // The primary is this same program: a corrupt frame is a bug, and skipping
-                // it could skip a commit. End the events, so the worker stops and restarts.
-                tracing::error!(%error, "corrupt frame from the primary; stopping");
-                lock(&self.frames).take();
-                *lock(&self.corrupt) = Some(error);
-            }
-            (Ok(_), None) => {}
+        if self.corrupt.load(Ordering::Relaxed) {
+            return;
         }
+        if let Err(error) = &frame {
+            // The primary is this same program: a corrupt frame is a bug, and skipping it
+            // could skip a commit. It ends the events, so the worker stops and restarts.
+            tracing::error!(%error, "corrupt frame from the primary; stopping");
+            self.corrupt.store(true, Ordering::Relaxed);
+        }
+        let _ = self.frames.send(frame).await;
     }
 }
 
@@ -120,11 +116,10 @@ impl PrimaryLink {
         let (link, reader) = WorkerLink::connect(path, index).await?;
         let (frames_tx, frames) = mpsc::channel(EVENT_QUEUE);
         let (welcome_tx, welcome) = oneshot::channel();
-        let corrupt = Arc::new(Mutex::new(None));
         let forward = Forward {
             welcome: Mutex::new(Some(welcome_tx)),
-            frames: Mutex::new(Some(frames_tx)),
-            corrupt: corrupt.clone(),
+            frames: frames_tx,
+            corrupt: AtomicBool::new(false),
         };
         let reader = tokio::spawn(async move { reader.run(&forward).await });
         let last_committed = welcome.await.map_err(|_| LinkError::Closed)??;
@@ -137,7 +132,6 @@ impl PrimaryLink {
         };
         let events = LinkEvents {
             frames,
-            corrupt,
             reader,
             link: link.clone(),
         };
@@ -196,44 +190,56 @@ impl PrimaryLink {
 }
 
 impl LinkEvents {
+    /// One frame from the primary: to the sink, or to the waiter of a write.
+    async fn handle(&self, frame: Frame, sink: &impl PrimaryEvents) {
+        match frame {
+            Frame::Committed { messages } => sink.committed(messages).await,
+            Frame::Presence { nickname, online } => sink.presence(nickname, online).await,
+            Frame::WriteDone {
+                request,
+                offset,
+                duplicate,
+                created_at,
+            } => {
+                let outcome = if duplicate {
+                    WriteOutcome::Duplicate(offset)
+                } else {
+                    WriteOutcome::Inserted(offset)
+                };
+                self.link.answer(
+                    request,
+                    Ok(WriteReceipt {
+                        outcome,
+                        created_at,
+                    }),
+                );
+            }
+            Frame::WriteFailed { request, reason } => {
+                self.link
+                    .answer(request, Err(WriteError::Storage(reason.into())));
+            }
+            other => tracing::warn!(frame = ?other, "unexpected frame from the primary"),
+        }
+    }
+
     /// Hands the primary's frames on until the link ends: committed messages and presence
     /// changes to `sink`, write outcomes to their waiters. Pending writes then fail (their
     /// clients resend).
     pub async fn run(mut self, sink: &impl PrimaryEvents) -> Result<(), LinkError> {
-        while let Some(frame) = self.frames.recv().await {
-            match frame {
-                Frame::Committed { messages } => sink.committed(messages).await,
-                Frame::Presence { nickname, online } => sink.presence(nickname, online).await,
-                Frame::WriteDone {
-                    request,
-                    offset,
-                    duplicate,
-                    created_at,
-                } => {
-                    let outcome = if duplicate {
-                        WriteOutcome::Duplicate(offset)
-                    } else {
-                        WriteOutcome::Inserted(offset)
-                    };
-                    self.link.answer(
-                        request,
-                        Ok(WriteReceipt {
-                            outcome,
-                            created_at,
-                        }),
-                    );
+        // Whatever is queued is handled per wake-up: under load, many frames per task switch.
+        let mut frames = Vec::with_capacity(64);
+        while self.frames.recv_many(&mut frames, 64).await > 0 {
+            for frame in frames.drain(..) {
+                match frame {
+                    Ok(frame) => self.handle(frame, sink).await,
+                    Err(error) => {
+                        lock(&self.link.inner.writes).clear();
+                        return Err(LinkError::Corrupt(error));
+                    }
                 }
-                Frame::WriteFailed { request, reason } => {
-                    self.link
-                        .answer(request, Err(WriteError::Storage(reason.into())));
-                }
-                other => tracing::warn!(frame = ?other, "unexpected frame from the primary"),
             }
         }
         lock(&self.link.inner.writes).clear();
-        if let Some(error) = lock(&self.corrupt).take() {
-            return Err(LinkError::Corrupt(error));
-        }
         match self.reader.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(LinkError::Cluster(error.into())),
