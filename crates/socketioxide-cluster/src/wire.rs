@@ -9,7 +9,33 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::frame::{FrameError, MAX_FRAME_LEN};
+/// The largest frame body accepted (16 MiB): a bound on what a peer can make us allocate.
+pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
+
+/// Why bytes could not be decoded as a frame. Any of these means the stream is corrupt and
+/// the connection must be closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The frame body ended before one of its fields did.
+    #[error("truncated frame")]
+    Truncated,
+    /// The tag names no frame this version knows.
+    #[error("unknown frame tag {0}")]
+    UnknownTag(u8),
+    /// A string field was not UTF-8.
+    #[error("invalid UTF-8 in a string field")]
+    InvalidUtf8,
+    /// Bytes were left in the body after the frame's last field.
+    #[error("{0} trailing bytes after the frame")]
+    TrailingBytes(usize),
+    /// The length prefix exceeds [`MAX_FRAME_LEN`].
+    #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN}")]
+    TooLarge(usize),
+    /// An optional field's presence byte was neither 0 nor 1 ([`get_optional`];
+    /// the adapter's own frames have no optional fields).
+    #[error("invalid presence flag {0}")]
+    BadFlag(u8),
+}
 
 /// Starts a frame in `out`: reserves its length prefix. Pass the returned position to
 /// [`end_frame`] once the fields are written.
