@@ -3,12 +3,14 @@
 //! A stolen database must not give away passwords, so only a slow, salted, memory-hard hash
 //! is stored (a PHC string: algorithm, parameters, salt and hash in one text). Slow means
 //! tens of milliseconds of CPU per hash, which would stall every socket of a worker if it
-//! ran on the async runtime: each hash and verification runs under `spawn_blocking`.
+//! ran on the async runtime: each hash and verification runs under `spawn_blocking`, at
+//! most [`MAX_CONCURRENT`] at once.
 //! Signing in with a name that has no account costs the same as a wrong password
 //! ([`verify_unknown`]), so the time of a failed sign-in does not tell which names exist.
 
 use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::domain::Password;
 
@@ -26,6 +28,14 @@ pub const PARALLELISM: u32 = 1;
 
 /// Bytes of random salt per hash (the PHC recommendation: 128 bits).
 pub const SALT_BYTES: usize = 16;
+
+/// Hashes and verifications that run at once per process; more wait their turn. Each holds
+/// [`MEMORY_KIB`] for its duration, so a flood of sign-ins costs at most this many times
+/// 19 MiB and this many cores, instead of one blocking thread (up to 512) each.
+pub const MAX_CONCURRENT: usize = 4;
+
+/// The turns of [`MAX_CONCURRENT`].
+static TURNS: Semaphore = Semaphore::const_new(MAX_CONCURRENT);
 
 /// A PHC string with the parameters above, a 16-byte salt and a 32-byte output made of
 /// random bytes (no password is known to hash to them): what [`verify_unknown`] verifies
@@ -104,13 +114,23 @@ fn verify_now(password: &Password, stored: &str) -> Result<bool, PasswordError> 
     }
 }
 
-/// Runs `work` on tokio's blocking pool.
+/// Runs `work` on tokio's blocking pool, once one of the [`MAX_CONCURRENT`] turns is free.
+/// The turn goes with the work, so it is held until the hash ends even if the caller stops
+/// waiting.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
 ) -> Result<T, PasswordError> {
-    tokio::task::spawn_blocking(work)
+    let turn = TURNS
+        .acquire()
         .await
-        .map_err(PasswordError::Task)?
+        .expect("the turns semaphore is never closed");
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(turn);
+        result
+    })
+    .await
+    .map_err(PasswordError::Task)?
 }
 
 #[cfg(test)]
@@ -173,6 +193,16 @@ mod tests {
         assert_eq!(unknown.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
         let salt_len = |phc: &PasswordHash<'_>| phc.salt.map(|s| s.len());
         assert_eq!(salt_len(&unknown), salt_len(&real));
+    }
+
+    #[tokio::test]
+    async fn more_verifications_than_turns_all_finish() {
+        let waiting: Vec<_> = (0..=MAX_CONCURRENT)
+            .map(|_| tokio::spawn(async { verify_unknown(&password("some password")).await }))
+            .collect();
+        for task in waiting {
+            assert!(!task.await.unwrap().unwrap());
+        }
     }
 
     #[tokio::test]
