@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chat_server::domain::Username;
-use chat_server::store::{AccountError, AccountId, SessionIdHash, Store, StoreError};
+use chat_server::store::{
+    AccountError, AccountId, SessionIdHash, Store, StoreError, StoreLocation,
+};
 
 use super::harness::Fresh;
 
@@ -19,6 +21,7 @@ store_suite!(
     signing_out_deletes_only_that_session,
     signing_out_everywhere_deletes_the_accounts_sessions_only,
     unknown_accounts_and_sessions_are_harmless_to_look_up_and_delete,
+    deleting_an_account_deletes_its_sessions,
     accounts_and_sessions_survive_reopening_and_a_read_only_store_refuses_their_writes,
 );
 
@@ -250,6 +253,44 @@ async fn unknown_accounts_and_sessions_are_harmless_to_look_up_and_delete(fresh:
     assert_eq!(signed_in(&store, session_hash(1), 3).await, Some(ana));
     let found = store.account_by_username(&name("ana").key()).await.unwrap();
     assert_eq!(found.unwrap().password_hash, "hash of ana");
+}
+
+/// There is no store operation to delete an account yet; the schema's `ON DELETE CASCADE`
+/// is checked with a plain `DELETE` (on SQLite, with foreign keys on, as the store's own
+/// connections have them).
+async fn deleting_an_account_deletes_its_sessions(fresh: Fresh) {
+    let store = fresh.open().await;
+    let (ana, bob) = (account(&store, "ana").await, account(&store, "bob").await);
+    for (n, owner) in [(1, ana), (2, ana), (3, bob)] {
+        store
+            .create_session(session_hash(n), owner, 1, 10_000)
+            .await
+            .unwrap();
+    }
+    match &fresh.location {
+        StoreLocation::Sqlite(path) => {
+            let connection = rusqlite::Connection::open(path).unwrap();
+            connection
+                .pragma_update(None, "foreign_keys", "ON")
+                .unwrap();
+            connection
+                .execute("DELETE FROM accounts WHERE id = ?1", [ana.0])
+                .unwrap();
+        }
+        StoreLocation::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query("DELETE FROM accounts WHERE id = $1")
+                .bind(ana.0)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+    assert_eq!(signed_in(&store, session_hash(1), 2).await, None);
+    assert_eq!(signed_in(&store, session_hash(2), 2).await, None);
+    assert_eq!(store.delete_sessions_of(ana).await.unwrap(), 0, "none left");
+    assert_eq!(signed_in(&store, session_hash(3), 2).await, Some(bob));
 }
 
 async fn accounts_and_sessions_survive_reopening_and_a_read_only_store_refuses_their_writes(
