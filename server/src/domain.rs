@@ -1,7 +1,9 @@
-//! The server's validated values: the protocol's own ([`chat_protocol::values`], re-exported
-//! here so the rest of the server names them in one place) and [`NewMessage`], what a
-//! handler hands to the sequencer to store.
+//! The server's validated values: the protocol's own ([`chat_protocol::values`], and the
+//! account credentials of [`chat_protocol::accounts`]), re-exported here so the rest of the
+//! server names them in one place, and [`NewMessage`], what a handler hands to the
+//! sequencer to store.
 
+pub use chat_protocol::accounts::{CredentialError, Password, Username, UsernameKey};
 use chat_protocol::requests::{ChatMessageRequest, PrivateMessageRequest};
 pub use chat_protocol::values::{
     ClientOffset, HistoryLimit, MessageText, Nickname, ServerOffset, ValidationError,

@@ -10,8 +10,10 @@
 //! cluster link), [`adapter`] (the Socket.IO adapter and its transports: the
 //! `socketioxide-cluster` crate, or Redis) → [`store`] (SQLite or PostgreSQL), [`domain`]
 //! (validated values, from the `chat-protocol` crate), [`metrics`], [`sync`]. [`config`]
-//! holds every setting, [`http`] the routes beside Socket.IO.
+//! holds every setting, [`http`] the routes beside Socket.IO. [`accounts`] (password hashes,
+//! session ids) sits on [`store`] and [`domain`], not yet used by the chat.
 
+pub mod accounts;
 pub mod adapter;
 pub mod chat;
 pub mod config;

@@ -2,7 +2,8 @@
 //! both implementations — SQLite (a file in a temporary directory) and PostgreSQL (a fresh
 //! database on the server named by `CHAT_TEST_POSTGRES_URL`; `scripts/test.sh` starts one
 //! with `scripts/postgres.sh`). Without that variable the PostgreSQL half fails and says how
-//! to provide one, unless `CHAT_TEST_SKIP_POSTGRES=1`.
+//! to provide one, unless `CHAT_TEST_SKIP_POSTGRES=1`. Messages are here; accounts and
+//! sessions in `store/accounts.rs`.
 
 use chat_server::domain::{NewMessage, Nickname, ServerOffset};
 use chat_server::store::{Store, StoreLocation, WriteOutcome};
@@ -12,6 +13,10 @@ use chat_server::store::{Store, StoreLocation, WriteOutcome};
 mod harness;
 
 use harness::{Fresh, WriteBatch, message, private};
+
+/// Accounts and sessions, through the same macro (`accounts::sqlite::…`, `accounts::postgres::…`).
+#[path = "store/accounts.rs"]
+mod accounts;
 
 store_suite!(
     an_empty_store_starts_at_zero,

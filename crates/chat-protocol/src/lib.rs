@@ -4,6 +4,7 @@
 //! arguments and acks are defined here and nowhere else:
 //!
 //! - [`events`]: every event name;
+//! - [`accounts`]: the credentials of an account (username, password), validated;
 //! - [`values`]: the validated values a client sends (text, client offset, nickname, server
 //!   offset), each parsed once at the edge into a newtype whose `Display` error is what the
 //!   client reads in its ack;
@@ -17,6 +18,7 @@
 //! `chat message` (text, clientOffset) with an ack from a client, `chat message` (text,
 //! serverOffset) to clients; everything else is added beside them.
 
+pub mod accounts;
 pub mod acks;
 pub mod auth;
 pub mod events;

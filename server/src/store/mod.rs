@@ -4,11 +4,14 @@
 //! The store is the source of truth for the order of messages: a message's row id is its
 //! [`ServerOffset`]. Writes come in batches (one transaction each, see
 //! [`crate::chat::sequencer`]) and are idempotent on the client offset; reads page forward
-//! from an offset for replay.
+//! from an offset for replay. It also keeps accounts and their sign-in sessions
+//! ([`accounts`]).
 
+pub mod accounts;
 mod postgres;
 mod sqlite;
 
+pub use accounts::{Account, AccountError, AccountId, SessionAccount, SessionIdHash};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

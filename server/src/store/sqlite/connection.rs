@@ -8,8 +8,9 @@ use rusqlite::{Connection, OpenFlags};
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Prepared statements each connection keeps (the store uses fewer than this).
-const STATEMENT_CACHE: usize = 16;
+/// Prepared statements each connection keeps (the store uses fewer than this: 9 for
+/// messages, 9 for accounts and sessions).
+const STATEMENT_CACHE: usize = 32;
 
 /// Whether a connection may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,9 @@
 //! SQLite library. A batch is one hand-off to the writer thread, where prepared statements
 //! insert its rows in one transaction, and a replay page is one hand-off to a reader. Before
 //! this, sqlx's per-statement argument copies, per-row channel and by-name row decoding cost
-//! more than SQLite itself (see BENCHMARKS.md).
+//! more than SQLite itself (see BENCHMARKS.md). Accounts and sessions are in [`accounts`].
 
+mod accounts;
 mod connection;
 mod queries;
 mod readers;
@@ -111,6 +112,11 @@ impl SqliteStore {
     /// The highest stored id (0 when empty).
     pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
         self.readers.run(queries::last_offset).await
+    }
+
+    /// The writer thread, or [`StoreError::ReadOnly`] on a store opened read-only.
+    fn writer(&self) -> Result<&WriterThread, StoreError> {
+        self.writer.as_ref().ok_or(StoreError::ReadOnly)
     }
 
     /// Closes every connection, checkpointing the WAL so the file is whole on its own.

@@ -4,7 +4,10 @@
 //! and become visible in id order whichever host commits. Each batch therefore takes an
 //! `EXCLUSIVE` lock on `messages` (readers are not blocked; other writers wait), reads the
 //! highest id, and inserts the new rows with the ids that follow: commits are serialized and
-//! ids never have holes. Group commit keeps the lock's cost per message small.
+//! ids never have holes. Group commit keeps the lock's cost per message small. Accounts
+//! and sessions, which need no such order, are in [`accounts`].
+
+mod accounts;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
