@@ -26,7 +26,7 @@ echo "PostgreSQL: $CHAT_TEST_POSTGRES_URL; Redis: $CHAT_TEST_REDIS_URL"
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p app --no-default-features --features hydrate --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p app --no-default-features --features hydrate,binding-check --target wasm32-unknown-unknown --locked -- -D warnings
 cargo clippy -p leptos-socketio --features browser --target wasm32-unknown-unknown --locked -- -D warnings
 # The reusable crates' docs build without a warning, and no crate has an import cycle.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p socketioxide-cluster -p leptos-socketio -p chat-protocol
@@ -41,7 +41,8 @@ cargo_pass=$(grep -Eo '[0-9]+ passed' "$logs/cargo.txt" | awk '{s+=$1} END {prin
 cargo_fail=$(grep -Eo '[0-9]+ failed' "$logs/cargo.txt" | awk '{s+=$1} END {print s+0}')
 
 step "build the site (server + WASM) and the load harness"
-cargo leptos build
+# The browser tests also load the socket binding's own check page (app feature binding-check).
+cargo leptos build --lib-features binding-check
 cargo build -p chat-bench --locked
 
 step "protocol tests (socket.io-client against the server)"

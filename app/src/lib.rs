@@ -5,10 +5,10 @@
 //!   socket session that fills it, through the `leptos-socketio` binding over the official
 //!   socket.io-client and the wire types of `chat-protocol`;
 //! - [`components`] are the message list, the composer and the connection controls;
-//! - [`hydrate`] is the WASM entry point; `binding_check` (browser only) is the socket
-//!   binding's own check page, used by the browser tests and linked from nowhere.
+//! - [`hydrate`] is the WASM entry point; `binding_check` (feature `binding-check`, added
+//!   by the test build only) is the socket binding's own check page, for the browser tests.
 
-#[cfg(feature = "hydrate")]
+#[cfg(feature = "binding-check")]
 pub mod binding_check;
 pub mod chat;
 pub mod components;
