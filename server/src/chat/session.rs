@@ -15,7 +15,7 @@ use super::ChatState;
 use super::ack::Ack;
 use super::args::EventArgs;
 use super::limits::TokenBucket;
-use crate::domain::{HistoryLimit, Nickname, ServerOffset};
+use crate::domain::{HistoryLimit, Nickname, ServerOffset, ValidationError};
 use crate::sync::lock;
 
 /// How long a client should wait before resending after a storage fault.
@@ -99,19 +99,29 @@ impl SocketSession {
         })
     }
 
-    /// Spends one unit of the budget for a costly event ([`Self::spend_budget`]) and
-    /// returns the event's arguments with the ack to answer on; over the budget, acks the
-    /// refusal and returns `None`.
-    pub async fn budgeted_args(
+    /// Spends one unit of the budget for a costly event ([`Self::spend_budget`]), then
+    /// validates the event's arguments with `parse`; returns the request with the ack to
+    /// answer on. Over the budget, or when `parse` refuses the arguments, it acks the
+    /// refusal (`{ error, retryAfterMs }`, or `{ error }` naming the broken rule) and
+    /// returns `None`.
+    pub async fn budgeted<T>(
         &self,
         chat: &ChatState,
         args: TryData<EventArgs>,
         ack: Ack,
-    ) -> Option<(Vec<Value>, Ack)> {
+        parse: impl FnOnce(Vec<Value>) -> Result<T, ValidationError>,
+    ) -> Option<(T, Ack)> {
         if let Err(refused) = self.spend_budget(chat) {
             ack.send(&refused).await;
             return None;
         }
-        Some((args.0.map(|EventArgs(args)| args).unwrap_or_default(), ack))
+        match parse(args.0.map(|EventArgs(args)| args).unwrap_or_default()) {
+            Ok(request) => Some((request, ack)),
+            Err(error) => {
+                tracing::debug!(%error, "refused an event's arguments");
+                ack.send(&Refused::permanent(error)).await;
+                None
+            }
+        }
     }
 }

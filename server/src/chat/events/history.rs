@@ -20,15 +20,11 @@ pub async fn on_history(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let Some((args, ack)) = session.budgeted_args(&chat, args, ack).await else {
+    let parse = |args: Vec<_>| HistoryRequest::from_args(&args);
+    let Some((HistoryRequest { before, limit }, ack)) =
+        session.budgeted(&chat, args, ack, parse).await
+    else {
         return;
-    };
-    let HistoryRequest { before, limit } = match HistoryRequest::from_args(&args) {
-        Ok(request) => request,
-        Err(error) => {
-            ack.send(&Refused::permanent(error)).await;
-            return;
-        }
     };
     match chat.store.messages_before(before, limit).await {
         Ok(page) => {

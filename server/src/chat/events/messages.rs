@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chat_protocol::acks::{Refused, Stored};
+use chat_protocol::acks::Stored;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
 use crate::adapter::ChatAdapter;
@@ -26,17 +26,12 @@ pub async fn on_chat_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let Some((args, ack)) = session.budgeted_args(&chat, args, ack).await else {
+    let max_bytes = chat.max_message_bytes;
+    let parse = |args| NewMessage::from_event_args(args, max_bytes);
+    let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
         return;
     };
-    let message = match NewMessage::from_event_args(args, chat.max_message_bytes) {
-        Ok(message) => message.by(session.nickname()),
-        Err(error) => {
-            tracing::debug!(sid = %socket.id, %error, "refused a chat message");
-            ack.send(&Refused::permanent(error)).await;
-            return;
-        }
-    };
+    let message = message.by(session.nickname());
     match chat.writer.write(message).await {
         Ok(WriteReceipt { outcome, .. }) => {
             // The sender sees its message before the ack, even inside a delivery window.

@@ -26,26 +26,23 @@ pub async fn on_nickname(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let Some((args, ack)) = session.budgeted_args(&chat, args, ack).await else {
+    let parse = |args: Vec<_>| NicknameRequest::from_args(&args);
+    let Some((NicknameRequest(nickname), ack)) = session.budgeted(&chat, args, ack, parse).await
+    else {
         return;
     };
-    match NicknameRequest::from_args(&args) {
-        Ok(NicknameRequest(nickname)) => {
-            tracing::debug!(sid = %socket.id, "nickname changed");
-            let old = session.rename(nickname.clone());
-            if old != nickname {
-                socket.leave(user_room(&old));
-                socket.join(user_room(&nickname));
-                chat.presence.joined(nickname.as_str()).await;
-                chat.presence.left(old.as_str()).await;
-            }
-            ack.send(&NicknameSet {
-                nickname: nickname.into_inner(),
-            })
-            .await;
-        }
-        Err(error) => ack.send(&Refused::permanent(error)).await,
+    tracing::debug!(sid = %socket.id, "nickname changed");
+    let old = session.rename(nickname.clone());
+    if old != nickname {
+        socket.leave(user_room(&old));
+        socket.join(user_room(&nickname));
+        chat.presence.joined(nickname.as_str()).await;
+        chat.presence.left(old.as_str()).await;
     }
+    ack.send(&NicknameSet {
+        nickname: nickname.into_inner(),
+    })
+    .await;
 }
 
 /// `users` + ack: who is online (`{ users, count }`), the same list on every worker.

@@ -29,16 +29,12 @@ pub async fn on_private_message(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
-    let Some((args, ack)) = session.budgeted_args(&chat, args, ack).await else {
+    let max_bytes = chat.max_message_bytes;
+    let parse = |args| NewMessage::private_from_event_args(args, max_bytes);
+    let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
         return;
     };
-    let message = match NewMessage::private_from_event_args(args, chat.max_message_bytes) {
-        Ok(message) => message.by(session.nickname()),
-        Err(error) => {
-            ack.send(&Refused::permanent(error)).await;
-            return;
-        }
-    };
+    let message = message.by(session.nickname());
     let Some(recipient) = message.recipient.clone() else {
         return;
     };
