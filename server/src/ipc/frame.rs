@@ -164,9 +164,39 @@ impl Frame {
 
     /// This frame as one application payload of the cluster link (or of a Redis message).
     pub fn to_payload(&self) -> Bytes {
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(self.size_hint());
         self.encode(&mut out);
         out.freeze()
+    }
+
+    /// About how many bytes the frame encodes to (its strings plus the fixed fields), so
+    /// that a payload is allocated once instead of grown per field.
+    fn size_hint(&self) -> usize {
+        const FIXED: usize = 40;
+        FIXED
+            + match self {
+                Self::Write {
+                    text,
+                    client_offset,
+                    author,
+                    recipient,
+                    ..
+                } => {
+                    text.len()
+                        + client_offset.len()
+                        + author.len()
+                        + recipient.as_ref().map_or(0, String::len)
+                }
+                Self::WriteFailed { reason, .. } => reason.len(),
+                Self::Committed { messages } => messages
+                    .iter()
+                    .map(|m| m.text.len() + m.author.len() + 24)
+                    .sum(),
+                Self::PresenceReport { nickname, .. } | Self::Presence { nickname, .. } => {
+                    nickname.len()
+                }
+                Self::Welcome { .. } | Self::WriteDone { .. } => 0,
+            }
     }
 
     /// The frame one application payload holds: exactly one whole frame, nothing after it.

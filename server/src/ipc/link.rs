@@ -76,7 +76,10 @@ pub struct LinkEvents {
 
 /// The cluster link's application: passes the primary's frames on, in order.
 struct Forward {
+    /// Taken by the first frame, which must be `Welcome`.
     welcome: Mutex<Option<oneshot::Sender<Result<ServerOffset, LinkError>>>>,
+    /// Whether the first frame has come: every later one skips the lock above.
+    welcomed: AtomicBool,
     frames: mpsc::Sender<Result<Frame, FrameError>>,
     /// A corrupt frame was passed on: nothing after it is.
     corrupt: AtomicBool,
@@ -85,7 +88,9 @@ struct Forward {
 impl WorkerApp for Forward {
     async fn on_message(&self, payload: Bytes) {
         let frame = Frame::from_payload(payload);
-        if let Some(welcome) = lock(&self.welcome).take() {
+        if !self.welcomed.swap(true, Ordering::Relaxed)
+            && let Some(welcome) = lock(&self.welcome).take()
+        {
             let _ = welcome.send(match frame {
                 Ok(Frame::Welcome { last_committed }) => Ok(last_committed),
                 Ok(other) => Err(LinkError::Handshake(Box::new(other))),
@@ -118,6 +123,7 @@ impl PrimaryLink {
         let (welcome_tx, welcome) = oneshot::channel();
         let forward = Forward {
             welcome: Mutex::new(Some(welcome_tx)),
+            welcomed: AtomicBool::new(false),
             frames: frames_tx,
             corrupt: AtomicBool::new(false),
         };

@@ -42,25 +42,10 @@ impl WorkerTraffic {
         })
     }
 
-    /// Stores a worker's message and answers it on `worker`'s link.
-    fn write(&self, worker: &WorkerHandle, request: u64, frame: Frame) {
-        let Frame::Write {
-            text,
-            client_offset,
-            author,
-            recipient,
-            ..
-        } = frame
-        else {
-            return;
-        };
-        let message = match validate(
-            text,
-            client_offset,
-            &author,
-            recipient.as_deref(),
-            self.limits.max_message_bytes,
-        ) {
+    /// Stores a worker's message (fields as its `Write` frame carried them) and answers
+    /// `request` on `worker`'s link.
+    fn write(&self, worker: &WorkerHandle, request: u64, fields: WriteFields) {
+        let message = match validate(fields, self.limits.max_message_bytes) {
             Ok(message) => message,
             Err(reason) => {
                 send_reply(worker, Frame::WriteFailed { request, reason });
@@ -75,6 +60,14 @@ impl WorkerTraffic {
     }
 }
 
+/// What a `Write` frame carries besides its request id, before validation.
+struct WriteFields {
+    text: String,
+    client_offset: String,
+    author: String,
+    recipient: Option<String>,
+}
+
 impl PrimaryApp for WorkerTraffic {
     fn worker_joined(&self, worker: &WorkerHandle) {
         self.relay.join(worker);
@@ -82,7 +75,22 @@ impl PrimaryApp for WorkerTraffic {
 
     fn worker_message(&self, worker: &WorkerHandle, payload: Bytes) {
         match Frame::from_payload(payload) {
-            Ok(frame @ Frame::Write { request, .. }) => self.write(worker, request, frame),
+            Ok(Frame::Write {
+                request,
+                text,
+                client_offset,
+                author,
+                recipient,
+            }) => self.write(
+                worker,
+                request,
+                WriteFields {
+                    text,
+                    client_offset,
+                    author,
+                    recipient,
+                },
+            ),
             Ok(Frame::PresenceReport { nickname, joined }) => {
                 if let Some(expiry) = self.relay.presence_report(worker.id(), &nickname, joined) {
                     expire_later(self.relay.clone(), vec![expiry], self.limits.presence_grace);
@@ -152,18 +160,14 @@ fn expire_later(relay: Arc<Relay>, expiries: Vec<Expiry>, grace: Duration) {
 }
 
 /// Re-checks what a worker sent: the primary trusts no peer with its database.
-fn validate(
-    text: String,
-    client_offset: String,
-    author: &str,
-    recipient: Option<&str>,
-    max_message_bytes: usize,
-) -> Result<NewMessage, String> {
+fn validate(fields: WriteFields, max_message_bytes: usize) -> Result<NewMessage, String> {
     Ok(NewMessage {
-        text: MessageText::parse(text, max_message_bytes).map_err(|e| e.to_string())?,
-        client_offset: ClientOffset::parse(client_offset).map_err(|e| e.to_string())?,
-        author: Nickname::parse(author).map_err(|e| e.to_string())?,
-        recipient: recipient
+        text: MessageText::parse(fields.text, max_message_bytes).map_err(|e| e.to_string())?,
+        client_offset: ClientOffset::parse(fields.client_offset).map_err(|e| e.to_string())?,
+        author: Nickname::parse(&fields.author).map_err(|e| e.to_string())?,
+        recipient: fields
+            .recipient
+            .as_deref()
             .map(Nickname::parse)
             .transpose()
             .map_err(|e| e.to_string())?,
