@@ -12,15 +12,17 @@
 pub mod binding_check;
 pub mod chat;
 pub mod components;
+pub mod viewer;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 
 use chat::Chat;
 use components::{
-    Composer, ConnectionIndicator, ConnectionToggle, MessageList, NicknameField, OnlineList,
+    AccountPanel, Composer, ConnectionIndicator, ConnectionToggle, MessageList, OnlineList,
     TypingIndicator,
 };
+pub use viewer::{AuthNotice, Viewer};
 
 /// How the page's socket.io client behaves, chosen by the server and handed to the page in
 /// `<meta>` tags (the browser reads them in [`chat`] before connecting).
@@ -50,8 +52,11 @@ pub mod meta {
     pub const RETRIES: &str = "chat-retries";
 }
 
-/// The HTML document: head with the hydration scripts, body with the [`App`].
+/// The HTML document: head with the hydration scripts, body with the [`App`]. The server
+/// renders it with the [`Viewer`] (and any [`AuthNotice`]) of the request provided as
+/// context.
 pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView {
+    let viewer = use_context::<Viewer>().unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -62,6 +67,7 @@ pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView 
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=meta::ACK_TIMEOUT content=settings.ack_timeout_ms.to_string()/>
                 <meta name=meta::RETRIES content=settings.retries.to_string()/>
+                <meta name=viewer::VIEWER_META content=viewer.username.unwrap_or_default()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -77,6 +83,15 @@ pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The server provides both; the browser reads the same values back from the page.
+    #[cfg(feature = "hydrate")]
+    {
+        provide_context(Viewer::from_page());
+        provide_context(AuthNotice::from_query(&chat::dom::query_string()));
+    }
+    if use_context::<Viewer>().is_none() {
+        provide_context(Viewer::default());
+    }
     let chat = Chat::new();
     provide_context(chat);
     // Effects run only in the browser, after hydration: that is where the socket opens.
@@ -89,7 +104,7 @@ pub fn App() -> impl IntoView {
         }/>
         <header class="topbar">
             <h1>"Chat"</h1>
-            <NicknameField/>
+            <AccountPanel/>
             <ConnectionIndicator/>
             <ConnectionToggle/>
         </header>

@@ -51,6 +51,8 @@ function withTestLimits(args) {
   const extra = [];
   if (!args.includes("--message-rate")) extra.push("--message-rate", "0");
   if (!args.includes("--max-connections-per-ip")) extra.push("--max-connections-per-ip", "0");
+  // Every test signs in from 127.0.0.1; the brute-force test sets its own limit.
+  if (!args.includes("--sign-in-attempts")) extra.push("--sign-in-attempts", "100000");
   return [...extra, ...args];
 }
 
@@ -91,13 +93,16 @@ export async function startServer(args = [], { dir } = {}) {
 }
 
 /** A connected client that records every `chat message` it receives. */
-export async function connectClient(url, auth = {}) {
-  const socket = io(url, { auth, transports: ["websocket"], reconnection: false, forceNew: true });
+export async function connectClient(url, auth = {}, { cookie, transports = ["websocket"] } = {}) {
+  const extraHeaders = cookie ? { cookie } : undefined;
+  const socket = io(url, { auth, transports, reconnection: false, forceNew: true, extraHeaders });
+  let identity = null;
+  socket.on("identity", (who) => { identity = who; });
   const received = [];
   // Listeners go on before the connection opens: the replay right after CONNECT can arrive
   // in the same read as the CONNECT itself, before an `await connectClient()` resumes.
   const privateMessages = [];
-  socket.on("private message", (text, offset, meta) => privateMessages.push({ text, offset, ...meta }));
+  socket.on("private message", (text, offset, meta) => { privateMessages.push({ text, offset, ...meta }); notify(); });
   let replayDone = null;
   let liveFrom = 0;
   const waiters = [];
@@ -125,6 +130,8 @@ export async function connectClient(url, auth = {}) {
     /** `private message` events received: `{ text, offset, from, to, createdAt }`. */
     private: privateMessages,
     get replayDone() { return replayDone; },
+    /** The server's `identity` event: `{ name, guest, canPost }`. */
+    get identity() { return identity; },
     /** Lengths of the `chat messages` lists received. */
     batches,
     /** How many `chat message` events were received. */
@@ -332,4 +339,53 @@ export async function stallReport(server, client) {
     `server warnings:\n${warnings || "(none)"}`,
     `server metrics:\n${metrics}`,
   ].join("\n");
+}
+
+/**
+ * Posts an account form (`sign-up`, `sign-in`, `sign-out`, `password`) as a script would
+ * (asking for JSON), from the server's own origin unless `origin` says otherwise. Resolves
+ * with `{ status, body, cookie, retryAfter }`; `cookie` is the `name=value` the server set.
+ */
+export async function postForm(url, form, fields, { cookie, origin = url, accept = "application/json" } = {}) {
+  const headers = { "content-type": "application/x-www-form-urlencoded", accept };
+  if (origin) headers.origin = origin;
+  if (cookie) headers.cookie = cookie;
+  const response = await fetch(`${url}/auth/${form}`, {
+    method: "POST", headers, body: new URLSearchParams(fields).toString(), redirect: "manual",
+  });
+  const setCookie = response.headers.get("set-cookie");
+  const text = await response.text();
+  let body = text;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  return {
+    status: response.status,
+    body,
+    location: response.headers.get("location"),
+    setCookie,
+    cookie: setCookie ? setCookie.split(";")[0] : null,
+    retryAfter: response.headers.get("retry-after"),
+  };
+}
+
+/** Signs up `username` and returns its session cookie (`name=value`). */
+export async function signUp(url, username, password = "correct horse battery") {
+  const answer = await postForm(url, "sign-up", { username, password });
+  if (answer.status !== 200) throw new Error(`sign-up of ${username}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.cookie;
+}
+
+/** Signs in and returns the new session cookie. */
+export async function signIn(url, username, password = "correct horse battery") {
+  const answer = await postForm(url, "sign-in", { username, password });
+  if (answer.status !== 200) throw new Error(`sign-in of ${username}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.cookie;
+}
+
+/** Resolves when `socket` disconnects (with the reason), or fails after `ms`. */
+export function disconnected(socket, ms = 5000) {
+  if (!socket.connected) return Promise.resolve("already");
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("still connected")), ms);
+    socket.once("disconnect", (reason) => { clearTimeout(timer); ok(reason); });
+  });
 }

@@ -13,7 +13,7 @@ test("the page runs under a nonce-based CSP that blocks injected inline script",
   expect(csp).toContain("'wasm-unsafe-eval'");
   expect(csp).toContain("object-src 'none'");
   expect(response!.headers()["x-content-type-options"]).toBe("nosniff");
-  expect(response!.headers()["referrer-policy"]).toBe("no-referrer");
+  expect(response!.headers()["referrer-policy"]).toBe("same-origin");
   // Browsers hide the nonce attribute from the DOM; the IDL property keeps it.
   const nonce = await page.locator("script[nonce]").first().evaluate((e) => (e as HTMLScriptElement).nonce);
   expect(nonce).toBeTruthy();

@@ -149,6 +149,32 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(0..=100))]
     pub client_retries: u32,
 
+    /// What people who are not signed in may do: `allow` (chat publicly as `guest-…`; the
+    /// tutorial's page keeps working), `read-only` (read, not post) or `deny` (not connect).
+    #[arg(long, env = "CHAT_GUESTS", value_enum, default_value_t = crate::chat::identity::GuestPolicy::Allow)]
+    pub guests: crate::chat::identity::GuestPolicy,
+
+    /// How long a sign-in lasts at most, in seconds (the cookie's Max-Age too).
+    #[arg(long, env = "CHAT_SESSION_MAX_AGE_S", default_value_t = 30 * 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 3600))]
+    pub session_max_age_s: u64,
+
+    /// A sign-in unused this long ends, in seconds.
+    #[arg(long, env = "CHAT_SESSION_IDLE_S", default_value_t = 7 * 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 3600))]
+    pub session_idle_s: u64,
+
+    /// Mark the session cookie `Secure`: set it when the site is reached over HTTPS
+    /// (directly, or through a proxy that terminates TLS).
+    #[arg(long, env = "CHAT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Sign-in and sign-up attempts allowed per minute, per client address and per
+    /// username, in each server process.
+    #[arg(long, env = "CHAT_SIGN_IN_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sign_in_attempts: u32,
+
     /// Directory of the built site (the WASM bundle, CSS, assets), as written by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -210,6 +236,19 @@ impl Config {
         app::ClientSettings {
             ack_timeout_ms: self.client_ack_timeout_ms,
             retries: self.client_retries,
+        }
+    }
+
+    /// How sessions and sign-in attempts are limited.
+    pub fn accounts(&self) -> crate::accounts::AccountsConfig {
+        use std::time::Duration;
+        crate::accounts::AccountsConfig {
+            cookie: crate::accounts::cookie::CookiePolicy {
+                secure: self.secure_cookies,
+                max_age: Duration::from_secs(self.session_max_age_s),
+            },
+            idle_timeout: Duration::from_secs(self.session_idle_s),
+            attempts_per_minute: self.sign_in_attempts,
         }
     }
 

@@ -10,9 +10,17 @@ pub use chat_protocol::values::{
     json_type_name,
 };
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// A validated message to store: what a client asked the server to keep, signed with its
 /// socket's name.
+///
+/// Its `client_offset` is the store's idempotency key. A client's own offset is scoped
+/// before it is stored ([`Self::by_account`], [`Self::by_guest`]), so one person's offsets
+/// can never collide with another's: a signed-in author's retries deduplicate on (account,
+/// clientOffset), a guest's on (clientOffset, text). The tutorial's client, whose offsets
+/// are `undefined-N` while it is offline and repeat across tabs and reloads, then loses no
+/// message that merely reused an offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
     /// The message text.
@@ -57,10 +65,48 @@ impl NewMessage {
         })
     }
 
-    /// The same message, written by `author`.
-    pub fn by(self, author: Nickname) -> Self {
-        Self { author, ..self }
+    /// The same message, written by the signed-in account `account`, named `author`: its
+    /// key becomes `a<account>:<clientOffset>`.
+    pub fn by_account(self, author: Nickname, account: i64) -> Self {
+        let key = scoped_key(&format!("a{account}"), &self.client_offset);
+        Self {
+            author,
+            client_offset: key,
+            ..self
+        }
     }
+
+    /// The same message, written by the guest `author`: its key becomes
+    /// `g<hash of the text>:<clientOffset>`.
+    pub fn by_guest(self, author: Nickname) -> Self {
+        let text_hash = Sha256::digest(self.text.as_str().as_bytes());
+        let key = scoped_key(&format!("g{}", hex(&text_hash[..8])), &self.client_offset);
+        Self {
+            author,
+            client_offset: key,
+            ..self
+        }
+    }
+}
+
+/// `<scope>:<offset>`; when that is longer than a client offset may be, the offset part is
+/// its SHA-256 instead (still one key per offset, and within the limit).
+fn scoped_key(scope: &str, offset: &ClientOffset) -> ClientOffset {
+    let key = format!("{scope}:{}", offset.as_str());
+    let key = if key.chars().count() <= ClientOffset::MAX_CHARS {
+        key
+    } else {
+        format!(
+            "{scope}:#{}",
+            hex(&Sha256::digest(offset.as_str().as_bytes()))
+        )
+    };
+    ClientOffset::parse(key).expect("a scoped key is non-empty and within the limit")
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -78,7 +124,39 @@ mod tests {
         assert_eq!(message.author, Nickname::anonymous());
         assert_eq!(message.recipient, None);
         let ana = Nickname::parse("ana").unwrap();
-        assert_eq!(message.by(ana.clone()).author, ana);
+        assert_eq!(message.by_account(ana.clone(), 7).author, ana);
+    }
+
+    #[test]
+    fn keys_are_scoped_by_account_or_by_a_guests_text() {
+        let message = |text: &str, offset: &str| {
+            NewMessage::from_event_args(args(json!([text, offset])), 4096).unwrap()
+        };
+        let guest = Nickname::parse("guest-1").unwrap();
+        let key = |m: NewMessage| m.client_offset.into_inner();
+        assert_eq!(
+            key(message("hi", "o-1").by_account(guest.clone(), 7)),
+            "a7:o-1"
+        );
+        assert_ne!(
+            key(message("hi", "o-1").by_account(guest.clone(), 7)),
+            key(message("hi", "o-1").by_account(guest.clone(), 8)),
+            "two accounts never share a key"
+        );
+        let tutorial = key(message("first", "undefined-0").by_guest(guest.clone()));
+        assert!(tutorial.starts_with('g') && tutorial.ends_with(":undefined-0"));
+        assert_ne!(
+            tutorial,
+            key(message("second", "undefined-0").by_guest(guest.clone())),
+            "a reused offset with another text is another message"
+        );
+        assert_eq!(
+            tutorial,
+            key(message("first", "undefined-0").by_guest(guest.clone()))
+        );
+        let long = "x".repeat(ClientOffset::MAX_CHARS);
+        let scoped = key(message("hi", &long).by_account(guest, 123));
+        assert!(scoped.starts_with("a123:#") && scoped.chars().count() <= ClientOffset::MAX_CHARS);
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub async fn sleep_ms(ms: u32) {
 
 /// The number in the page's `<meta name="{name}">`, if there is one.
 pub fn meta_number(name: &str) -> Option<u32> {
+    meta_content(name).and_then(|value| value.parse().ok())
+}
+
+/// The content of the page's `<meta name="{name}">`, if there is one.
+pub fn meta_content(name: &str) -> Option<String> {
     web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| {
@@ -38,7 +43,13 @@ pub fn meta_number(name: &str) -> Option<u32> {
                 .flatten()
         })
         .and_then(|meta| meta.get_attribute("content"))
-        .and_then(|value| value.parse().ok())
+}
+
+/// The page's query string (`?…`, or empty).
+pub fn query_string() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
 }
 
 /// Clears the unread count when the tab becomes visible again.

@@ -178,6 +178,7 @@ mod tests {
             server_offset: ServerOffset(offset),
             author: "ana".into(),
             created_at: 1_000 + offset,
+            guest: false,
         }
     }
 

@@ -13,14 +13,14 @@
 //! - [`history`]: "load older messages";
 //! - [`presence`]: who is online, join / leave notices, typing;
 //! - [`private`]: private messages;
-//! - [`nickname`]: the name this page writes as;
+//! - [`nickname`]: the name this page writes as (the server's `identity`);
 //! - `session` (browser): what the handlers and actions share (the socket, the tab id);
 //! - `start` (browser): opens the socket with its connect auth and wires every concern's
 //!   handlers (the top of these modules: none imports it);
 //! - `dom` (browser): localStorage, visibility, timers, `<meta>` settings.
 
 #[cfg(feature = "hydrate")]
-mod dom;
+pub(crate) mod dom;
 pub mod history;
 pub mod incoming;
 pub mod nickname;
@@ -125,10 +125,13 @@ pub struct Chat {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// The connection state.
     pub connection: RwSignal<ConnectionState>,
-    /// The nickname this page writes as (kept in localStorage, sent in the connect auth).
+    /// The name this page writes as, as the server's `identity` said (before that, the
+    /// guest name it proposes).
     pub nickname: RwSignal<String>,
-    /// Why the last nickname change was refused, if it was.
-    pub nickname_error: RwSignal<Option<String>>,
+    /// Whether the server took this page for a guest.
+    pub guest: RwSignal<bool>,
+    /// Whether the server lets this page post (`--guests read-only` does not, for guests).
+    pub can_post: RwSignal<bool>,
     /// Who is online (sorted nicknames), the same list on every worker.
     pub online: RwSignal<Vec<String>>,
     /// Who else is typing now.
@@ -156,7 +159,8 @@ impl Chat {
             outbox: RwSignal::new(Vec::new()),
             connection: RwSignal::new(ConnectionState::Connecting),
             nickname: RwSignal::new(String::new()),
-            nickname_error: RwSignal::new(None),
+            guest: RwSignal::new(true),
+            can_post: RwSignal::new(true),
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -223,17 +227,6 @@ impl Chat {
     pub fn dismiss(self, client_offset: &str) {
         self.outbox
             .update(|outbox| outbox.retain(|o| o.client_offset != client_offset));
-    }
-
-    /// Asks the server to sign this page's next messages with `name`; on success the name
-    /// is kept for the next visits.
-    pub fn set_nickname(self, name: &str) {
-        #[cfg(feature = "hydrate")]
-        if let Some(session) = self.session() {
-            nickname::set_nickname(self, session, name.trim().to_owned());
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = name;
     }
 
     /// The composer's text changed: tells the others this user is typing (or no longer is).

@@ -1,40 +1,45 @@
-//! The nickname this page writes as: kept in localStorage under [`NICKNAME_KEY`] between
-//! visits, a generated `guest-xxxx` until the user picks one, sent in every connect's auth
-//! and changed with `nickname`.
+//! The name this page writes as. The server decides it: a signed-in page writes as its
+//! account, whatever it sends. A guest page proposes a guest name (`guest-xxxx`, kept in
+//! localStorage under [`NICKNAME_KEY`] so a reload keeps it) in every connect's auth, and
+//! the server's `identity` event says which name it got.
 
-/// Where the nickname is kept between visits.
+use chat_protocol::guest::GuestName;
+
+/// Where the guest name is kept between visits.
 pub const NICKNAME_KEY: &str = "chat.nickname";
 
 /// The name of a first visit: `guest-` and the first four characters of a random id.
 pub fn guest_name(random_id: &str) -> String {
-    let short: String = random_id.chars().take(4).collect();
-    format!("guest-{short}")
+    let short: String = random_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .take(4)
+        .collect();
+    format!("{}{short}", GuestName::PREFIX)
 }
 
-/// A saved name is used unless it is blank.
+/// A saved name is proposed only if it is a guest name (an older page kept chosen
+/// nicknames here; the server would ignore them).
 pub fn usable(saved: Option<String>) -> Option<String> {
-    saved.filter(|name| !name.trim().is_empty())
+    saved.filter(|name| GuestName::parse(name).is_some())
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{saved_nickname, set_nickname};
+pub use browser::{saved_nickname, watch};
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use std::rc::Rc;
-
-    use chat_protocol::acks::{Answer, NicknameSet};
-    use chat_protocol::events::NICKNAME;
+    use chat_protocol::acks::Identity;
+    use chat_protocol::events::IDENTITY;
     use leptos::prelude::*;
-    use leptos::task::spawn_local;
-    use leptos_socketio::{EmitError, random_id};
+    use leptos_socketio::{Socket, random_id};
 
     use super::{NICKNAME_KEY, guest_name, usable};
     use crate::chat::Chat;
     use crate::chat::dom::local_storage;
-    use crate::chat::session::Session;
 
-    /// The nickname saved by an earlier visit, or a new `guest-xxxx` (saved for the next).
+    /// The guest name saved by an earlier visit, or a new `guest-xxxx` (saved for the next).
     pub fn saved_nickname() -> String {
         let storage = local_storage();
         if let Some(name) = usable(
@@ -51,29 +56,15 @@ mod browser {
         name
     }
 
-    /// Renames this page's socket; keeps the name for the next visits once the server
-    /// took it, or shows why not.
-    pub fn set_nickname(chat: Chat, session: Rc<Session>, name: String) {
-        spawn_local(async move {
-            let ack = session
-                .socket
-                .emit_with_ack::<_, Answer<NicknameSet>>(NICKNAME, &(&name,))
-                .await;
-            match ack {
-                Ok(Answer::Done(NicknameSet { nickname })) => {
-                    if let Some(storage) = local_storage() {
-                        let _ = storage.set_item(NICKNAME_KEY, &nickname);
-                    }
-                    chat.nickname.set(nickname);
-                    chat.nickname_error.set(None);
-                }
-                Ok(Answer::Refused(refused)) => chat.nickname_error.set(Some(refused.error)),
-                Err(EmitError::BadAck(_)) => chat.nickname_error.set(Some("refused".into())),
-                Err(_) => chat
-                    .nickname_error
-                    .set(Some("the server did not answer".into())),
-            }
-        });
+    /// Takes the name (and whether this page may post) from the server's `identity`.
+    pub fn watch(chat: Chat, socket: &Socket) {
+        socket
+            .on::<(Identity,)>(IDENTITY, move |(identity,)| {
+                chat.nickname.set(identity.name);
+                chat.guest.set(identity.guest);
+                chat.can_post.set(identity.can_post);
+            })
+            .keep();
     }
 }
 
@@ -82,10 +73,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_first_visit_is_a_guest_and_a_blank_saved_name_does_not_count() {
+    fn a_first_visit_is_a_guest_and_only_a_guest_name_is_proposed() {
         assert_eq!(guest_name("0a1b2c3d4e5f6789"), "guest-0a1b");
+        assert_eq!(guest_name("A-b_C9dd"), "guest-abc9");
         assert_eq!(usable(Some("  ".into())), None);
+        assert_eq!(usable(Some("vic".into())), None);
         assert_eq!(usable(None), None);
-        assert_eq!(usable(Some("ana".into())), Some("ana".into()));
+        assert_eq!(usable(Some("guest-0a1b".into())), Some("guest-0a1b".into()));
     }
 }

@@ -54,6 +54,7 @@ pub fn start(chat: Chat) -> Rc<Session> {
     let state = socket.state();
     Effect::new(move |_| chat.connection.set(state.get()));
 
+    nickname::watch(chat, &socket);
     presence::watch(chat, &socket);
     private::watch(chat, &socket, inbox);
     dom::watch_visibility(chat);

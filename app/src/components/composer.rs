@@ -29,9 +29,11 @@ pub fn Composer() -> impl IntoView {
                 </span>
             })}
             <label for="input" class="visually-hidden">"Message"</label>
-            <input id="input" node_ref=input autocomplete="off" placeholder="Type a message…" maxlength="4096"
+            <input id="input" node_ref=input autocomplete="off" maxlength="4096"
+                placeholder=move || if chat.can_post.get() { "Type a message…" } else { "Guests can read here; sign in to post" }
+                prop:disabled=move || !chat.can_post.get()
                 on:input=move |ev| chat.typing_changed(!event_target_value(&ev).is_empty())/>
-            <button type="submit">"Send"</button>
+            <button type="submit" prop:disabled=move || !chat.can_post.get()>"Send"</button>
         </form>
     }
 }

@@ -54,19 +54,36 @@ pub fn MessageList() -> impl IntoView {
 #[component]
 fn MessageRow(row: Row) -> impl IntoView {
     match row {
-        Row::Message { offset, text, author, created_at, recovered } => view! {
+        Row::Message {
+            offset,
+            text,
+            author,
+            created_at,
+            recovered,
+        } => {
+            // Accounts' names are verified by the server; a guest's is anyone's to pick.
+            let guest = chat_protocol::accounts::is_guest_name(&author);
+            view! {
             <li class="message" class:recovered=recovered data-offset=offset>
                 <span class="meta">
-                    <span class="author">{author}</span>
+                    <span class="author" class:guest=guest class:verified=!guest>{author}</span>
+                    {guest.then(|| view! { <span class="guest-badge">"guest"</span> })}
                     <time class="time">{clock_time(created_at)}</time>
                 </span>
                 <span class="text">{text}</span>
                 {recovered.then(|| view! { <span class="badge recovered-badge">"recovered"</span> })}
             </li>
+            }
+            .into_any()
         }
-        .into_any(),
         Row::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
-        Row::Private { offset, text, from, to, created_at } => view! {
+        Row::Private {
+            offset,
+            text,
+            from,
+            to,
+            created_at,
+        } => view! {
             <li class="message private" data-private-offset=offset>
                 <span class="meta">
                     <span class="author">{from}</span>

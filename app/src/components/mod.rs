@@ -1,11 +1,13 @@
 //! The page's components, one per file.
 
+pub mod account;
 pub mod composer;
 pub mod connection;
 pub mod message_list;
 pub mod presence;
 
+pub use account::AccountPanel;
 pub use composer::Composer;
-pub use connection::{ConnectionIndicator, ConnectionToggle, NicknameField};
+pub use connection::{ConnectionIndicator, ConnectionToggle};
 pub use message_list::MessageList;
 pub use presence::{OnlineList, TypingIndicator};

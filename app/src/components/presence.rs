@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use chat_protocol::accounts::is_guest_name;
+
 use crate::chat::Chat;
 
 /// The people online, with a count that agrees whichever worker the page is on.
@@ -20,7 +22,9 @@ pub fn OnlineList() -> impl IntoView {
     }
 }
 
-/// One person online: yourself, or a button that starts a private conversation with them.
+/// One person online: yourself, a guest (marked), or an account: a button that starts a
+/// private conversation with them when you are signed in too (private messages are
+/// between accounts only).
 #[component]
 fn OnlineUser(name: String) -> impl IntoView {
     let chat = expect_context::<Chat>();
@@ -28,12 +32,17 @@ fn OnlineUser(name: String) -> impl IntoView {
         let name = name.clone();
         Signal::derive(move || chat.nickname.with(|me| *me == name))
     };
+    let is_guest = is_guest_name(&name);
+    let can_write_to = move || !is_me.get() && !is_guest && !chat.guest.get();
     let target = name.clone();
     view! {
-        <li class:me=move || is_me.get()>
-            <Show when=move || !is_me.get() fallback={
+        <li class:me=move || is_me.get() class:guest=is_guest>
+            <Show when=can_write_to fallback={
                 let name = name.clone();
-                move || name.clone()
+                move || view! {
+                    {name.clone()}
+                    {is_guest.then(|| view! { " " <span class="guest-badge">"guest"</span> })}
+                }
             }>
                 <button type="button" class="link user" title="Send a private message"
                     on:click={

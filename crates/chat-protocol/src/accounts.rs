@@ -25,6 +25,10 @@ pub enum CredentialError {
     /// The username started with `_`, `-` or `.`.
     #[error("username must start with a letter or a digit")]
     UsernameStart,
+    /// The username is one guests are shown under (`guest…`, `anonymous`): an account
+    /// under it would look like a guest, and a guest like it.
+    #[error("usernames starting with \"guest\" and the name \"anonymous\" are reserved for guests")]
+    UsernameReserved,
     /// The password had fewer than [`Password::MIN_CHARS`] characters.
     #[error("password too short: {0} characters, at least {min}", min = Password::MIN_CHARS)]
     PasswordTooShort(usize),
@@ -68,6 +72,10 @@ impl Username {
         if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return Err(CredentialError::UsernameStart);
         }
+        let key = name.to_ascii_lowercase();
+        if key.starts_with("guest") || key == crate::values::Nickname::ANONYMOUS {
+            return Err(CredentialError::UsernameReserved);
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -106,6 +114,14 @@ impl fmt::Display for Username {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether a message's author name is a guest's rather than an account's: guests are
+/// named `guest-…` (see [`crate::guest`]), the tutorial's nameless clients wrote as
+/// `anonymous`, and no [`Username`] can take either form.
+pub fn is_guest_name(author: &str) -> bool {
+    author.starts_with(crate::guest::GuestName::PREFIX)
+        || author == crate::values::Nickname::ANONYMOUS
 }
 
 /// Whether `c` may appear in a [`Username`].
@@ -246,6 +262,27 @@ mod tests {
         }
         assert!(Username::parse("7ana").is_ok());
         assert!(Username::parse("ana.").is_ok());
+    }
+
+    #[test]
+    fn guest_names_are_reserved_in_any_case() {
+        for name in [
+            "guest",
+            "guest-3f2a",
+            "Guest7",
+            "GUESTS",
+            "anonymous",
+            "Anonymous",
+        ] {
+            assert_eq!(
+                Username::parse(name),
+                Err(CredentialError::UsernameReserved),
+                "{name}"
+            );
+        }
+        assert!(Username::parse("theguest").is_ok());
+        assert!(is_guest_name("guest-3f2a") && is_guest_name("anonymous"));
+        assert!(!is_guest_name("vic") && !is_guest_name("Guest"));
     }
 
     #[test]

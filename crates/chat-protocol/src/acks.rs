@@ -150,6 +150,20 @@ pub struct NicknameSet {
     pub nickname: String,
 }
 
+/// `identity`, server → client, once per connection before any message: who the server
+/// took this socket to be. An account's name comes from the session cookie the socket's
+/// handshake carried; anything else is a guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The name the socket's messages are signed with.
+    pub name: String,
+    /// `true` for a guest, `false` for a signed-in account.
+    pub guest: bool,
+    /// Whether this guest may post (`--guests allow`); accounts always may.
+    #[serde(rename = "canPost")]
+    pub can_post: bool,
+}
+
 /// `user joined` / `user left`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserEvent {

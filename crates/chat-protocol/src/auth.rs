@@ -2,14 +2,16 @@
 //! server into [`ConnectAuth`], the one validated view every part of the server reads.
 //!
 //! Every field is optional, so the tutorial's client (which sends only `serverOffset`) and
-//! clients that send nothing at all keep working. Only a malformed nickname is refused (the
-//! client gets it as its `connect_error`); anything else malformed falls back to the
-//! tutorial's behaviour.
+//! clients that send nothing at all keep working; anything malformed falls back to the
+//! tutorial's behaviour. Nothing here says who a client is: an account is known only from
+//! the session cookie of the handshake, never from what the page's script sends, and
+//! `nickname` can only propose a guest name ([`crate::guest`]).
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::values::{HistoryLimit, Nickname, ServerOffset, ValidationError};
+use crate::guest::GuestName;
+use crate::values::{HistoryLimit, ServerOffset};
 
 /// What a client sends as its connect `auth`. Fields left `None` are not sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -24,7 +26,8 @@ pub struct AuthRequest {
     /// The highest private offset this client has seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_offset: Option<i64>,
-    /// The name this socket's messages are signed with.
+    /// The guest name this client would like (`guest-…`), when it is not signed in;
+    /// ignored otherwise, and when it is not a guest name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// Live messages as `chat messages` lists, one per write.
@@ -51,8 +54,8 @@ pub struct ConnectAuth {
     pub history_limit: Option<HistoryLimit>,
     /// Replay this user's private messages after this offset.
     pub private_offset: ServerOffset,
-    /// Who the socket's messages are signed as ([`Nickname::anonymous`] when not sent).
-    pub nickname: Nickname,
+    /// The guest name the client proposed, if it proposed a valid one.
+    pub guest_name: Option<GuestName>,
     /// How the socket takes live messages.
     pub delivery: Delivery,
 }
@@ -60,24 +63,23 @@ pub struct ConnectAuth {
 impl ConnectAuth {
     /// Parses a client's `auth` (`None` when it sent none, or something that is not JSON).
     /// Offsets that are missing, negative or malformed mean 0; a `historyLimit` outside
-    /// 1–10000 means none; `batched` is on only for `true`. A nickname that is present but
-    /// invalid is the one error.
-    pub fn parse(auth: Option<&Value>) -> Result<Self, ValidationError> {
+    /// 1–10000 means none; `batched` is on only for `true`; a `nickname` that is not a guest
+    /// name is ignored.
+    pub fn parse(auth: Option<&Value>) -> Self {
         let field = |name: &str| auth.and_then(|auth| auth.get(name));
-        let nickname = match field("nickname") {
-            None | Some(Value::Null) => Nickname::anonymous(),
-            Some(name) => Nickname::from_json(name)?,
-        };
-        Ok(Self {
+        let guest_name = field("nickname")
+            .and_then(Value::as_str)
+            .and_then(GuestName::parse);
+        Self {
             server_offset: ServerOffset::lenient(field("serverOffset")),
             history_limit: HistoryLimit::lenient(field("historyLimit")),
             private_offset: ServerOffset::lenient(field("privateOffset")),
-            nickname,
+            guest_name,
             delivery: match field("batched") {
                 Some(Value::Bool(true)) => Delivery::Batched,
                 _ => Delivery::PerMessage,
             },
-        })
+        }
     }
 }
 
@@ -89,14 +91,14 @@ mod tests {
     #[test]
     fn no_auth_is_the_tutorials_fresh_client() {
         for auth in [None, Some(json!(null)), Some(json!({})), Some(json!("x"))] {
-            let parsed = ConnectAuth::parse(auth.as_ref()).unwrap();
+            let parsed = ConnectAuth::parse(auth.as_ref());
             assert_eq!(
                 parsed,
                 ConnectAuth {
                     server_offset: ServerOffset(0),
                     history_limit: None,
                     private_offset: ServerOffset(0),
-                    nickname: Nickname::anonymous(),
+                    guest_name: None,
                     delivery: Delivery::PerMessage,
                 }
             );
@@ -105,28 +107,26 @@ mod tests {
 
     #[test]
     fn offsets_are_read_leniently() {
-        let offset = |auth: Value| ConnectAuth::parse(Some(&auth)).unwrap().server_offset;
+        let offset = |auth: Value| ConnectAuth::parse(Some(&auth)).server_offset;
         assert_eq!(offset(json!({"serverOffset": -3})), ServerOffset(0));
         assert_eq!(offset(json!({"serverOffset": "x"})), ServerOffset(0));
         assert_eq!(offset(json!({"serverOffset": 1.5})), ServerOffset(0));
         assert_eq!(offset(json!({"serverOffset": 12})), ServerOffset(12));
         assert_eq!(offset(json!({"serverOffset": " 7"})), ServerOffset(7));
-        let private = ConnectAuth::parse(Some(&json!({"privateOffset": 4}))).unwrap();
+        let private = ConnectAuth::parse(Some(&json!({"privateOffset": 4})));
         assert_eq!(private.private_offset, ServerOffset(4));
     }
 
     #[test]
-    fn only_a_bad_nickname_is_refused() {
+    fn a_nickname_only_proposes_a_guest_name() {
+        let guest = |auth: Value| ConnectAuth::parse(Some(&auth)).guest_name;
+        for not_a_guest in [json!(3), json!(" "), json!("vic"), json!("Guest-1")] {
+            assert_eq!(guest(json!({ "nickname": not_a_guest })), None);
+        }
         assert_eq!(
-            ConnectAuth::parse(Some(&json!({"nickname": 3}))),
-            Err(ValidationError::NicknameNotString("number"))
+            guest(json!({"nickname": "guest-3f2a"})).map(GuestName::into_inner),
+            Some("guest-3f2a".into())
         );
-        assert_eq!(
-            ConnectAuth::parse(Some(&json!({"nickname": " "}))),
-            Err(ValidationError::EmptyNickname)
-        );
-        let bo = ConnectAuth::parse(Some(&json!({"nickname": " bo "}))).unwrap();
-        assert_eq!(bo.nickname.as_str(), "bo");
     }
 
     #[test]
@@ -135,19 +135,19 @@ mod tests {
             server_offset: Some(41),
             history_limit: Some(50),
             private_offset: Some(2),
-            nickname: Some("ana".into()),
+            nickname: Some("guest-ana".into()),
             batched: Some(true),
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(
             json,
-            json!({"serverOffset": 41, "historyLimit": 50, "privateOffset": 2, "nickname": "ana", "batched": true})
+            json!({"serverOffset": 41, "historyLimit": 50, "privateOffset": 2, "nickname": "guest-ana", "batched": true})
         );
-        let parsed = ConnectAuth::parse(Some(&json)).unwrap();
+        let parsed = ConnectAuth::parse(Some(&json));
         assert_eq!(parsed.server_offset, ServerOffset(41));
         assert_eq!(parsed.history_limit.map(HistoryLimit::get), Some(50));
         assert_eq!(parsed.private_offset, ServerOffset(2));
-        assert_eq!(parsed.nickname.as_str(), "ana");
+        assert_eq!(parsed.guest_name.unwrap().as_str(), "guest-ana");
         assert_eq!(parsed.delivery, Delivery::Batched);
         assert_eq!(
             serde_json::to_value(AuthRequest::default()).unwrap(),

@@ -43,3 +43,7 @@ pub const HISTORY: &str = "history";
 /// Both ways. Client → server: `true` or `false` (volatile, no ack); server → client:
 /// [`crate::acks::TypingEvent`] to every other socket.
 pub const TYPING: &str = "typing";
+
+/// Server → client, once per connection, before the replay: who the server took this
+/// socket to be ([`crate::acks::Identity`]).
+pub const IDENTITY: &str = "identity";

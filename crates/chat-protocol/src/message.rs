@@ -2,7 +2,7 @@
 //! server builds them with [`chat_message_args`] / [`private_message_args`], a client reads
 //! them with [`ChatMessage::from_args`] / [`PrivateMessage::from_args`].
 //!
-//! `chat message` is `(text, serverOffset, { author, createdAt })`: the tutorial's two
+//! `chat message` is `(text, serverOffset, { author, createdAt, guest })`: the tutorial's two
 //! arguments, then ours (the tutorial's client ignores a third argument). A `chat messages`
 //! list holds the same argument lists, one per message. `private message` is `(text,
 //! privateOffset, { from, to, createdAt })`.
@@ -20,6 +20,10 @@ pub struct MessageMeta<'a> {
     pub author: &'a str,
     /// When the server accepted it, in unix milliseconds.
     pub created_at: i64,
+    /// Whether the author is a guest (not signed in, or the message predates accounts):
+    /// [`crate::accounts::is_guest_name`] of the author. Otherwise the name is an
+    /// account's, verified by the server.
+    pub guest: bool,
 }
 
 /// What a `private message` carries after `(text, privateOffset)`.
@@ -41,14 +45,23 @@ pub type ChatMessageArgs<'a> = (&'a str, ServerOffset, MessageMeta<'a>);
 /// The arguments of one `private message` to clients.
 pub type PrivateMessageArgs<'a> = (&'a str, ServerOffset, PrivateMeta<'a>);
 
-/// `(text, serverOffset, { author, createdAt })`.
+/// `(text, serverOffset, { author, createdAt, guest })`.
 pub fn chat_message_args<'a>(
     text: &'a str,
     offset: ServerOffset,
     author: &'a str,
     created_at: i64,
 ) -> ChatMessageArgs<'a> {
-    (text, offset, MessageMeta { author, created_at })
+    let guest = crate::accounts::is_guest_name(author);
+    (
+        text,
+        offset,
+        MessageMeta {
+            author,
+            created_at,
+            guest,
+        },
+    )
 }
 
 /// `(text, privateOffset, { from, to, createdAt })`.
@@ -81,6 +94,8 @@ pub struct ChatMessage {
     pub author: String,
     /// When the server accepted it, in unix milliseconds (0 when not sent).
     pub created_at: i64,
+    /// Whether the author is a guest (`true` when the server did not say).
+    pub guest: bool,
 }
 
 impl ChatMessage {
@@ -96,6 +111,7 @@ impl ChatMessage {
             server_offset,
             author: meta["author"].as_str().unwrap_or_default().to_owned(),
             created_at: meta["createdAt"].as_i64().unwrap_or_default(),
+            guest: meta["guest"].as_bool().unwrap_or(true),
         })
     }
 }
@@ -165,7 +181,7 @@ mod tests {
             vec![
                 json!("hé \"q\""),
                 json!(42),
-                json!({"author": "ana", "createdAt": 1_700})
+                json!({"author": "ana", "createdAt": 1_700, "guest": false})
             ]
         );
         assert_eq!(
@@ -175,8 +191,11 @@ mod tests {
                 server_offset: ServerOffset(42),
                 author: "ana".into(),
                 created_at: 1_700,
+                guest: false,
             })
         );
+        let by_guest = as_args(chat_message_args("hi", ServerOffset(1), "guest-3f2a", 1));
+        assert_eq!(by_guest[2]["guest"], json!(true));
     }
 
     #[test]

@@ -1,11 +1,16 @@
-//! Accounts: who a person is across sockets, pages and hosts (the identity issue).
+//! Accounts: who a person is across sockets, pages and hosts.
 //!
-//! This holds the pieces sign-up and sign-in are built from, each testable on its own:
-//! [`password`] (argon2id hashing and verification, off the async runtime) and
-//! [`session_id`] (random session ids, their cookie form and the hash the store keeps).
-//! Accounts and sessions themselves are kept by [`crate::store`]
-//! ([`crate::store::accounts`]). Nothing here is wired into the socket handlers or the
-//! pages yet.
+//! [`service::Accounts`] is what the HTTP forms and the socket handshake call; it is built
+//! from pieces each testable on its own: [`password`] (argon2id hashing and verification,
+//! off the async runtime), [`session_id`] (random session ids and the hash the store
+//! keeps), [`cookie`] (how the id travels, out of the page script's reach) and
+//! [`attempts`] (sign-in limits). Accounts and sessions themselves are kept by
+//! [`crate::store`] ([`crate::store::accounts`]).
 
+pub mod attempts;
+pub mod cookie;
 pub mod password;
+pub mod service;
 pub mod session_id;
+
+pub use service::{Accounts, AccountsConfig, AuthError, Started};

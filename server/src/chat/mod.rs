@@ -1,6 +1,8 @@
 //! The chat itself: how a message travels from one client to every other.
 //!
 //! - [`events`]: the Socket.IO event handlers, one file per event family;
+//! - [`identity`]: who a socket is (an account from its session cookie, or a guest), and
+//!   the rooms that follow from it;
 //! - [`session`]: what the server keeps per socket, and the budget costly events spend;
 //! - [`ack`]: acks that wait for room in a full socket queue instead of being lost;
 //! - [`queue_wait`]: the polling delay used by whoever waits for that room;
@@ -29,6 +31,7 @@ pub mod encoded;
 pub mod events;
 pub mod feed;
 pub mod from_primary;
+pub mod identity;
 pub mod limits;
 pub mod presence;
 pub mod queue_wait;
@@ -40,14 +43,11 @@ pub mod writer;
 
 use std::sync::Arc;
 
-use crate::domain::Nickname;
+pub use identity::{session_room, user_room};
+
+use crate::accounts::Accounts;
 use crate::metrics::Metrics;
 use crate::store::Store;
-
-/// The room of every socket of one nickname (private messages are sent to it).
-pub fn user_room(nickname: &Nickname) -> String {
-    format!("user:{}", nickname.as_str())
-}
 
 /// What the socket handlers share, injected as Socket.IO state.
 #[derive(Clone)]
@@ -70,4 +70,8 @@ pub struct ChatState {
     pub metrics: Arc<Metrics>,
     /// Who is online.
     pub presence: Arc<presence::Presence>,
+    /// Accounts and sessions: who a handshake's cookie signs in.
+    pub accounts: Arc<Accounts>,
+    /// What guests may do.
+    pub guests: identity::GuestPolicy,
 }

@@ -1,5 +1,5 @@
-//! What the server keeps per socket (its address, name, message budget, typing flag and
-//! what its handshake asked to replay), and the budget every costly event spends.
+//! What the server keeps per socket (its address, identity, name, message budget, typing
+//! flag and what its handshake asked to replay), and the budget every costly event spends.
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -14,6 +14,7 @@ use socketioxide::extract::TryData;
 use super::ChatState;
 use super::ack::Ack;
 use super::args::EventArgs;
+use super::identity::Identity;
 use super::limits::TokenBucket;
 use crate::domain::{HistoryLimit, Nickname, ServerOffset, ValidationError};
 use crate::sync::lock;
@@ -46,6 +47,8 @@ pub struct ReplayRequest {
 pub struct SocketSession {
     /// The client's address (none for a non-TCP transport), for the per-address limit.
     pub address: Option<IpAddr>,
+    /// Who it is (decided at connect, from its session cookie).
+    pub identity: Identity,
     /// The name its messages are signed with.
     nickname: Mutex<Nickname>,
     /// The message rate limit.
@@ -57,12 +60,19 @@ pub struct SocketSession {
 }
 
 impl SocketSession {
-    /// The session of a socket admitted with `auth` from `address`, allowed `rate`
-    /// messages a second with bursts of `burst`.
-    pub fn new(auth: &ConnectAuth, address: Option<IpAddr>, (rate, burst): (u32, u32)) -> Self {
+    /// The session of a socket admitted as `identity` named `nickname`, with `auth`, from
+    /// `address`, allowed `rate` messages a second with bursts of `burst`.
+    pub fn new(
+        identity: Identity,
+        nickname: Nickname,
+        auth: &ConnectAuth,
+        address: Option<IpAddr>,
+        (rate, burst): (u32, u32),
+    ) -> Self {
         Self {
             address,
-            nickname: Mutex::new(auth.nickname.clone()),
+            identity,
+            nickname: Mutex::new(nickname),
             bucket: Mutex::new(TokenBucket::new(rate, burst)),
             typing: AtomicBool::new(false),
             replay: ReplayRequest {

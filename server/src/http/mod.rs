@@ -1,7 +1,9 @@
-//! HTTP routes other than Socket.IO: the server-rendered page, the client bundle, the
+//! HTTP routes other than Socket.IO: the server-rendered page, the account forms
+//! ([`auth`]), the client bundle, the
 //! operations endpoints, and what guards them (security headers, the Origin allow-list),
 //! and what the Socket.IO endpoint's requests keep.
 
+pub mod auth;
 pub mod client_bundle;
 pub mod ops;
 pub mod origin;

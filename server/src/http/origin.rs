@@ -43,6 +43,35 @@ impl AllowedOrigins {
     }
 }
 
+impl AllowedOrigins {
+    /// Checks a form post (the account forms): its `Origin` must be present and be the
+    /// site's own or one listed by `--allow-origin` (`*` is not enough: it would let any
+    /// site sign a visitor in or out). A refusal is a 403 saying why.
+    pub fn check_form(&self, headers: &axum::http::HeaderMap) -> Result<(), Response> {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            return Err((
+                StatusCode::FORBIDDEN,
+                "this form must be posted from the chat's own page (no Origin header)",
+            )
+                .into_response());
+        };
+        let listed = Self {
+            any: false,
+            origins: self.origins.clone(),
+        };
+        if listed.allows(origin, host) {
+            return Ok(());
+        }
+        tracing::debug!(origin, "refused a form posted from another origin");
+        Err((
+            StatusCode::FORBIDDEN,
+            format!("this form must be posted from the chat's own page, not from {origin}"),
+        )
+            .into_response())
+    }
+}
+
 /// Refuses Socket.IO requests from origins not allowed (403 with the reason).
 pub async fn check_origin(
     State(allowed): State<AllowedOrigins>,

@@ -1,6 +1,6 @@
 //! Security headers: a Content-Security-Policy on the page (its one inline script, the
 //! hydration bootstrap, is allowed by a per-response nonce; the WASM by
-//! `'wasm-unsafe-eval'`), and `nosniff` / `no-referrer` on every response.
+//! `'wasm-unsafe-eval'`), and `nosniff` / `same-origin` referrers on every response.
 
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
@@ -32,7 +32,10 @@ pub fn add_page_policy(reload_port: u32) {
     }
 }
 
-/// Adds `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` to a response.
+/// Adds `X-Content-Type-Options: nosniff` and `Referrer-Policy: same-origin` to a response:
+/// nothing leaks to other sites, while the page's own form posts keep a real `Origin`
+/// (under `no-referrer` a browser sends `Origin: null` with them, and the sign-in forms
+/// check it).
 pub async fn add_common_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
@@ -41,7 +44,7 @@ pub async fn add_common_headers(mut response: Response) -> Response {
     );
     headers.insert(
         HeaderName::from_static("referrer-policy"),
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }

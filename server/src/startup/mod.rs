@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::services::ServeDir;
 
+use crate::accounts::Accounts;
 use crate::adapter::driver::ClusterDriver;
 use crate::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use crate::chat::from_primary::FromPrimary;
@@ -137,7 +138,10 @@ impl Application {
             };
             (events, sinks)
         });
+        let accounts = Arc::new(Accounts::new(store.clone(), config.accounts()));
         let state = ChatState {
+            accounts: accounts.clone(),
+            guests: config.guests,
             store: store.clone(),
             writer,
             feed: feed.clone(),
@@ -208,10 +212,20 @@ impl Application {
                 redis: config.adapter.is_some(),
             }),
         };
+        let auth = http::auth::AuthRoutes {
+            accounts: accounts.clone(),
+            io: io.clone(),
+            origins: AllowedOrigins::new(&config.allow_origin),
+        };
         let router = Router::new()
             .merge(http::client_bundle::routes())
             .merge(http::ops::routes(ops))
-            .merge(http::page::routes(options, config.client_settings()))
+            .merge(http::auth::routes(auth))
+            .merge(http::page::routes(
+                options,
+                config.client_settings(),
+                accounts,
+            ))
             .fallback_service(socket_service)
             .layer(axum::middleware::map_response(
                 http::security::add_common_headers,

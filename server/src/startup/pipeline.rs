@@ -90,8 +90,8 @@ impl Pipeline {
         })
     }
 
-    /// Worker `index` of the primary at `ipc_path`: writes, commits and presence go
-    /// through the link; the store is only read.
+    /// Worker `index` of the primary at `ipc_path`: message writes, commits and presence go
+    /// through the link; the store is read, and written only for accounts and sessions.
     pub(super) async fn worker(
         config: &Config,
         index: u16,
@@ -100,7 +100,7 @@ impl Pipeline {
         metrics: &Arc<Metrics>,
     ) -> Result<Self, StartupError> {
         let (link, last_committed, events) = PrimaryLink::connect(ipc_path, index).await?;
-        let store = Store::open_read_only(&config.store_location()).await?;
+        let store = Store::open_worker(&config.store_location()).await?;
         let (feed, fell_behind) = Feed::new(
             last_committed,
             sockets.clone(),

@@ -80,6 +80,16 @@ pub(crate) fn session_is_live(
     now < expires_at && now < last_seen_at.saturating_add(idle_ms)
 }
 
+/// Whether a live session last seen at `last_seen_at` should have `last_seen_at` moved to
+/// `now`: once a tenth of the idle timeout (at most a minute) has passed. Looking a session
+/// up is then a read nearly every time (every page load and socket handshake looks one
+/// up), and a session idles out at most that much earlier than its last use says.
+pub(crate) fn session_needs_touch(last_seen_at: i64, now: i64, idle_timeout: Duration) -> bool {
+    let interval = (idle_timeout / 10).min(Duration::from_secs(60));
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    now.saturating_sub(last_seen_at) >= interval_ms
+}
+
 /// The account operations. Times are unix milliseconds, as for messages. Writes (and
 /// [`Store::session`], which writes) fail with [`StoreError::ReadOnly`] on a store opened
 /// read-only, on both databases.
@@ -157,8 +167,10 @@ impl Store {
     }
 
     /// The account a session signs in, if the session is live at `now`: not expired, and
-    /// used within `idle_timeout`. A live session's `last_seen_at` becomes `now`; an expired
-    /// or idle one is deleted (it can never come back) and is `None`, like an unknown one.
+    /// used within `idle_timeout`. A live session's `last_seen_at` becomes `now` when it is
+    /// a tenth of the idle timeout old (at most a minute; otherwise this is only a read);
+    /// an expired or idle one is deleted (it can never come back) and is `None`, like an
+    /// unknown one.
     pub async fn session(
         &self,
         id_hash: SessionIdHash,
@@ -193,6 +205,16 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_is_touched_once_a_tenth_of_its_idle_timeout_has_passed() {
+        let idle = Duration::from_millis(100);
+        assert!(!session_needs_touch(500, 509, idle));
+        assert!(session_needs_touch(500, 510, idle));
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert!(!session_needs_touch(0, 59_999, week), "at most a minute");
+        assert!(session_needs_touch(0, 60_000, week));
+    }
 
     #[test]
     fn a_session_is_live_before_its_expiry_and_its_idle_timeout_only() {

@@ -82,7 +82,18 @@ impl Store {
         })
     }
 
-    /// Opens the store for reading only (a worker: replays and history).
+    /// Opens the store as a worker does: replays, history, accounts and sessions; messages
+    /// are written by the primary (no migrations are applied: the primary has).
+    pub async fn open_worker(location: &StoreLocation) -> Result<Self, StoreError> {
+        Ok(match location {
+            StoreLocation::Sqlite(path) => Self::Sqlite(SqliteStore::open_worker(path).await?),
+            StoreLocation::Postgres(url) => {
+                Self::Postgres(PostgresStore::open_without_migrating(url).await?)
+            }
+        })
+    }
+
+    /// Opens the store for reading only: writes fail with [`StoreError::ReadOnly`].
     pub async fn open_read_only(location: &StoreLocation) -> Result<Self, StoreError> {
         Ok(match location {
             StoreLocation::Sqlite(path) => Self::Sqlite(SqliteStore::open_read_only(path).await?),

@@ -1,25 +1,31 @@
-//! A socket's life: admitted (connection limits, its connect `auth` parsed once into a
-//! [`ConnectAuth`]) before CONNECT is sent, replayed what it missed once connected, and let
-//! go on disconnect.
+//! A socket's life: admitted (its identity from the handshake's session cookie, the guest
+//! policy, connection limits, its connect `auth` parsed once into a [`ConnectAuth`]) before
+//! CONNECT is sent, told who it is and replayed what it missed once connected, and let go
+//! on disconnect.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::extract::ConnectInfo;
+use chat_protocol::acks::Identity as IdentityPayload;
 use chat_protocol::auth::ConnectAuth;
+use chat_protocol::events::IDENTITY;
 use serde_json::Value;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use super::people::broadcast_typing;
+use crate::accounts::cookie::SessionCookie;
 use crate::adapter::ChatAdapter;
 use crate::chat::feed::Joining;
+use crate::chat::identity::{GuestPolicy, Identity, starting_name};
 use crate::chat::limits::ConnectionRefused;
 use crate::chat::replay::{self, ReplayError};
 use crate::chat::session::SocketSession;
-use crate::chat::{ChatState, user_room};
-use crate::domain::{ServerOffset, ValidationError};
+use crate::chat::{ChatState, session_room, user_room};
+use crate::domain::ServerOffset;
+use crate::store::StoreError;
 
 /// Why a socket was not admitted; the text reaches the client as its `connect_error`.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +33,12 @@ pub enum ConnectRefused {
     /// A connection limit.
     #[error(transparent)]
     Limit(#[from] ConnectionRefused),
-    /// The auth payload's nickname is invalid.
-    #[error("invalid nickname: {0}")]
-    Nickname(#[from] ValidationError),
+    /// Guests may not connect (`--guests deny`) and the handshake carried no live session.
+    #[error("this chat is for signed-in users only: sign in first (guests are not allowed)")]
+    GuestsDenied,
+    /// The session could not be checked.
+    #[error("your sign-in could not be checked (storage unavailable); retry")]
+    Accounts(#[source] StoreError),
 }
 
 /// Admits a socket (connection limits) and registers its event handlers. Runs as a connect
@@ -42,9 +51,8 @@ pub async fn admit_and_register(
     auth: TryData<Value>,
     State(chat): State<ChatState>,
 ) -> Result<(), ConnectRefused> {
-    let auth = ConnectAuth::parse(auth.0.as_ref().ok()).inspect_err(|_| {
-        chat.metrics.refuse("invalid_nickname");
-    })?;
+    let auth = ConnectAuth::parse(auth.0.as_ref().ok());
+    let identity = identify(&socket, &chat).await?;
     let address = socket
         .req_parts()
         .extensions
@@ -55,7 +63,16 @@ pub async fn admit_and_register(
         chat.metrics.refuse(refused.reason());
         return Err(refused.into());
     }
+    let nickname = starting_name(&identity, auth.guest_name.as_ref(), &socket.id.to_string());
+    if let Identity::Account {
+        username, session, ..
+    } = &identity
+    {
+        socket.join([user_room(username), session_room(session)]);
+    }
     socket.extensions.insert(Arc::new(SocketSession::new(
+        identity,
+        nickname.clone(),
         &auth,
         address,
         chat.message_rate,
@@ -63,10 +80,39 @@ pub async fn admit_and_register(
     socket.extensions.insert(auth.delivery);
     chat.metrics.sockets_connected.inc();
     super::register(&socket);
-    socket.join(user_room(&auth.nickname));
     // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
-    chat.presence.joined(auth.nickname.as_str()).await;
+    chat.presence.joined(nickname.as_str()).await;
     Ok(())
+}
+
+/// Who the socket is: the account its handshake's session cookie signs in, else a guest
+/// (if guests are allowed). A forged, expired or signed-out cookie is no session: the
+/// socket is a guest, never the account.
+async fn identify(
+    socket: &SocketRef<ChatAdapter>,
+    chat: &ChatState,
+) -> Result<Identity, ConnectRefused> {
+    let cookie = SessionCookie::from_headers(&socket.req_parts().headers);
+    let signed_in = chat.accounts.signed_in(&cookie).await.map_err(|error| {
+        tracing::warn!(sid = %socket.id, %error, "a session could not be checked");
+        chat.metrics.refuse("accounts_unavailable");
+        ConnectRefused::Accounts(error)
+    })?;
+    match (signed_in, cookie.id()) {
+        (Some(account), Some(id)) => Ok(Identity::Account {
+            id: account.account_id,
+            username: account.username,
+            session: id.hash(),
+        }),
+        _ => match chat.guests {
+            GuestPolicy::Allow => Ok(Identity::Guest { may_post: true }),
+            GuestPolicy::ReadOnly => Ok(Identity::Guest { may_post: false }),
+            GuestPolicy::Deny => {
+                chat.metrics.refuse("guests_denied");
+                Err(ConnectRefused::GuestsDenied)
+            }
+        },
+    }
 }
 
 /// A socket disconnected: stop delivering to it, release its connection slot, count why.
@@ -137,14 +183,21 @@ pub async fn on_connect(socket: SocketRef<ChatAdapter>, State(chat): State<ChatS
     tracing::debug!(sid = %socket.id, from = from.0, "connected");
 
     let_the_first_ping_go_first().await;
+    let identity = IdentityPayload {
+        name: session.nickname().into_inner(),
+        guest: session.identity.account().is_none(),
+        can_post: session.identity.may_post(),
+    };
+    if let Err(error) = socket.emit(IDENTITY, &identity) {
+        tracing::debug!(sid = %socket.id, %error, "identity not sent");
+    }
 
-    // Private messages first (few; their own sequence), then the public replay.
-    // `anonymous` is shared by every client without a nickname: it has no private messages.
-    let nickname = session.nickname();
-    if !nickname.is_anonymous()
+    // Private messages first (few; their own sequence), then the public replay. Only an
+    // account has private messages.
+    if let Some((_, username)) = session.identity.account()
         && let Err(error) = chat
             .replayer
-            .replay_private(&socket, nickname.as_str(), session.replay.private_offset)
+            .replay_private(&socket, username, session.replay.private_offset)
             .await
     {
         tracing::debug!(sid = %socket.id, %error, "private replay ended early");

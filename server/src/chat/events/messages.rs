@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
-use chat_protocol::acks::Stored;
+use chat_protocol::acks::{Refused, Stored};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
 use crate::adapter::ChatAdapter;
 use crate::chat::ChatState;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
+use crate::chat::identity::Identity;
 use crate::chat::session::{SocketSession, storage_unavailable};
 use crate::domain::NewMessage;
 use crate::store::{WriteError, WriteOutcome, WriteReceipt};
 
-/// `chat message` (text, clientOffset) + ack: validate, store, broadcast, then ack.
+/// `chat message` (text, clientOffset) + ack: validate, store, broadcast, then ack. Signed
+/// with the socket's account, or as its guest name (refused under `--guests read-only`).
 ///
 /// Bad input is acked with `{ error }`; a message over the rate limit with `{ error,
 /// retryAfterMs }`; a storage failure too (nothing was stored: the same message may be sent
@@ -31,7 +33,16 @@ pub async fn on_chat_message(
     let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
         return;
     };
-    let message = message.by(session.nickname());
+    let message = match &session.identity {
+        Identity::Account { id, .. } => message.by_account(session.nickname(), id.0),
+        Identity::Guest { may_post: true } => message.by_guest(session.nickname()),
+        Identity::Guest { may_post: false } => {
+            chat.metrics.refuse("guest_read_only");
+            let error = "guests may read but not post here: sign in to post";
+            ack.send(&Refused::permanent(error)).await;
+            return;
+        }
+    };
     match chat.writer.write(message).await {
         Ok(WriteReceipt { outcome, .. }) => {
             // The sender sees its message before the ack, even inside a delivery window.

@@ -11,14 +11,16 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
 use crate::adapter::ChatAdapter;
+use crate::chat::ChatState;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::session::{STORAGE_RETRY_MS, SocketSession};
-use crate::chat::{ChatState, user_room};
 use crate::domain::Nickname;
+use chat_protocol::guest::GuestName;
 
-/// `nickname` (name) + ack: signs this socket's next messages with `name`. Acked with
-/// `{ nickname }`, or `{ error }` when the name is invalid (the old one stays).
+/// `nickname` (name) + ack: a guest takes another guest name (`guest-…`). Acked with
+/// `{ nickname }`, or `{ error }` saying why (an account is named by its username; a
+/// guest only by a guest name; the old name stays).
 pub async fn on_nickname(
     socket: SocketRef<ChatAdapter>,
     args: TryData<EventArgs>,
@@ -31,11 +33,22 @@ pub async fn on_nickname(
     else {
         return;
     };
+    if session.identity.account().is_some() {
+        let error = "you are signed in: your name is your account's username";
+        ack.send(&Refused::permanent(error)).await;
+        return;
+    }
+    if GuestName::parse(nickname.as_str()).is_none() {
+        let error = format!(
+            "guests are named {}… (lowercase letters and digits): sign in to chat under a name of your own",
+            GuestName::PREFIX
+        );
+        ack.send(&Refused::permanent(error)).await;
+        return;
+    }
     tracing::debug!(sid = %socket.id, "nickname changed");
     let old = session.rename(nickname.clone());
     if old != nickname {
-        socket.leave(user_room(&old));
-        socket.join(user_room(&nickname));
         chat.presence.joined(nickname.as_str()).await;
         chat.presence.left(old.as_str()).await;
     }

@@ -1,5 +1,6 @@
-//! `private message`: stored like a public message (its own sequence), then sent to the
-//! sockets of its sender and its recipient only, on every worker.
+//! `private message`: between two accounts only. Stored like a public message (its own
+//! sequence), then sent to the sockets of its sender's and its recipient's accounts only,
+//! on every worker and host.
 
 use std::sync::Arc;
 
@@ -14,13 +15,14 @@ use crate::chat::args::EventArgs;
 use crate::chat::encoded::private_args;
 use crate::chat::session::{SocketSession, storage_unavailable};
 use crate::chat::{ChatState, user_room};
-use crate::domain::{NewMessage, Nickname};
+use crate::domain::{NewMessage, Nickname, Username};
 use crate::store::{StoredPrivateMessage, WriteError, WriteOutcome, WriteReceipt};
 
 /// `private message` (to, text, clientOffset) + ack: stores it, sends it to the sockets of
-/// the sender and the recipient only (on every worker), then acks `{ privateOffset }`. The
-/// recipient must be online (`{ error }` otherwise); bad input and the rate limit are
-/// answered as for `chat message`.
+/// the sender's and the recipient's accounts only (on every worker), then acks
+/// `{ privateOffset }`. Both sides must be accounts: a guest, or a recipient with no
+/// account, gets `{ error }`; the recipient need not be online (it is replayed when they
+/// connect). Bad input and the rate limit are answered as for `chat message`.
 pub async fn on_private_message(
     socket: SocketRef<ChatAdapter>,
     io: SocketIo<ChatAdapter>,
@@ -34,23 +36,37 @@ pub async fn on_private_message(
     let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
         return;
     };
-    let message = message.by(session.nickname());
-    let Some(recipient) = message.recipient.clone() else {
+    let Some((account, _)) = session.identity.account() else {
+        let error = "private messages are between signed-in accounts: sign in to send one";
+        ack.send(&Refused::permanent(error)).await;
         return;
     };
-    if message.author.is_anonymous() || recipient.is_anonymous() {
-        let error = format!(
-            "private messages need a nickname on both sides ({} is shared by every client without one)",
-            Nickname::ANONYMOUS
-        );
-        ack.send(&Refused::permanent(error)).await;
+    let Some(asked_for) = message.recipient.as_ref() else {
         return;
+    };
+    let recipient = match Username::parse(asked_for.as_str()) {
+        Ok(name) => chat.store.account_by_username(&name.key()).await,
+        Err(_) => Ok(None),
+    };
+    let recipient = match recipient {
+        Ok(Some(found)) => found.username,
+        Ok(None) => {
+            let error = format!("no account is named {}", asked_for.as_str());
+            ack.send(&Refused::permanent(error)).await;
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(sid = %socket.id, %error, "recipient lookup failed; error ack");
+            ack.send(&storage_unavailable()).await;
+            return;
+        }
+    };
+    let recipient = Nickname::parse(&recipient).expect("a stored username is a valid nickname");
+    let message = NewMessage {
+        recipient: Some(recipient.clone()),
+        ..message
     }
-    if !chat.presence.is_online(recipient.as_str()) {
-        let error = format!("no user named {} is online", recipient.as_str());
-        ack.send(&Refused::permanent(error)).await;
-        return;
-    }
+    .by_account(session.nickname(), account.0);
     let sender = message.author.clone();
     let text = message.text.as_str().to_owned();
     match chat.writer.write(message).await {
@@ -66,7 +82,7 @@ pub async fn on_private_message(
                 to: recipient.as_str().to_owned(),
                 created_at,
             };
-            let rooms = [user_room(&sender), user_room(&recipient)];
+            let rooms = [user_room(sender.as_str()), user_room(recipient.as_str())];
             if let Err(error) = io
                 .to(rooms)
                 .emit(PRIVATE_MESSAGE, &private_args(&stored))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::PostgresStore;
 use crate::domain::{Username, UsernameKey};
-use crate::store::accounts::session_is_live;
+use crate::store::accounts::{session_is_live, session_needs_touch};
 use crate::store::{Account, AccountId, SessionAccount, SessionIdHash, StoreError};
 
 impl PostgresStore {
@@ -125,33 +125,37 @@ impl PostgresStore {
         idle_timeout: Duration,
     ) -> Result<Option<SessionAccount>, StoreError> {
         self.check_writable()?;
-        let mut tx = self.pool.begin().await?;
         let found: Option<(i64, String, i64, i64)> = sqlx::query_as(
             "SELECT s.account_id, a.username, s.expires_at, s.last_seen_at \
              FROM sessions s JOIN accounts a ON a.id = s.account_id \
-             WHERE s.id_hash = $1 FOR UPDATE OF s",
+             WHERE s.id_hash = $1",
         )
         .bind(&id_hash[..])
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let Some((account_id, username, expires_at, last_seen_at)) = found else {
             return Ok(None);
         };
-        let live = session_is_live(expires_at, last_seen_at, now, idle_timeout);
-        let touch_or_delete = if live {
-            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
-                .bind(&id_hash[..])
-                .bind(now)
-        } else {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&id_hash[..])
-        };
-        touch_or_delete.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(live.then_some(SessionAccount {
+        let session = SessionAccount {
             account_id: AccountId(account_id),
             username,
             expires_at,
-        }))
+        };
+        if !session_is_live(expires_at, last_seen_at, now, idle_timeout) {
+            self.delete_session(id_hash).await?;
+            return Ok(None);
+        }
+        if !session_needs_touch(last_seen_at, now, idle_timeout) {
+            return Ok(Some(session));
+        }
+        // Touch only a row that is still there: a sign-out in between wins.
+        let touched = sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(&id_hash[..])
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((touched == 1).then_some(session))
     }
 
     /// See [`crate::store::Store::delete_session`].

@@ -50,6 +50,14 @@ impl PostgresStore {
         Ok(Self { pool, writable })
     }
 
+    /// Connects to `url`, writable, without applying migrations (a worker: the primary
+    /// has applied them).
+    pub async fn open_without_migrating(url: &str) -> Result<Self, StoreError> {
+        let mut store = Self::open(url, false).await?;
+        store.writable = true;
+        Ok(store)
+    }
+
     /// Stores a batch in one transaction; see [`super::Store::insert_batch`].
     pub async fn insert_batch(
         &self,

@@ -3,10 +3,9 @@
 //!
 //! Every write goes through the writer thread, in an IMMEDIATE transaction where it takes
 //! more than one statement, so it never races the message batches for SQLite's one write
-//! lock. [`SqliteStore::session`] runs there too, although it is mostly a read: it touches
-//! `last_seen_at` (or deletes a stale session) on every lookup, so checking and touching in
-//! one writer job keeps the two atomic. Only [`SqliteStore::account_by_username`], a pure
-//! read, runs on a reader connection.
+//! lock. [`SqliteStore::account_by_username`] and the lookup of [`SqliteStore::session`]
+//! read on a reader connection; a session's touch (or deletion) goes to the writer only
+//! when it is due.
 
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
 use crate::domain::{Username, UsernameKey};
-use crate::store::accounts::session_is_live;
+use crate::store::accounts::{session_is_live, session_needs_touch};
 use crate::store::{Account, AccountId, SessionAccount, SessionIdHash, StoreError};
 
 impl SqliteStore {
@@ -122,17 +121,19 @@ impl SqliteStore {
             .await
     }
 
-    /// See [`crate::store::Store::session`].
+    /// See [`crate::store::Store::session`]: read on a reader connection; the writer only
+    /// touches (or deletes) the row when that is due.
     pub async fn session(
         &self,
         id_hash: SessionIdHash,
         now: i64,
         idle_timeout: Duration,
     ) -> Result<Option<SessionAccount>, StoreError> {
-        self.writer()?
+        let writer = self.writer()?.clone();
+        let found = self
+            .readers
             .run(move |connection| {
-                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let found = tx
+                connection
                     .prepare_cached(
                         "SELECT s.account_id, a.username, s.expires_at, s.last_seen_at \
                          FROM sessions s JOIN accounts a ON a.id = s.account_id \
@@ -148,21 +149,30 @@ impl SqliteStore {
                             row.get::<_, i64>(3)?,
                         ))
                     })
-                    .optional()?;
-                let Some((session, last_seen_at)) = found else {
-                    return Ok(None);
-                };
-                let live = session_is_live(session.expires_at, last_seen_at, now, idle_timeout);
-                if live {
-                    tx.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1")?
-                        .execute(params![&id_hash[..], now])?;
-                } else {
-                    delete_session(&tx, &id_hash)?;
-                }
-                tx.commit()?;
-                Ok(live.then_some(session))
+                    .optional()
             })
-            .await
+            .await?;
+        let Some((session, last_seen_at)) = found else {
+            return Ok(None);
+        };
+        if !session_is_live(session.expires_at, last_seen_at, now, idle_timeout) {
+            writer
+                .run(move |connection| delete_session(connection, &id_hash))
+                .await?;
+            return Ok(None);
+        }
+        if !session_needs_touch(last_seen_at, now, idle_timeout) {
+            return Ok(Some(session));
+        }
+        // Touch only a row that is still there: a sign-out in between wins.
+        let touched = writer
+            .run(move |connection| {
+                connection
+                    .prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1")?
+                    .execute(params![&id_hash[..], now])
+            })
+            .await?;
+        Ok((touched == 1).then_some(session))
     }
 
     /// See [`crate::store::Store::delete_session`].

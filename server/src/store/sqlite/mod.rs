@@ -44,6 +44,18 @@ impl SqliteStore {
         })
     }
 
+    /// Opens an existing database as a worker does: reads, and a writer connection of its
+    /// own for accounts and sessions (sign-ups, sign-ins and session touches happen on the
+    /// worker that serves the form or the handshake). Messages are still written by the
+    /// primary alone; this store is never given any. The primary has applied the
+    /// migrations. Both writers take SQLite's one write lock in turn (busy timeout).
+    pub async fn open_worker(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            writer: Some(WriterThread::start(path.to_owned())?),
+            readers: Readers::open(path.to_owned())?,
+        })
+    }
+
     /// Opens an existing database for reading only (replays); writes fail with
     /// [`StoreError::ReadOnly`]. The writer elsewhere has applied the migrations.
     pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
