@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
-import { connectClient, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, stallReport, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
+import { connectClient, disconnected, postForm, signUp, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, stallReport, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pg = process.env.CHAT_TEST_POSTGRES_URL;
@@ -41,27 +41,47 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     a.close(); b.close();
   });
 
+  test("signed in through host A, recognised on host B; sign-out on B disconnects the socket on A", async () => {
+    const run = Date.now().toString(36).slice(-5);
+    const cookie = await signUp(hostA.urls[0], `mhvic${run}`);
+    const onB = await connectClient(hostB.urls[1], {}, { cookie });
+    await onB.until(() => onB.replayDone);
+    assert.deepEqual([onB.identity.name, onB.identity.guest], [`mhvic${run}`, false]);
+    // Private messages cross hosts between accounts, as public ones do.
+    const carl = await connectClient(hostA.urls[1], {}, { cookie: await signUp(hostB.urls[0], `mhcarl${run}`) });
+    await carl.until(() => carl.replayDone);
+    const ack = await carl.socket.timeout(5000).emitWithAck("private message", `mhvic${run}`, "across hosts", `mh-pm-${run}`);
+    assert.ok(ack.privateOffset > 0, JSON.stringify(ack));
+    await onB.until(() => onB.private.some((m) => m.text === "across hosts"), 5000, "private message on host B");
+    const onA = await connectClient(hostA.urls[0], {}, { cookie });
+    await onA.until(() => onA.replayDone);
+    const gone = Promise.all([disconnected(onA.socket, 1500), disconnected(onB.socket, 1500)]);
+    assert.equal((await postForm(hostB.urls[0], "sign-out", {}, { cookie })).status, 200);
+    await gone;
+    carl.close();
+  });
+
   test("presence spans hosts: one join and one leave per user, the same users list everywhere", async () => {
-    const watcher = await connectClient(hostB.urls[1], { nickname: "mh-watch" });
+    const watcher = await connectClient(hostB.urls[1], { nickname: "guest-mhwatch" });
     const events = [];
     watcher.socket.on("user joined", ({ nickname }) => events.push(`+${nickname}`));
     watcher.socket.on("user left", ({ nickname }) => events.push(`-${nickname}`));
-    const tab1 = await connectClient(hostA.urls[0], { nickname: "mh-ana" });
-    await waitFor(() => events.includes("+mh-ana"), "ana joined on the other host");
-    const tab2 = await connectClient(hostB.urls[0], { nickname: "mh-ana" });
+    const tab1 = await connectClient(hostA.urls[0], { nickname: "guest-mhana" });
+    await waitFor(() => events.includes("+guest-mhana"), "ana joined on the other host");
+    const tab2 = await connectClient(hostB.urls[0], { nickname: "guest-mhana" });
     tab1.close();
     await graceElapsed(hostA.urls[0], events);
     const lists = await Promise.all(urls.map(async (url) => {
-      const asker = await connectClient(url, { nickname: "mh-asker" });
+      const asker = await connectClient(url, { nickname: "guest-mhasker" });
       const list = await asker.socket.timeout(5000).emitWithAck("users");
       asker.close();
-      return list.users.filter((u) => u.startsWith("mh-ana") || u === "mh-watch");
+      return list.users.filter((u) => u.startsWith("guest-mhana") || u === "guest-mhwatch");
     }));
-    for (const list of lists) assert.deepEqual(list, ["mh-ana", "mh-watch"]);
+    for (const list of lists) assert.deepEqual(list, ["guest-mhana", "guest-mhwatch"]);
     tab2.close();
-    await waitFor(() => events.includes("-mh-ana"), "ana left");
+    await waitFor(() => events.includes("-guest-mhana"), "ana left");
     await graceElapsed(hostB.urls[0], events);
-    assert.deepEqual(events.filter((e) => e.endsWith("mh-ana")), ["+mh-ana", "-mh-ana"]);
+    assert.deepEqual(events.filter((e) => e.endsWith("guest-mhana")), ["+guest-mhana", "-guest-mhana"]);
     watcher.close();
   });
 

@@ -1,23 +1,23 @@
 // Who writes and what a fresh page pages back through, against the real server with the
-// real socket.io-client: nicknames (auth, event, errors) and `history` pages.
+// real socket.io-client: names (accounts, guests, renames) and `history` pages.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connectClient, isConsecutiveFrom, metric, offsets, stallReport, startCluster, startServer } from "./server.mjs";
+import { connectClient, isConsecutiveFrom, metric, offsets, signUp, stallReport, startCluster, startServer } from "./server.mjs";
 
-describe("nicknames", () => {
+describe("names on messages", () => {
   let server;
   before(async () => { server = await startServer(); });
   after(async () => { await server.stop(); });
 
-  test("a message carries its author and time after the tutorial's two arguments", async () => {
-    const ana = await connectClient(server.url, { nickname: "  ana  " });
+  test("a message carries its author, time and whether it is a guest's after the tutorial's two arguments", async () => {
+    const ana = await connectClient(server.url, {}, { cookie: await signUp(server.url, "ana") });
     await ana.until(() => ana.replayDone);
     const before = Date.now();
     const ack = await ana.send("hi, I am ana", "nick-1");
     const [m] = ana.live();
     assert.deepEqual([m.text, m.offset], ["hi, I am ana", ack.serverOffset]);
     assert.equal(m.rest.length, 1);
-    assert.equal(m.rest[0].author, "ana");
+    assert.deepEqual([m.rest[0].author, m.rest[0].guest], ["ana", false]);
     assert.ok(Math.abs(m.rest[0].createdAt - before) < 5000, `createdAt ${m.rest[0].createdAt}`);
     // A replay carries the same.
     const later = await connectClient(server.url, { serverOffset: ack.serverOffset - 1 });
@@ -26,30 +26,42 @@ describe("nicknames", () => {
     ana.close(); later.close();
   });
 
-  test("a client that sends no nickname (the tutorial's) writes as anonymous", async () => {
+  test("a client that sends no name (the tutorial's) writes as a guest it is told of", async () => {
     const c = await connectClient(server.url);
     await c.until(() => c.replayDone);
+    assert.match(c.identity.name, /^guest-[0-9a-f]{4}$/);
+    assert.deepEqual([c.identity.guest, c.identity.canPost], [true, true]);
     await c.send("who am I", "nick-anon");
-    assert.equal(c.live()[0].rest[0].author, "anonymous");
+    assert.deepEqual([c.live()[0].rest[0].author, c.live()[0].rest[0].guest], [c.identity.name, true]);
     c.close();
   });
 
-  test("the nickname event renames the socket; an invalid name gets an error ack", async () => {
-    const c = await connectClient(server.url, { nickname: "bo" });
+  test("a guest may rename itself to another guest name only; an account not at all", async () => {
+    const c = await connectClient(server.url, { nickname: "guest-bo" });
     await c.until(() => c.replayDone);
-    assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", " bob "), { nickname: "bob" });
+    assert.equal(c.identity.name, "guest-bo");
+    assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", "guest-bob"), { nickname: "guest-bob" });
     await c.send("as bob", "nick-rename");
-    assert.equal(c.live().at(-1).rest[0].author, "bob");
+    assert.equal(c.live().at(-1).rest[0].author, "guest-bob");
+    assert.match((await c.socket.timeout(5000).emitWithAck("nickname", "bob")).error, /guests are named guest-/);
     assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", "x".repeat(33)), { error: "nickname too long: 33 characters, max 32" });
     assert.deepEqual(await c.socket.timeout(5000).emitWithAck("nickname", 7), { error: "nickname must be a string, got number" });
     await c.send("still bob", "nick-kept");
-    assert.equal(c.live().at(-1).rest[0].author, "bob");
+    assert.equal(c.live().at(-1).rest[0].author, "guest-bob");
     c.close();
+    const member = await connectClient(server.url, {}, { cookie: await signUp(server.url, "cyd") });
+    await member.until(() => member.replayDone);
+    assert.match((await member.socket.timeout(5000).emitWithAck("nickname", "guest-cy")).error, /your name is your account's username/);
+    member.close();
   });
 
-  test("an invalid nickname in the connect auth gets a connect_error saying why", async () => {
-    await assert.rejects(connectClient(server.url, { nickname: "x".repeat(40) }), /invalid nickname: nickname too long: 40 characters, max 32/);
-    await assert.rejects(connectClient(server.url, { nickname: "a\u0007" }), /invalid nickname: nickname contains a control character/);
+  test("a nickname in the connect auth that is not a guest name is ignored, never refused or taken", async () => {
+    for (const nickname of ["x".repeat(40), "a\u0007", "ana"]) {
+      const c = await connectClient(server.url, { nickname });
+      await c.until(() => c.identity);
+      assert.match(c.identity.name, /^guest-[0-9a-f]{4}$/, JSON.stringify(nickname));
+      c.close();
+    }
   });
 });
 

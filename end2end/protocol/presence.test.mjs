@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { alive, connectClient, graceElapsed, isConsecutiveFrom, offsets, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
+import { alive, connectClient, graceElapsed, isConsecutiveFrom, offsets, signUp, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,62 +26,62 @@ describe("presence and typing across workers", () => {
   const users = (c) => c.socket.timeout(5000).emitWithAck("users");
 
   test("a user joins once (first tab anywhere) and leaves once (last tab, after the grace period)", async () => {
-    const w = await watcher(cluster.urls[1], "watch-1");
-    const ana1 = await connectClient(cluster.urls[0], { nickname: "ana-1" });
-    await waitFor(() => w.presence.includes("+ana-1"), "ana joined");
-    const ana2 = await connectClient(cluster.urls[1], { nickname: "ana-1" });
+    const w = await watcher(cluster.urls[1], "guest-watch1");
+    const ana1 = await connectClient(cluster.urls[0], { nickname: "guest-ana1" });
+    await waitFor(() => w.presence.includes("+guest-ana1"), "ana joined");
+    const ana2 = await connectClient(cluster.urls[1], { nickname: "guest-ana1" });
     ana1.close();
     await graceElapsed(cluster.urls[0], w.presence);
-    assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1"]);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("guest-ana1")), ["+guest-ana1"]);
     for (const url of cluster.urls) {
-      const asker = await connectClient(url, { nickname: "asker" });
+      const asker = await connectClient(url, { nickname: "guest-asker" });
       const list = await users(asker);
       asker.close();
-      assert.ok(list.users.includes("ana-1"), JSON.stringify(list));
+      assert.ok(list.users.includes("guest-ana1"), JSON.stringify(list));
     }
     ana2.close();
-    await waitFor(() => w.presence.includes("-ana-1"), "ana left");
+    await waitFor(() => w.presence.includes("-guest-ana1"), "ana left");
     await graceElapsed(cluster.urls[1], w.presence);
-    assert.deepEqual(w.presence.filter((e) => e.endsWith("ana-1")), ["+ana-1", "-ana-1"]);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("guest-ana1")), ["+guest-ana1", "-guest-ana1"]);
     w.close();
   });
 
   test("a reconnect within the grace period is neither a leave nor a join", async () => {
-    const w = await watcher(cluster.urls[0], "watch-2");
-    const bo = await connectClient(cluster.urls[1], { nickname: "bo-2" });
-    await waitFor(() => w.presence.includes("+bo-2"), "bo joined");
+    const w = await watcher(cluster.urls[0], "guest-watch2");
+    const bo = await connectClient(cluster.urls[1], { nickname: "guest-bo2" });
+    await waitFor(() => w.presence.includes("+guest-bo2"), "bo joined");
     bo.close();
-    const back = await connectClient(cluster.urls[0], { nickname: "bo-2" });
+    const back = await connectClient(cluster.urls[0], { nickname: "guest-bo2" });
     await graceElapsed(cluster.urls[1], w.presence);
-    assert.deepEqual(w.presence.filter((e) => e.endsWith("bo-2")), ["+bo-2"]);
+    assert.deepEqual(w.presence.filter((e) => e.endsWith("guest-bo2")), ["+guest-bo2"]);
     back.close();
     w.close();
   });
 
   test("the users list and count agree on every worker", async () => {
-    const a = await connectClient(cluster.urls[0], { nickname: "list-a" });
-    const b = await connectClient(cluster.urls[1], { nickname: "list-b" });
-    const both = (list) => list.users.includes("list-a") && list.users.includes("list-b");
+    const a = await connectClient(cluster.urls[0], { nickname: "guest-lista" });
+    const b = await connectClient(cluster.urls[1], { nickname: "guest-listb" });
+    const both = (list) => list.users.includes("guest-lista") && list.users.includes("guest-listb");
     for (let seen = []; !(seen.length === 2 && seen.every(both));) seen = await Promise.all([users(a), users(b)]);
     const [onA, onB] = await Promise.all([users(a), users(b)]);
     assert.deepEqual(onA, onB);
-    assert.ok(onA.users.includes("list-a") && onA.users.includes("list-b"));
+    assert.ok(onA.users.includes("guest-lista") && onA.users.includes("guest-listb"));
     assert.equal(onA.count, onA.users.length);
     a.close(); b.close();
   });
 
   test("typing reaches the others on every worker, not the typist; it is cleared on disconnect", async () => {
-    const ty = await watcher(cluster.urls[0], "typist-3");
+    const ty = await watcher(cluster.urls[0], "guest-typist3");
     const other = await watcher(cluster.urls[1], "reader-3");
     ty.socket.emit("typing", true);
-    await waitFor(() => other.typing.some((t) => t.nickname === "typist-3" && t.typing), "typing shown");
+    await waitFor(() => other.typing.some((t) => t.nickname === "guest-typist3" && t.typing), "typing shown");
     ty.socket.emit("typing", false);
-    await waitFor(() => other.typing.some((t) => t.nickname === "typist-3" && !t.typing), "typing cleared");
+    await waitFor(() => other.typing.some((t) => t.nickname === "guest-typist3" && !t.typing), "typing cleared");
     ty.socket.emit("typing", true);
-    await waitFor(() => other.typing.filter((t) => t.nickname === "typist-3" && t.typing).length === 2, "typing again");
+    await waitFor(() => other.typing.filter((t) => t.nickname === "guest-typist3" && t.typing).length === 2, "typing again");
     ty.close();
-    await waitFor(() => other.typing.filter((t) => t.nickname === "typist-3" && !t.typing).length === 2, "cleared on disconnect");
-    assert.equal(ty.typing.filter((t) => t.nickname === "typist-3").length, 0);
+    await waitFor(() => other.typing.filter((t) => t.nickname === "guest-typist3" && !t.typing).length === 2, "cleared on disconnect");
+    assert.equal(ty.typing.filter((t) => t.nickname === "guest-typist3").length, 0);
     other.close();
   });
 });
@@ -91,41 +91,41 @@ describe("private messages across workers", () => {
   before(async () => { cluster = await startCluster(2); });
   after(async () => { await cluster.stop(); });
 
-  /** A client with a nickname, once its replay is done (it records private messages). */
-  async function user(url, nickname, auth = {}) {
-    const c = await connectClient(url, { nickname, ...auth });
+  /** A client signed in as `username` (signed up on first use), once its replay is done. */
+  const cookies = new Map();
+  async function user(url, username, auth = {}) {
+    if (!cookies.has(username)) cookies.set(username, await signUp(url, username));
+    const c = await connectClient(url, auth, { cookie: cookies.get(username) });
     await c.until(() => c.replayDone);
     return c;
   }
   const sendPrivate = (c, to, text, key) => c.socket.timeout(5000).emitWithAck("private message", to, text, key);
 
   test("reach only sender and recipient, live and by replay, and never a third user", async () => {
-    const ana = await user(cluster.urls[0], "pm-ana");
-    const bob = await user(cluster.urls[1], "pm-bob");
-    const eve = await user(cluster.urls[1], "pm-eve");
-    // Bob's presence has reached Ana's worker (the recipient must be online there).
-    for (let list = []; !list.includes("pm-bob");) list = (await ana.socket.timeout(5000).emitWithAck("users")).users;
-    const ack = await sendPrivate(ana, "pm-bob", "only for bob", "pm-1");
+    const ana = await user(cluster.urls[0], "pmana");
+    const bob = await user(cluster.urls[1], "pmbob");
+    const eve = await user(cluster.urls[1], "pmeve");
+    const ack = await sendPrivate(ana, "pmbob", "only for bob", "pm-1");
     assert.ok(Number.isInteger(ack.privateOffset), JSON.stringify(ack));
     await waitFor(() => bob.private.length === 1, "bob's private message");
     await waitFor(() => ana.private.length === 1, "ana's copy");
-    assert.deepEqual([bob.private[0].text, bob.private[0].from, bob.private[0].to, bob.private[0].offset], ["only for bob", "pm-ana", "pm-bob", ack.privateOffset]);
+    assert.deepEqual([bob.private[0].text, bob.private[0].from, bob.private[0].to, bob.private[0].offset], ["only for bob", "pmana", "pmbob", ack.privateOffset]);
     // A public message after it reaches eve: by then the private one would have, too.
     const marker = await ana.send("public marker", "pm-marker");
     await eve.until(() => eve.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
     assert.equal(eve.private.length, 0);
     assert.ok(!eve.received.some((m) => m.text === "only for bob"));
     // Replay: bob (any worker) gets it again from privateOffset 0; eve never does.
-    const bobAgain = await user(cluster.urls[0], "pm-bob", { privateOffset: 0 });
+    const bobAgain = await user(cluster.urls[0], "pmbob", { privateOffset: 0 });
     assert.deepEqual(bobAgain.private.map((m) => m.text), ["only for bob"]);
     assert.deepEqual(bobAgain.private[0], bob.private[0], "the live event and the replay carry the same fields");
-    const bobLater = await user(cluster.urls[0], "pm-bob", { privateOffset: ack.privateOffset });
+    const bobLater = await user(cluster.urls[0], "pmbob", { privateOffset: ack.privateOffset });
     assert.equal(bobLater.private.length, 0);
-    const eveAgain = await user(cluster.urls[0], "pm-eve", { privateOffset: 0, serverOffset: 0 });
+    const eveAgain = await user(cluster.urls[0], "pmeve", { privateOffset: 0, serverOffset: 0 });
     assert.equal(eveAgain.private.length, 0);
     assert.ok(!eveAgain.received.some((m) => m.text === "only for bob"));
     // A resend is stored once.
-    const again = await sendPrivate(ana, "pm-bob", "only for bob", "pm-1");
+    const again = await sendPrivate(ana, "pmbob", "only for bob", "pm-1");
     assert.deepEqual(again, { privateOffset: ack.privateOffset, duplicate: true });
     // Public offsets stay consecutive around private messages.
     const next = await ana.send("public after", "pm-after");
@@ -133,28 +133,25 @@ describe("private messages across workers", () => {
     for (const c of [ana, bob, eve, bobAgain, bobLater, eveAgain]) c.close();
   });
 
-  test("anonymous clients (no nickname, as the tutorial's) neither send nor receive private messages", async () => {
+  test("guests (as the tutorial's client) neither send nor receive private messages", async () => {
     const anon = await connectClient(cluster.urls[0]);
     await anon.until(() => anon.replayDone);
-    const named = await user(cluster.urls[1], "pm-named");
-    for (let list = []; !list.includes("pm-named") || !list.includes("anonymous");) {
-      list = (await anon.socket.timeout(5000).emitWithAck("users")).users;
-    }
-    const refused = { error: "private messages need a nickname on both sides (anonymous is shared by every client without one)" };
-    assert.deepEqual(await sendPrivate(anon, "pm-named", "from nobody", "pm-anon-1"), refused);
-    assert.deepEqual(await sendPrivate(named, "anonymous", "to everybody", "pm-anon-2"), refused);
+    const named = await user(cluster.urls[1], "pmnamed");
+    assert.deepEqual(await sendPrivate(anon, "pmnamed", "from nobody", "pm-anon-1"), { error: "private messages are between signed-in accounts: sign in to send one" });
+    assert.deepEqual(await sendPrivate(named, anon.identity.name, "to a guest", "pm-anon-2"), { error: `no account is named ${anon.identity.name}` });
+    assert.deepEqual(await sendPrivate(named, "anonymous", "to everybody", "pm-anon-3"), { error: "no account is named anonymous" });
     // Nothing was stored for anyone: a public marker reaches both, and no private message.
     const marker = await named.send("after the refusals", "pm-anon-marker");
     await anon.until(() => anon.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
-    const again = await user(cluster.urls[0], "pm-named", { privateOffset: 0 });
+    const again = await user(cluster.urls[0], "pmnamed", { privateOffset: 0 });
     assert.equal(again.private.length + named.private.length + anon.private.length, 0);
     for (const c of [anon, named, again]) c.close();
   });
 
-  test("to a user who is not online, or with bad arguments, gets an error ack", async () => {
-    const ana = await user(cluster.urls[0], "pm-ana-2");
-    assert.deepEqual(await sendPrivate(ana, "nobody-here", "hello?", "pm-x"), { error: "no user named nobody-here is online" });
-    assert.deepEqual(await ana.socket.timeout(5000).emitWithAck("private message", "pm-ana-2", "missing key"), { error: "expected 3 arguments (to, text, clientOffset), got 2" });
+  test("to an account that does not exist, or with bad arguments, gets an error ack", async () => {
+    const ana = await user(cluster.urls[0], "pmana2");
+    assert.deepEqual(await sendPrivate(ana, "nobody-here", "hello?", "pm-x"), { error: "no account is named nobody-here" });
+    assert.deepEqual(await ana.socket.timeout(5000).emitWithAck("private message", "pmana2", "missing key"), { error: "expected 3 arguments (to, text, clientOffset), got 2" });
     assert.deepEqual(await sendPrivate(ana, "x".repeat(40), "hi", "pm-y"), { error: "nickname too long: 40 characters, max 32" });
     ana.close();
   });

@@ -289,7 +289,7 @@ export async function waitFor(check, what, ms = 10000) {
  * period after its close, after any earlier one) reaches the list `events` ("-name" entries).
  */
 export async function graceElapsed(url, events) {
-  const name = `sentinel-${Math.random().toString(36).slice(2, 8)}`;
+  const name = `guest-s${Math.random().toString(36).slice(2, 9)}`;
   const sentinel = await connectClient(url, { nickname: name });
   sentinel.close();
   await waitFor(() => events.includes(`-${name}`), `${name} left`);

@@ -87,9 +87,11 @@ test("the page is accessible: labelled input, live region, status", async ({ bro
   await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
   await expect(page.locator("#messages")).toHaveAttribute("aria-live", "polite");
   await expect(page.getByRole("status")).toHaveText(/connected/);
-  // Keyboard only: the top bar's nickname field, then the Disconnect button.
+  // Keyboard only: the top bar's account controls (Sign in, Sign up), then Disconnect.
   await page.keyboard.press("Tab");
-  await expect(page.getByRole("textbox", { name: "Nickname" })).toBeFocused();
+  await expect(page.getByText("Sign in", { exact: true })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByText("Sign up", { exact: true })).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
 });

@@ -31,3 +31,33 @@ export function messageTexts(page: Page): Locator {
 export function tag(name: string): string {
   return `${name}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** A unique guest name (`guest-` and 8 letters or digits), as a page would propose it. */
+export function guestTag(): string {
+  return `guest-${Math.random().toString(36).slice(2, 10).padEnd(8, "0")}`;
+}
+
+/** A unique username for this test. */
+export function userTag(name: string): string {
+  return `${name}${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Signs up `username` through the page's own form (as a person would) and waits live. */
+export async function signUpThroughPage(page: Page, username: string, password = "correct horse battery") {
+  await page.getByText("Sign up", { exact: true }).click();
+  const form = page.getByRole("form", { name: "Sign up" });
+  await form.getByLabel(/^Username/).fill(username);
+  await form.getByLabel(/^Password/).fill(password);
+  await form.getByRole("button", { name: "Create account" }).click();
+  await waitLive(page);
+  await expect(page.locator(".account .me-name")).toHaveText(username);
+}
+
+/** Signs in through the page's form. */
+export async function signInThroughPage(page: Page, username: string, password = "correct horse battery") {
+  await page.getByText("Sign in", { exact: true }).click();
+  const form = page.getByRole("form", { name: "Sign in" });
+  await form.getByLabel("Username").fill(username);
+  await form.getByLabel("Password").fill(password);
+  await form.getByRole("button", { name: "Sign in" }).click();
+}
