@@ -5,7 +5,7 @@
 // name) sees and can do none of it.
 import { expect, test, type Browser } from "@playwright/test";
 import {
-  guestTag, messageTexts, openChat, send, signInThroughPage, signUpThroughPage, tag, userTag, waitLive,
+  guestTag, messageTexts, openChat, openPanel, send, signInThroughPage, signUpThroughPage, tag, userTag, waitLive,
 } from "./support";
 
 const otherWorker = (baseURL: string) => baseURL.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
@@ -103,7 +103,7 @@ test("a wrong password says so without saying which part was wrong", async ({ br
   await signInThroughPage(page, userTag("nobody"), "not the password");
   await expect(page.locator("#sign-in-error")).toHaveText("Wrong username or password.");
   // A taken name, in another case.
-  await page.getByText("Sign up", { exact: true }).click();
+  await openPanel(page, "Sign up");
   const form = page.getByRole("form", { name: "Sign up" });
   await form.getByLabel(/^Username/).fill(name.toUpperCase());
   await form.getByLabel(/^Password/).fill("long enough too");
@@ -116,7 +116,7 @@ test("the sign-up and sign-in forms work with JavaScript disabled", async ({ bro
   const page = await context.newPage();
   const name = userTag("nojs");
   await page.goto("/");
-  await page.getByText("Sign up", { exact: true }).click();
+  await page.locator("summary").filter({ hasText: /^Sign up$/ }).click();
   const signUp = page.getByRole("form", { name: "Sign up" });
   await signUp.getByLabel(/^Username/).fill(name);
   await signUp.getByLabel(/^Password/).fill("correct horse battery");
@@ -124,7 +124,7 @@ test("the sign-up and sign-in forms work with JavaScript disabled", async ({ bro
   await expect(page.locator(".account .me-name")).toHaveText(name);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.locator(".account .guest-badge")).toHaveText("guest");
-  await page.getByText("Sign in", { exact: true }).click();
+  await page.locator("summary").filter({ hasText: /^Sign in$/ }).click();
   const signIn = page.getByRole("form", { name: "Sign in" });
   await signIn.getByLabel("Username").fill(name);
   await signIn.getByLabel("Password").fill("correct horse battery");

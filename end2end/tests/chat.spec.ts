@@ -89,9 +89,9 @@ test("the page is accessible: labelled input, live region, status", async ({ bro
   await expect(page.getByRole("status")).toHaveText(/connected/);
   // Keyboard only: the top bar's account controls (Sign in, Sign up), then Disconnect.
   await page.keyboard.press("Tab");
-  await expect(page.getByText("Sign in", { exact: true })).toBeFocused();
+  await expect(page.locator("summary").filter({ hasText: /^Sign in$/ })).toBeFocused();
   await page.keyboard.press("Tab");
-  await expect(page.getByText("Sign up", { exact: true })).toBeFocused();
+  await expect(page.locator("summary").filter({ hasText: /^Sign up$/ })).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
 });

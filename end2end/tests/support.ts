@@ -42,9 +42,16 @@ export function userTag(name: string): string {
   return `${name}${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** Opens the top bar's `name` panel (Sign in, Sign up) unless it is open already. */
+export async function openPanel(page: Page, name: string) {
+  const summary = page.locator("summary").filter({ hasText: new RegExp(`^${name}$`) });
+  const open = await summary.evaluate((s) => (s.parentElement as HTMLDetailsElement).open);
+  if (!open) await summary.click();
+}
+
 /** Signs up `username` through the page's own form (as a person would) and waits live. */
 export async function signUpThroughPage(page: Page, username: string, password = "correct horse battery") {
-  await page.getByText("Sign up", { exact: true }).click();
+  await openPanel(page, "Sign up");
   const form = page.getByRole("form", { name: "Sign up" });
   await form.getByLabel(/^Username/).fill(username);
   await form.getByLabel(/^Password/).fill(password);
@@ -55,7 +62,7 @@ export async function signUpThroughPage(page: Page, username: string, password =
 
 /** Signs in through the page's form. */
 export async function signInThroughPage(page: Page, username: string, password = "correct horse battery") {
-  await page.getByText("Sign in", { exact: true }).click();
+  await openPanel(page, "Sign in");
   const form = page.getByRole("form", { name: "Sign in" });
   await form.getByLabel("Username").fill(username);
   await form.getByLabel("Password").fill(password);
