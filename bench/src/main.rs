@@ -11,6 +11,7 @@ mod client;
 mod histogram;
 mod modes;
 mod procfs;
+mod sign_ins;
 mod websocket;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,10 @@ pub enum Mode {
         /// of one `chat message` each (the tutorial's client).
         #[arg(long)]
         batched: bool,
+        /// Meanwhile, sign an account in this many times a second (each a real POST
+        /// /auth/sign-in, an argon2id verification on the server); 0: none.
+        #[arg(long, default_value_t = 0.0)]
+        sign_ins_per_s: f64,
     },
     /// Idle connections: hold C clients and report RSS per connection and connects/s.
     Idle {
@@ -91,7 +96,18 @@ async fn main() -> anyhow::Result<()> {
             rate,
             duration,
             batched,
-        } => modes::fanout(&cli, *clients, *senders, *rate, *duration, *batched).await?,
+            sign_ins_per_s,
+        } => {
+            let load = modes::FanoutLoad {
+                clients: *clients,
+                senders: *senders,
+                rate: *rate,
+                duration: *duration,
+                batched: *batched,
+                sign_ins_per_s: *sign_ins_per_s,
+            };
+            modes::fanout(&cli, load).await?
+        }
         Mode::Idle { clients, hold } => modes::idle(&cli, *clients, *hold).await?,
         Mode::Writes { window, duration } => modes::writes(&cli, *window, *duration).await?,
         Mode::Replay { history } => modes::replay(&cli, *history).await?,

@@ -44,6 +44,15 @@ describe("chat-bench smoke", () => {
     assert.equal(r.out_of_order, 0);
   });
 
+  test("fanout --sign-ins-per-s: sign-ins succeed beside the fan-out, which loses nothing", async () => {
+    const r = await bench("fanout", "--clients", "20", "--senders", "4", "--rate", "10", "--duration", "1", "--sign-ins-per-s", "5");
+    assert.equal(r.lost, 0);
+    assert.equal(r.out_of_order, 0);
+    assert.ok(r.sign_ins_ok >= 3, JSON.stringify(r));
+    assert.equal(r.sign_ins_failed, 0);
+    assert.ok(r.sign_in_p50_ms > 0);
+  });
+
   test("idle: holds the connections (answering pings) and reports memory per connection", async () => {
     const r = await bench("idle", "--clients", "100", "--hold", "1");
     assert.equal(r.clients, 100);

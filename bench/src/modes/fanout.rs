@@ -43,15 +43,33 @@ impl ClientStats {
     }
 }
 
+/// A fan-out run's shape.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutLoad {
+    /// Connected clients.
+    pub clients: usize,
+    /// How many of them send.
+    pub senders: usize,
+    /// Messages per second per sender.
+    pub rate: f64,
+    /// Seconds of sending.
+    pub duration: f64,
+    /// Live messages in lists.
+    pub batched: bool,
+    /// Sign-ins per second beside it (0: none).
+    pub sign_ins_per_s: f64,
+}
+
 /// Fan-out: every client receives every message; the first `senders` send `rate` msg/s.
-pub async fn fanout(
-    cli: &Cli,
-    clients: usize,
-    senders: usize,
-    rate: f64,
-    duration: f64,
-    batched: bool,
-) -> anyhow::Result<Report> {
+pub async fn fanout(cli: &Cli, load: FanoutLoad) -> anyhow::Result<Report> {
+    let FanoutLoad {
+        clients,
+        senders,
+        rate,
+        duration,
+        batched,
+        sign_ins_per_s,
+    } = load;
     let offset = last_offset(cli).await?;
     let (sockets, connect_time) = connect_many(cli, clients, offset, batched).await?;
     let base = Instant::now();
@@ -59,6 +77,14 @@ pub async fn fanout(
     let stop_reading = stop_sending + DRAIN;
     let before = server_usage(cli);
     let own_before = procfs::own_usage();
+    let sign_ins = (sign_ins_per_s > 0.0).then(|| {
+        tokio::spawn(crate::sign_ins::run(
+            cli.host.clone(),
+            cli.ports.clone(),
+            sign_ins_per_s,
+            stop_sending,
+        ))
+    });
     let mut tasks = JoinSet::new();
     for (index, ws) in sockets.into_iter().enumerate() {
         let sending = index < senders;
@@ -82,6 +108,10 @@ pub async fn fanout(
         total.acked += stats.acked;
         total.out_of_order += stats.out_of_order;
     }
+    let sign_ins = match sign_ins {
+        Some(task) => Some(task.await??),
+        None => None,
+    };
     let after = server_usage(cli);
     let own_after = procfs::own_usage();
     let elapsed = duration + DRAIN.as_secs_f64();
@@ -104,6 +134,13 @@ pub async fn fanout(
     report.add("ack_p50_ms", total.ack_latency.quantile_ms(0.5), "ms");
     report.add("ack_p99_ms", total.ack_latency.quantile_ms(0.99), "ms");
     report.add("connect_s", connect_time.as_secs_f64(), "s");
+    if let Some(sign_ins) = sign_ins {
+        report.add("sign_ins_per_s", sign_ins_per_s, "/s");
+        report.add("sign_ins_ok", sign_ins.ok as f64, "");
+        report.add("sign_ins_failed", sign_ins.failed as f64, "");
+        report.add("sign_in_p50_ms", sign_ins.latency.quantile_ms(0.5), "ms");
+        report.add("sign_in_p99_ms", sign_ins.latency.quantile_ms(0.99), "ms");
+    }
     if let (Some(before), Some(after)) = (before, after) {
         let cpu = after.cpu_seconds - before.cpu_seconds;
         report.add("server_cpu_s", cpu, "s");

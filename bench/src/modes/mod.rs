@@ -6,7 +6,7 @@ mod idle;
 mod replay;
 mod writes;
 
-pub use fanout::fanout;
+pub use fanout::{FanoutLoad, fanout};
 pub use idle::idle;
 pub use replay::replay;
 pub use writes::writes;

@@ -233,6 +233,24 @@ impl Accounts {
             .await
     }
 
+    /// Deletes the sessions that ended (expired or idle) every `every`, for as long as the
+    /// process runs: a session nobody looks up again would otherwise stay in the table.
+    pub async fn sweep_sessions(self: std::sync::Arc<Self>, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            match self
+                .store
+                .delete_stale_sessions(unix_ms(), self.config.idle_timeout)
+                .await
+            {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "deleted ended sessions"),
+                Err(error) => tracing::warn!(%error, "sweeping ended sessions failed"),
+            }
+        }
+    }
+
     /// Counts an attempt for the address and, when known, the name.
     fn count_attempt(
         &self,

@@ -41,6 +41,9 @@ pub use pipeline::Topology;
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
 
+/// How often ended sessions are deleted.
+const SESSION_SWEEP: Duration = Duration::from_secs(3600);
+
 /// How long shutdown waits for connections and queued writes before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -139,6 +142,10 @@ impl Application {
             (events, sinks)
         });
         let accounts = Arc::new(Accounts::new(store.clone(), config.accounts()));
+        // One process per host sweeps ended sessions: a single server, or worker 0.
+        if worker_index.unwrap_or(0) == 0 {
+            tokio::spawn(accounts.clone().sweep_sessions(SESSION_SWEEP));
+        }
         let state = ChatState {
             accounts: accounts.clone(),
             guests: config.guests,

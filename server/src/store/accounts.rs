@@ -192,6 +192,21 @@ impl Store {
         }
     }
 
+    /// Deletes every session that is no longer live at `now` (expired, or unused for
+    /// `idle_timeout`): the ones nobody will look up again. Returns how many.
+    pub async fn delete_stale_sessions(
+        &self,
+        now: i64,
+        idle_timeout: Duration,
+    ) -> Result<u64, StoreError> {
+        let idle_ms = i64::try_from(idle_timeout.as_millis()).unwrap_or(i64::MAX);
+        let idle_before = now.saturating_sub(idle_ms);
+        match self {
+            Self::Sqlite(store) => store.delete_stale_sessions(now, idle_before).await,
+            Self::Postgres(store) => store.delete_stale_sessions(now, idle_before).await,
+        }
+    }
+
     /// Deletes every session of `account` (signing out everywhere). Returns how many there
     /// were; an unknown account has none.
     pub async fn delete_sessions_of(&self, account: AccountId) -> Result<u64, StoreError> {

@@ -23,6 +23,7 @@ store_suite!(
     unknown_accounts_and_sessions_are_harmless_to_look_up_and_delete,
     deleting_an_account_deletes_its_sessions,
     accounts_and_sessions_survive_reopening_and_a_read_only_store_refuses_their_writes,
+    the_sweep_deletes_expired_and_idle_sessions_only,
 );
 
 /// A long idle timeout, for scenarios about something else.
@@ -324,4 +325,33 @@ async fn accounts_and_sessions_survive_reopening_and_a_read_only_store_refuses_t
         Err(StoreError::ReadOnly)
     ));
     assert_eq!(signed_in(&store, session_hash(1), 4).await, Some(ana));
+}
+
+async fn the_sweep_deletes_expired_and_idle_sessions_only(fresh: Fresh) {
+    let store = fresh.open().await;
+    let ana = account(&store, "ana").await;
+    let idle = Duration::from_millis(1_000);
+    // 1 expires at 500; 2 was last seen at 0 (idle from 1,000); 3 is used at 1,500.
+    for (n, expires_at) in [(1, 500), (2, 100_000), (3, 100_000)] {
+        store
+            .create_session(session_hash(n), ana, 0, expires_at)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .session(session_hash(3), 900, idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.delete_stale_sessions(1_500, idle).await.unwrap(), 2);
+    assert!(
+        store
+            .session(session_hash(3), 1_500, idle)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.delete_stale_sessions(1_500, idle).await.unwrap(), 0);
 }

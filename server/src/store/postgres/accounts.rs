@@ -169,6 +169,24 @@ impl PostgresStore {
         Ok(deleted > 0)
     }
 
+    /// See [`crate::store::Store::delete_stale_sessions`]: sessions expiring by `now` or
+    /// last seen by `idle_before`.
+    pub async fn delete_stale_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+    ) -> Result<u64, StoreError> {
+        self.check_writable()?;
+        let deleted =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+                .bind(now)
+                .bind(idle_before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(deleted)
+    }
+
     /// See [`crate::store::Store::delete_sessions_of`].
     pub async fn delete_sessions_of(&self, account: AccountId) -> Result<u64, StoreError> {
         self.check_writable()?;

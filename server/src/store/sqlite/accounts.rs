@@ -182,6 +182,25 @@ impl SqliteStore {
             .await
     }
 
+    /// See [`crate::store::Store::delete_stale_sessions`]: sessions expiring by `now` or
+    /// last seen by `idle_before`.
+    pub async fn delete_stale_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+    ) -> Result<u64, StoreError> {
+        self.writer()?
+            .run(move |connection| {
+                connection
+                    .prepare_cached(
+                        "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at <= ?2",
+                    )?
+                    .execute(params![now, idle_before])
+                    .map(|deleted| deleted as u64)
+            })
+            .await
+    }
+
     /// See [`crate::store::Store::delete_sessions_of`].
     pub async fn delete_sessions_of(&self, account: AccountId) -> Result<u64, StoreError> {
         self.writer()?
