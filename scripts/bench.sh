@@ -16,7 +16,7 @@ data="$(mktemp -d -p "${CHAT_BENCH_TMP:-${TMPDIR:-/tmp}}")"
 ulimit -n 65536 2>/dev/null || true  # thousands of sockets on both sides
 # The load comes from one address and one client writes fast: lift the abuse limits (as
 # environment variables, so older binaries compared by bench-compare.sh start too).
-export CHAT_MESSAGE_RATE=0 CHAT_MAX_CONNECTIONS=0 CHAT_MAX_CONNECTIONS_PER_IP=0
+export CHAT_MESSAGE_RATE=0 CHAT_MAX_CONNECTIONS=0 CHAT_MAX_CONNECTIONS_PER_IP=0 CHAT_SIGN_IN_ATTEMPTS=100000
 "$server" --port 4100 --workers 2 --db "$data/chat.db" --site-root target/site --log warn &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

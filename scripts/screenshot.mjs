@@ -1,5 +1,6 @@
-// Takes the README screenshot: three people chatting; Ben is back from a disconnect, has a
-// private message from Cleo, and sees Ana typing.
+// Takes the README screenshot: three signed-in people chatting; Ben is back from a
+// disconnect, has a private message from Cleo, and sees Ana typing. Use a fresh database
+// (the three accounts are signed up here).
 // Usage: start the server (e.g. scripts/run.sh, or target/debug/chat-server --db /tmp/shot.db),
 // then: node scripts/screenshot.mjs [url] [out.png]
 import { chromium } from "@playwright/test";
@@ -10,9 +11,14 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
-const open = async (nickname) => {
+const open = async (username) => {
   const context = await browser.newContext({ viewport: { width: 900, height: 600 }, deviceScaleFactor: 1 });
-  await context.addInitScript((name) => localStorage.setItem("chat.nickname", name), nickname);
+  // Signs up through the form's endpoint; the context keeps the session cookie.
+  const signUp = await context.request.post(new URL("/auth/sign-up", url).href, {
+    form: { username, password: `${username} password` },
+    headers: { origin: new URL(url).origin, accept: "application/json" },
+  });
+  if (!signUp.ok()) throw new Error(`sign-up of ${username}: ${signUp.status()} ${await signUp.text()}`);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector("body[data-hydrated] .status[data-state=connected]");

@@ -18,6 +18,10 @@ use harness::{Fresh, WriteBatch, message, private};
 #[path = "store/accounts.rs"]
 mod accounts;
 
+/// Rows written before a migration, read after it.
+#[path = "store/legacy.rs"]
+mod legacy;
+
 store_suite!(
     an_empty_store_starts_at_zero,
     inserts_in_order_with_consecutive_ids,

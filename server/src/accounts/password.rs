@@ -1,16 +1,15 @@
-//! Password hashing: argon2id, on tokio's blocking pool.
+//! Password hashing: argon2id, on low-priority threads of its own ([`super::hash_pool`]).
 //!
 //! A stolen database must not give away passwords, so only a slow, salted, memory-hard hash
 //! is stored (a PHC string: algorithm, parameters, salt and hash in one text). Slow means
 //! tens of milliseconds of CPU per hash, which would stall every socket of a worker if it
-//! ran on the async runtime: each hash and verification runs under `spawn_blocking`, at
-//! most [`MAX_CONCURRENT`] at once.
+//! ran on the async runtime: each hash and verification runs on the hashing threads, at
+//! most [`MAX_CONCURRENT`] at once, at the lowest CPU priority.
 //! Signing in with a name that has no account costs the same as a wrong password
 //! ([`verify_unknown`]), so the time of a failed sign-in does not tell which names exist.
 
 use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::domain::Password;
 
@@ -29,13 +28,10 @@ pub const PARALLELISM: u32 = 1;
 /// Bytes of random salt per hash (the PHC recommendation: 128 bits).
 pub const SALT_BYTES: usize = 16;
 
-/// Hashes and verifications that run at once per process; more wait their turn. Each holds
-/// [`MEMORY_KIB`] for its duration, so a flood of sign-ins costs at most this many times
-/// 19 MiB and this many cores, instead of one blocking thread (up to 512) each.
-pub const MAX_CONCURRENT: usize = 4;
-
-/// The turns of [`MAX_CONCURRENT`].
-static TURNS: Semaphore = Semaphore::const_new(MAX_CONCURRENT);
+/// Hashes and verifications that run at once per process (the hashing threads); more wait
+/// their turn. Each holds [`MEMORY_KIB`] for its duration, so a flood of sign-ins costs at
+/// most this many times 19 MiB and this many cores.
+pub const MAX_CONCURRENT: usize = super::hash_pool::THREADS;
 
 /// A PHC string with the parameters above, a 16-byte salt and a 32-byte output made of
 /// random bytes (no password is known to hash to them): what [`verify_unknown`] verifies
@@ -55,9 +51,9 @@ pub enum PasswordError {
     /// parameters out of range).
     #[error("password hash error: {0}")]
     Hash(#[source] password_hash::Error),
-    /// The blocking task that ran the hash panicked or was cancelled at shutdown.
-    #[error("password hashing task failed: {0}")]
-    Task(#[source] tokio::task::JoinError),
+    /// The hashing threads are gone (the hash panicked, or the process is stopping).
+    #[error("password hashing failed: {0}")]
+    Pool(#[from] super::hash_pool::PoolGone),
 }
 
 /// The hasher with this module's parameters.
@@ -114,23 +110,13 @@ fn verify_now(password: &Password, stored: &str) -> Result<bool, PasswordError> 
     }
 }
 
-/// Runs `work` on tokio's blocking pool, once one of the [`MAX_CONCURRENT`] turns is free.
-/// The turn goes with the work, so it is held until the hash ends even if the caller stops
+/// Runs `work` on a hashing thread ([`super::hash_pool`]): at most [`MAX_CONCURRENT`] at
+/// once, at the lowest CPU priority. The work runs to its end even if the caller stops
 /// waiting.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
 ) -> Result<T, PasswordError> {
-    let turn = TURNS
-        .acquire()
-        .await
-        .expect("the turns semaphore is never closed");
-    tokio::task::spawn_blocking(move || {
-        let result = work();
-        drop(turn);
-        result
-    })
-    .await
-    .map_err(PasswordError::Task)?
+    super::hash_pool::run(work).await?
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ async fn sign_up(
 ) -> Response {
     let form_name = FormName::SignUp;
     if let Err(refused) = state.origins.check_form(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let started = state
         .accounts
@@ -111,7 +111,7 @@ async fn sign_in(
     Form(form): Form<Credentials>,
 ) -> Response {
     if let Err(refused) = state.origins.check_form(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let started = state
         .accounts
@@ -122,7 +122,7 @@ async fn sign_in(
 
 async fn sign_out(State(state): State<AuthRoutes>, headers: HeaderMap) -> Response {
     if let Err(refused) = state.origins.check_form(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let cookie = SessionCookie::from_headers(&headers);
     match state.accounts.sign_out(&cookie).await {
@@ -152,7 +152,7 @@ async fn change_password(
     Form(form): Form<PasswordChange>,
 ) -> Response {
     if let Err(refused) = state.origins.check_form(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let cookie = SessionCookie::from_headers(&headers);
     let started = state

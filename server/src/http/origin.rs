@@ -43,18 +43,31 @@ impl AllowedOrigins {
     }
 }
 
+/// Why a form post was refused: answered 403 with this text.
+#[derive(Debug, thiserror::Error)]
+pub enum FormRefused {
+    /// The post carried no `Origin` header.
+    #[error("this form must be posted from the chat's own page (no Origin header)")]
+    NoOrigin,
+    /// The post came from another site.
+    #[error("this form must be posted from the chat's own page, not from {0}")]
+    OtherOrigin(String),
+}
+
+impl IntoResponse for FormRefused {
+    fn into_response(self) -> Response {
+        (StatusCode::FORBIDDEN, self.to_string()).into_response()
+    }
+}
+
 impl AllowedOrigins {
     /// Checks a form post (the account forms): its `Origin` must be present and be the
     /// site's own or one listed by `--allow-origin` (`*` is not enough: it would let any
-    /// site sign a visitor in or out). A refusal is a 403 saying why.
-    pub fn check_form(&self, headers: &axum::http::HeaderMap) -> Result<(), Response> {
+    /// site sign a visitor in or out).
+    pub fn check_form(&self, headers: &axum::http::HeaderMap) -> Result<(), FormRefused> {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-            return Err((
-                StatusCode::FORBIDDEN,
-                "this form must be posted from the chat's own page (no Origin header)",
-            )
-                .into_response());
+            return Err(FormRefused::NoOrigin);
         };
         let listed = Self {
             any: false,
@@ -64,11 +77,7 @@ impl AllowedOrigins {
             return Ok(());
         }
         tracing::debug!(origin, "refused a form posted from another origin");
-        Err((
-            StatusCode::FORBIDDEN,
-            format!("this form must be posted from the chat's own page, not from {origin}"),
-        )
-            .into_response())
+        Err(FormRefused::OtherOrigin(origin.to_owned()))
     }
 }
 
