@@ -25,6 +25,10 @@ test("the tutorial's own client exchanges messages with the Leptos page", async 
   await tutorial.locator("#input").fill(`${t} from the tutorial`);
   await tutorial.locator("#input").press("Enter");
   await expect(messageTexts(leptos).filter({ hasText: t })).toHaveText([`${t} history`, `${t} from the tutorial`]);
+  // It chats as a guest: a guest-… name, marked as such on the Leptos page.
+  const fromTutorial = leptos.locator("#messages li.message").filter({ hasText: `${t} from the tutorial` });
+  await expect(fromTutorial.locator(".author.guest")).toHaveText(/^guest-[0-9a-f]{4}$/);
+  await expect(fromTutorial.locator(".guest-badge")).toHaveText("guest");
 
   await send(leptos, `${t} from leptos`);
   await expect(tutorialItems.filter({ hasText: t })).toHaveText([
