@@ -17,8 +17,9 @@ use tokio::sync::oneshot;
 
 use crate::sync::lock;
 
-/// Hashing threads per process.
-pub const THREADS: usize = 4;
+/// Hashing threads per process: two, as there is a worker process per core (a host runs
+/// twice as many hashes at once as it has cores, each holding 19 MiB while it runs).
+pub const THREADS: usize = 2;
 
 /// The nice value of the hashing threads: the lowest priority.
 pub const NICE: i32 = 19;

@@ -11,6 +11,7 @@ pub mod attempts;
 pub mod cookie;
 pub mod hash_pool;
 pub mod password;
+pub mod scratch;
 pub mod service;
 pub mod session_id;
 

@@ -8,7 +8,7 @@
 //! Signing in with a name that has no account costs the same as a wrong password
 //! ([`verify_unknown`]), so the time of a failed sign-in does not tell which names exist.
 
-use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::domain::Password;
@@ -51,6 +51,9 @@ pub enum PasswordError {
     /// parameters out of range).
     #[error("password hash error: {0}")]
     Hash(#[source] password_hash::Error),
+    /// The OS gave no memory for the hash.
+    #[error("no memory for a password hash: {0}")]
+    Memory(#[source] std::io::Error),
     /// The hashing threads are gone (the hash panicked, or the process is stopping).
     #[error("password hashing failed: {0}")]
     Pool(#[from] super::hash_pool::PoolGone),
@@ -89,25 +92,68 @@ pub async fn verify_unknown(password: &Password) -> Result<bool, PasswordError> 
     .await
 }
 
+/// Bytes of hash output (argon2's default, and what every stored hash has).
+const OUTPUT_BYTES: usize = 32;
+
 /// [`hash`], on the calling thread.
 fn hash_now(password: &Password) -> Result<String, PasswordError> {
     let mut salt = [0u8; SALT_BYTES];
     getrandom::fill(&mut salt).map_err(PasswordError::Random)?;
     let salt = SaltString::encode_b64(&salt).map_err(PasswordError::Hash)?;
-    let hash = argon2()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map_err(PasswordError::Hash)?;
+    let argon2 = argon2();
+    let mut output = [0u8; OUTPUT_BYTES];
+    compute(&argon2, password, salt.as_salt(), &mut output)?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2.params().try_into().map_err(PasswordError::Hash)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).map_err(PasswordError::Hash)?),
+    };
     Ok(hash.to_string())
 }
 
-/// [`verify`], on the calling thread.
+/// [`verify`], on the calling thread: the hash of `password` with the algorithm, version,
+/// parameters and salt `stored` names, compared in constant time with its output.
 fn verify_now(password: &Password, stored: &str) -> Result<bool, PasswordError> {
     let stored = PasswordHash::new(stored).map_err(PasswordError::Hash)?;
-    match argon2().verify_password(password.expose().as_bytes(), &stored) {
-        Ok(()) => Ok(true),
-        Err(password_hash::Error::Password) => Ok(false),
-        Err(error) => Err(PasswordError::Hash(error)),
-    }
+    let algorithm = Algorithm::try_from(stored.algorithm).map_err(PasswordError::Hash)?;
+    let version = match stored.version {
+        Some(version) => Version::try_from(version).map_err(|e| PasswordError::Hash(e.into()))?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&stored).map_err(PasswordError::Hash)?;
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+        return Err(PasswordError::Hash(password_hash::Error::PhcStringField));
+    };
+    let mut output = vec![0u8; expected.len()];
+    compute(
+        &Argon2::new(algorithm, version, params),
+        password,
+        salt,
+        &mut output,
+    )?;
+    // `Output`'s equality is constant-time.
+    Ok(Output::new(&output).map_err(PasswordError::Hash)? == expected)
+}
+
+/// The raw hash of `password` with `salt` into `output`, in memory mapped for this hash
+/// alone ([`super::scratch`]).
+fn compute(
+    argon2: &Argon2<'_>,
+    password: &Password,
+    salt: password_hash::Salt<'_>,
+    output: &mut [u8],
+) -> Result<(), PasswordError> {
+    let mut salt_bytes = [0u8; password_hash::Salt::MAX_LENGTH];
+    let salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(PasswordError::Hash)?;
+    let mut memory = super::scratch::Scratch::new(argon2.params().block_count())
+        .map_err(PasswordError::Memory)?;
+    argon2
+        .hash_password_into_with_memory(password.expose().as_bytes(), salt, output, memory.blocks())
+        .map_err(|e| PasswordError::Hash(e.into()))
 }
 
 /// Runs `work` on a hashing thread ([`super::hash_pool`]): at most [`MAX_CONCURRENT`] at
@@ -125,6 +171,33 @@ mod tests {
 
     fn password(text: &str) -> Password {
         Password::parse(text.to_owned()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash(&password("correct horse battery")).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            argon2()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::encode_b64(&[7u8; SALT_BYTES]).unwrap();
+        let theirs = argon2()
+            .hash_password(b"another password", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            verify(&password("another password"), &theirs)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(&password("another passworD"), &theirs)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
