@@ -99,7 +99,13 @@ pub enum OutgoingStatus {
     /// Waiting for the server's ack (queued while offline).
     Sending,
     /// Refused by the server, or no ack after every retry.
-    Failed(String),
+    Failed {
+        /// Why, as the user reads it.
+        reason: String,
+        /// Whether sending it again could help (a refusal of the message itself could not:
+        /// the page offers no Retry then).
+        retryable: bool,
+    },
 }
 
 /// An own message not yet acknowledged.
@@ -188,9 +194,11 @@ impl Chat {
         }
     }
 
-    /// Sends `text` unless it is blank. Returns whether it was sent.
+    /// Sends `text`, its surrounding whitespace trimmed, unless that leaves nothing.
+    /// Returns whether it was sent.
     pub fn send(self, text: &str) -> bool {
-        if text.trim().is_empty() {
+        let text = text.trim();
+        if text.is_empty() {
             return false;
         }
         #[cfg(feature = "hydrate")]

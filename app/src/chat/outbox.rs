@@ -5,13 +5,21 @@
 //!   offline periods; the client library resends unacked messages (every ack timeout, up
 //!   to the retry count from the server's `<meta>` tags, see [`crate::ClientSettings`]) and
 //!   the server stores each key once;
-//! - a refusal that says when to retry (`retryAfterMs`: the rate limit, a storage fault) is
-//!   resent after that delay with the same client offset, up to [`REFUSAL_RETRIES`] times;
+//! - one queue per tab ([`SendQueue`]): a message is sent once the one before it is
+//!   settled, so messages are stored in the order they were typed; a refusal that says when
+//!   to retry (`retryAfterMs`: the rate limit, a storage fault) pauses the whole queue for
+//!   that delay and resends the same message with the same client offset, up to
+//!   [`REFUSAL_RETRIES`] times (before, each refused message waited alone and the burst
+//!   behind it overtook it);
+//! - a failure is permanent (the server refused the message itself: no Retry, only
+//!   Dismiss) or transient (not delivered: Retry);
 //! - the messages still sending are mirrored into localStorage under
 //!   `chat.outbox.<tab id>`, and the next page (after a reload, or another tab) sends them
 //!   again with their own client offsets.
 //!
 //! The state transitions are pure (tested natively); the browser part sends and persists.
+
+use std::collections::VecDeque;
 
 use chat_protocol::acks::WriteAck;
 use leptos_socketio::EmitError;
@@ -73,14 +81,55 @@ pub fn retry(outbox: &mut [Outgoing], client_offset: &str) -> Option<SavedMessag
 }
 
 /// Settles a message: stored (`None`) leaves the outbox, a failure stays with its reason.
-pub fn settle(outbox: &mut Vec<Outgoing>, client_offset: &str, failure: Option<String>) {
+pub fn settle(outbox: &mut Vec<Outgoing>, client_offset: &str, failure: Option<Failure>) {
     match failure {
         None => outbox.retain(|o| o.client_offset != client_offset),
-        Some(reason) => {
+        Some(Failure { reason, retryable }) => {
             if let Some(o) = outbox.iter_mut().find(|o| o.client_offset == client_offset) {
-                o.status = OutgoingStatus::Failed(reason);
+                o.status = OutgoingStatus::Failed { reason, retryable };
             }
         }
+    }
+}
+
+/// Why a message failed, and whether sending it again could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What the user reads.
+    pub reason: String,
+    /// `false` when the server refused the message itself (too long, not allowed): the
+    /// same message would be refused again.
+    pub retryable: bool,
+}
+
+/// One tab's messages waiting to be sent, in the order they were typed. The head is sent;
+/// the rest wait until it is settled.
+#[derive(Debug, Default)]
+pub struct SendQueue {
+    waiting: VecDeque<SavedMessage>,
+    sending: bool,
+}
+
+impl SendQueue {
+    /// Adds `message` at the end. Returns whether the caller must start sending (nothing
+    /// was being sent).
+    pub fn push(&mut self, message: SavedMessage) -> bool {
+        self.waiting.push_back(message);
+        !std::mem::replace(&mut self.sending, true)
+    }
+
+    /// The message to send now.
+    pub fn head(&self) -> Option<SavedMessage> {
+        self.waiting.front().cloned()
+    }
+
+    /// The head is settled: drops it. Returns the next to send, or `None` (and sending
+    /// stops until the next [`Self::push`]).
+    pub fn settled(&mut self) -> Option<SavedMessage> {
+        self.waiting.pop_front();
+        let next = self.head();
+        self.sending = next.is_some();
+        next
     }
 }
 
@@ -105,7 +154,7 @@ pub enum AfterAck {
     /// Refused for now: send the same message again after this many milliseconds.
     ResendAfter(u32),
     /// Failed, with the reason shown.
-    Failed(String),
+    Failed(Failure),
 }
 
 /// Reads a write's ack, `refusals` being how many resend-later refusals came before.
@@ -119,15 +168,23 @@ pub fn after_ack(ack: Result<Option<WriteAck>, EmitError>, refusals: u32) -> Aft
             AfterAck::ResendAfter(u32::try_from(wait).unwrap_or(u32::MAX))
         }
         Ok(Some(WriteAck {
-            error: Some(error), ..
-        })) => AfterAck::Failed(error),
+            error: Some(error),
+            retry_after_ms,
+            ..
+        })) => AfterAck::Failed(Failure {
+            reason: error,
+            // Refused until now with a wait, then given up: sending later may still work.
+            retryable: retry_after_ms.is_some(),
+        }),
         Ok(_) => AfterAck::Stored,
-        Err(EmitError::Timeout(_) | EmitError::Unavailable(_)) => {
-            AfterAck::Failed("not delivered".to_owned())
-        }
-        Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => {
-            AfterAck::Failed("unexpected reply from the server".to_owned())
-        }
+        Err(EmitError::Timeout(_) | EmitError::Unavailable(_)) => AfterAck::Failed(Failure {
+            reason: "not delivered".to_owned(),
+            retryable: true,
+        }),
+        Err(EmitError::BadAck(_) | EmitError::BadArgs(_)) => AfterAck::Failed(Failure {
+            reason: "unexpected reply from the server".to_owned(),
+            retryable: true,
+        }),
     }
 }
 
@@ -216,55 +273,70 @@ mod browser {
         });
     }
 
-    /// Adds a message to the outbox (shown as sending) and emits it.
+    /// Adds a message to the outbox (shown as sending) and to the end of the tab's send
+    /// queue; starts sending if nothing was being sent.
     fn queue_and_emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
         chat.outbox.update(|outbox| queue(outbox, &message));
         emit(chat, session, message);
     }
 
-    /// Emits one message and settles its outbox entry from the ack, resending after
-    /// refusals that say when (see [`after_ack`]).
+    /// Puts `message` at the end of the send queue, and sends the queue in order unless it
+    /// is being sent already.
     fn emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
+        if session.queue.borrow_mut().push(message) {
+            spawn_local(drain(chat, session));
+        }
+    }
+
+    /// Sends the queue's messages one after the other, each once the one before it is
+    /// settled, so they are stored in the order they were typed.
+    async fn drain(chat: Chat, session: Rc<Session>) {
+        let mut next = session.queue.borrow().head();
+        while let Some(message) = next {
+            let failure = send_until_settled(&session, &message).await;
+            let client_offset = message.client_offset;
+            chat.outbox
+                .update(|outbox| settle(outbox, &client_offset, failure));
+            next = session.queue.borrow_mut().settled();
+        }
+    }
+
+    /// Emits one message until its ack settles it, waiting (and holding the queue) as long
+    /// as refusals say to (see [`after_ack`]). `None`: stored.
+    async fn send_until_settled(session: &Session, message: &SavedMessage) -> Option<Failure> {
         let SavedMessage {
             client_offset,
             text,
             to,
         } = message;
-        spawn_local(async move {
-            let mut refusals = 0;
-            let failure = loop {
-                let ack = match &to {
-                    None => {
-                        session
-                            .socket
-                            .emit_with_ack::<_, Option<WriteAck>>(
-                                CHAT_MESSAGE,
-                                &(&text, &client_offset),
-                            )
-                            .await
-                    }
-                    Some(to) => {
-                        session
-                            .socket
-                            .emit_with_ack::<_, Option<WriteAck>>(
-                                PRIVATE_MESSAGE,
-                                &(to, &text, &client_offset),
-                            )
-                            .await
-                    }
-                };
-                match after_ack(ack, refusals) {
-                    AfterAck::ResendAfter(wait) => {
-                        refusals += 1;
-                        sleep_ms(wait).await;
-                    }
-                    AfterAck::Stored => break None,
-                    AfterAck::Failed(reason) => break Some(reason),
+        let mut refusals = 0;
+        loop {
+            let ack = match to {
+                None => {
+                    session
+                        .socket
+                        .emit_with_ack::<_, Option<WriteAck>>(CHAT_MESSAGE, &(text, client_offset))
+                        .await
+                }
+                Some(to) => {
+                    session
+                        .socket
+                        .emit_with_ack::<_, Option<WriteAck>>(
+                            PRIVATE_MESSAGE,
+                            &(to, text, client_offset),
+                        )
+                        .await
                 }
             };
-            chat.outbox
-                .update(|outbox| settle(outbox, &client_offset, failure));
-        });
+            match after_ack(ack, refusals) {
+                AfterAck::ResendAfter(wait) => {
+                    refusals += 1;
+                    sleep_ms(wait).await;
+                }
+                AfterAck::Stored => return None,
+                AfterAck::Failed(failure) => return Some(failure),
+            }
+        }
     }
 }
 
@@ -292,10 +364,17 @@ mod tests {
 
         settle(&mut outbox, "tab-1", None);
         assert_eq!(pending(&outbox), [message(2)], "stored: gone");
-        settle(&mut outbox, "tab-2", Some("not delivered".into()));
+        let lost = Failure {
+            reason: "not delivered".into(),
+            retryable: true,
+        };
+        settle(&mut outbox, "tab-2", Some(lost));
         assert_eq!(
             outbox[0].status,
-            OutgoingStatus::Failed("not delivered".into())
+            OutgoingStatus::Failed {
+                reason: "not delivered".into(),
+                retryable: true
+            }
         );
         assert!(
             pending(&outbox).is_empty(),
@@ -328,10 +407,16 @@ mod tests {
             after_ack(Ok(Some(later.clone())), 0),
             AfterAck::ResendAfter(250)
         );
+        let failed = |reason: &str, retryable| {
+            AfterAck::Failed(Failure {
+                reason: reason.into(),
+                retryable,
+            })
+        };
         assert_eq!(
             after_ack(Ok(Some(later)), REFUSAL_RETRIES),
-            AfterAck::Failed("rate limited".into()),
-            "gives up after REFUSAL_RETRIES resends"
+            failed("rate limited", true),
+            "gives up after REFUSAL_RETRIES resends, but a later Retry may work"
         );
         let refused = WriteAck {
             error: Some("message is empty".into()),
@@ -339,16 +424,31 @@ mod tests {
         };
         assert_eq!(
             after_ack(Ok(Some(refused)), 0),
-            AfterAck::Failed("message is empty".into())
+            failed("message is empty", false),
+            "refused for what it is: no Retry"
         );
         assert_eq!(
             after_ack(Err(EmitError::Timeout("operation has timed out".into())), 0),
-            AfterAck::Failed("not delivered".into())
+            failed("not delivered", true)
         );
         assert_eq!(
             after_ack(Err(EmitError::BadAck("x".into())), 0),
-            AfterAck::Failed("unexpected reply from the server".into())
+            failed("unexpected reply from the server", true)
         );
+    }
+
+    #[test]
+    fn the_queue_sends_one_message_at_a_time_in_typed_order() {
+        let mut queue = SendQueue::default();
+        assert!(queue.push(message(1)), "the first push starts sending");
+        assert!(!queue.push(message(2)), "later ones wait");
+        assert!(!queue.push(message(3)));
+        // A refusal with a wait keeps the head where it is: nothing else is sent meanwhile.
+        assert_eq!(queue.head(), Some(message(1)));
+        assert_eq!(queue.settled(), Some(message(2)));
+        assert_eq!(queue.settled(), Some(message(3)));
+        assert_eq!(queue.settled(), None, "empty: sending stops");
+        assert!(queue.push(message(4)), "and the next push starts it again");
     }
 
     #[test]

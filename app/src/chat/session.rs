@@ -21,6 +21,8 @@ pub struct Session {
     pub sent: Cell<u64>,
     /// This user's typing as told to the others.
     pub typist: Rc<RefCell<Typist>>,
+    /// This tab's messages waiting to be sent, in typed order.
+    pub queue: RefCell<super::outbox::SendQueue>,
 }
 
 /// The tutorial's Disconnect/Connect button.

@@ -65,6 +65,7 @@ pub fn start(chat: Chat) -> Rc<Session> {
         tab_id: random_id(),
         sent: Cell::new(0),
         typist: Rc::default(),
+        queue: RefCell::default(),
     });
     outbox::resend_saved(chat, &session);
     outbox::keep_saved(chat, &session.tab_id);

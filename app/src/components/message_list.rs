@@ -28,18 +28,21 @@ pub fn MessageList() -> impl IntoView {
             </For>
             <For each=move || chat.outbox.get() key=|o| (o.client_offset.clone(), o.status.clone()) let:outgoing>
                 <li class="message own" class:pending=matches!(outgoing.status, OutgoingStatus::Sending)
-                    class:failed=matches!(outgoing.status, OutgoingStatus::Failed(_))
+                    class:failed=matches!(outgoing.status, OutgoingStatus::Failed { .. })
                     data-client-offset=outgoing.client_offset.clone()>
                     {outgoing.to.clone().map(|to| view! { <span class="meta">"to " <span class="recipient">{to}</span></span> })}
                     <span class="text">{outgoing.text.clone()}</span>
                     {match outgoing.status.clone() {
                         OutgoingStatus::Sending => view! { <span class="badge">"sending…"</span> }.into_any(),
-                        OutgoingStatus::Failed(reason) => {
+                        OutgoingStatus::Failed { reason, retryable } => {
                             let key = outgoing.client_offset.clone();
                             let key2 = key.clone();
+                            // A refusal of the message itself would come back the same: no Retry.
                             view! {
                                 <span class="badge error">"failed: " {reason}</span>
-                                <button type="button" class="link" on:click=move |_| chat.retry(&key)>"Retry"</button>
+                                {retryable.then(|| view! {
+                                    <button type="button" class="link" on:click=move |_| chat.retry(&key)>"Retry"</button>
+                                })}
                                 <button type="button" class="link" on:click=move |_| chat.dismiss(&key2)>"Dismiss"</button>
                             }.into_any()
                         }
