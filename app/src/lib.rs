@@ -112,8 +112,11 @@ pub fn App() -> impl IntoView {
             <MessageList/>
         </main>
         <OnlineList/>
-        <TypingIndicator/>
-        <Composer/>
+        // A landmark of its own, so every part of the page is in one (axe-core `region`).
+        <footer class="compose">
+            <TypingIndicator/>
+            <Composer/>
+        </footer>
     }
 }
 
