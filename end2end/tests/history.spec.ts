@@ -2,28 +2,9 @@
 // messages" through the rest, in order, with no duplicates; a reader scrolled up is not
 // yanked down by new messages but gets a "New messages" pill.
 import { expect, test } from "@playwright/test";
-import { io } from "socket.io-client";
-import { messageTexts, openChat, send, tag } from "./support";
+import { messageTexts, openChat, seedMessages, send, tag } from "./support";
 
-/**
- * Writes `count` messages through a socket.io client, each stored before the next is sent
- * (a refusal from the rate limit is resent after the wait it names).
- */
-async function seed(baseURL: string, t: string, count: number) {
-  const socket = io(baseURL, { transports: ["websocket"], forceNew: true });
-  try {
-    for (let i = 1; i <= count; i++) {
-      for (;;) {
-        const ack = await socket.timeout(10_000).emitWithAck("chat message", `${t} ${String(i).padStart(3, "0")}`, `${t}-${i}`);
-        if (Number.isInteger(ack.serverOffset)) break;
-        if (!ack.retryAfterMs) throw new Error(`refused: ${JSON.stringify(ack)}`);
-        await new Promise((r) => setTimeout(r, ack.retryAfterMs));
-      }
-    }
-  } finally {
-    socket.close();
-  }
-}
+const seed = seedMessages;
 
 test("load older pages back through 200 messages in order with no duplicates", async ({ browser, baseURL }) => {
   const t = tag("paged");
@@ -52,7 +33,7 @@ test("a reader scrolled up gets a new-messages pill instead of a jump", async ({
   await reader.evaluate(() => window.scrollTo(0, 0));
   const writer = await openChat(await browser.newContext());
   await send(writer, `${t} new`);
-  const pill = reader.getByRole("button", { name: "New messages ↓" });
+  const pill = reader.getByRole("button", { name: "1 new message ↓" });
   await expect(pill).toBeVisible();
   expect(await reader.evaluate(() => window.scrollY)).toBe(0);
   await pill.click();

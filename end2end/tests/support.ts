@@ -1,5 +1,6 @@
 // Shared steps: open the chat in a fresh page and wait until it is live.
 import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { io } from "socket.io-client";
 
 /** Opens the chat and waits for hydration and a live socket. */
 export async function openChat(context: BrowserContext, path = "/"): Promise<Page> {
@@ -67,4 +68,26 @@ export async function signInThroughPage(page: Page, username: string, password =
   await form.getByLabel("Username").fill(username);
   await form.getByLabel("Password").fill(password);
   await form.getByRole("button", { name: "Sign in" }).click();
+}
+
+/**
+ * Writes `count` messages (`${t} 001`, … or the texts `text(i)` gives) through a
+ * socket.io client, each stored before the next is sent (a refusal from the rate limit is
+ * resent after the wait it names).
+ */
+export async function seedMessages(baseURL: string, t: string, count: number, text?: (i: number) => string) {
+  const socket = io(baseURL, { transports: ["websocket"], forceNew: true });
+  try {
+    for (let i = 1; i <= count; i++) {
+      for (;;) {
+        const body = text ? text(i) : `${t} ${String(i).padStart(3, "0")}`;
+        const ack = await socket.timeout(10_000).emitWithAck("chat message", body, `${t}-${i}`);
+        if (Number.isInteger(ack.serverOffset)) break;
+        if (!ack.retryAfterMs) throw new Error(`refused: ${JSON.stringify(ack)}`);
+        await new Promise((r) => setTimeout(r, ack.retryAfterMs));
+      }
+    }
+  } finally {
+    socket.close();
+  }
 }

@@ -148,8 +148,8 @@ pub struct Chat {
     pub has_older: RwSignal<bool>,
     /// A page of older messages is on its way.
     pub loading_older: RwSignal<bool>,
-    /// New messages arrived below while the reader was scrolled up.
-    pub new_below: RwSignal<bool>,
+    /// How many messages arrived below while the reader was scrolled up (the pill).
+    pub new_below: RwSignal<usize>,
     /// The user the composer writes to privately (none: everyone).
     pub private_to: RwSignal<Option<String>>,
     /// The socket session, once [`Chat::start`] opened it (browser only).
@@ -172,7 +172,7 @@ impl Chat {
             unread: RwSignal::new(0),
             has_older: RwSignal::new(false),
             loading_older: RwSignal::new(false),
-            new_below: RwSignal::new(false),
+            new_below: RwSignal::new(0),
             private_to: RwSignal::new(None),
             #[cfg(feature = "hydrate")]
             session: StoredValue::new_local(None),

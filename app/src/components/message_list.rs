@@ -1,10 +1,11 @@
 //! The message list: stored messages in offset order (recovered ones marked, after a
 //! divider), then own messages still waiting for their ack. Text is rendered as text, never
-//! as HTML. Screen readers hear new messages (aria-live). The view follows new messages
-//! while the reader is at the bottom.
+//! as HTML. Screen readers hear new messages (aria-live). Where the view goes when rows
+//! are added is [`super::scroll`]'s.
 
 use leptos::prelude::*;
 
+use super::scroll::{follow_new_messages, jump_to_bottom};
 use crate::chat::{Chat, OutgoingStatus, Row};
 
 /// The list of messages and pending own messages.
@@ -19,8 +20,13 @@ pub fn MessageList() -> impl IntoView {
                 {move || if chat.loading_older.get() { "Loading…" } else { "Load older messages" }}
             </button>
         </Show>
-        <Show when=move || chat.new_below.get()>
-            <button type="button" class="new-below" on:click=move |_| jump_to_bottom(chat)>"New messages ↓"</button>
+        <Show when=move || { chat.new_below.get() > 0 }>
+            <button type="button" class="new-below" on:click=move |_| jump_to_bottom(chat)>
+                {move || match chat.new_below.get() {
+                    1 => "1 new message ↓".to_owned(),
+                    n => format!("{n} new messages ↓"),
+                }}
+            </button>
         </Show>
         <ul id="messages" class="messages" aria-live="polite" aria-label="Messages">
             <For each=move || chat.rows.get() key=Row::key let:row>
@@ -122,91 +128,4 @@ fn clock_time(millis: i64) -> String {
     #[cfg(not(feature = "hydrate"))]
     let (hours, minutes) = ((millis / 3_600_000) % 24, (millis / 60_000) % 60);
     format!("{hours:02}:{minutes:02}")
-}
-
-/// When rows are added at the bottom: scrolls to the newest if the reader was at the
-/// bottom, or else shows the "new messages" pill. (Older pages added on top do neither.)
-fn follow_new_messages(chat: Chat) {
-    Effect::new(move |previous: Option<(Option<String>, usize)>| {
-        let latest = (
-            chat.rows.with(|rows| rows.last().map(Row::key)),
-            chat.outbox.with(Vec::len),
-        );
-        #[cfg(feature = "hydrate")]
-        if previous.is_some_and(|p| p != latest) && !scroll_to_bottom_if_near() {
-            chat.new_below.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = previous;
-        latest
-    });
-    #[cfg(feature = "hydrate")]
-    hide_pill_at_bottom(chat);
-}
-
-/// Scrolls to the newest message and hides the pill.
-fn jump_to_bottom(chat: Chat) {
-    chat.new_below.set(false);
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let height = window
-            .document()
-            .and_then(|d| d.document_element())
-            .map_or(0, |e| e.scroll_height());
-        window.scroll_to_with_x_and_y(0.0, f64::from(height));
-    }
-}
-
-/// Hides the "new messages" pill once the reader scrolls down to them.
-#[cfg(feature = "hydrate")]
-fn hide_pill_at_bottom(chat: Chat) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let listener = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-        if chat.new_below.get_untracked() && distance_from_bottom() < 200.0 {
-            chat.new_below.set(false);
-        }
-    });
-    let _ = window.add_event_listener_with_callback(
-        "scroll",
-        wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
-    );
-    listener.forget();
-}
-
-/// How far the viewport's bottom is from the page's, in pixels.
-#[cfg(feature = "hydrate")]
-fn distance_from_bottom() -> f64 {
-    let Some(window) = web_sys::window() else {
-        return 0.0;
-    };
-    let Some(body) = window.document().and_then(|d| d.document_element()) else {
-        return 0.0;
-    };
-    let viewport = window
-        .inner_height()
-        .ok()
-        .and_then(|h| h.as_f64())
-        .unwrap_or(0.0);
-    let bottom = window.scroll_y().unwrap_or(0.0) + viewport;
-    f64::from(body.scroll_height()) - bottom
-}
-
-/// Scrolls to the bottom if the reader was near it before this render added rows (a row is
-/// ~40px; allow a few). Returns whether it did.
-#[cfg(feature = "hydrate")]
-fn scroll_to_bottom_if_near() -> bool {
-    let Some(window) = web_sys::window() else {
-        return true;
-    };
-    let near = distance_from_bottom() < 200.0 + 3.0 * 40.0;
-    if near {
-        let height = window
-            .document()
-            .and_then(|d| d.document_element())
-            .map_or(0, |e| e.scroll_height());
-        window.scroll_to_with_x_and_y(0.0, f64::from(height));
-    }
-    near
 }

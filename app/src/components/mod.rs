@@ -5,6 +5,7 @@ pub mod composer;
 pub mod connection;
 pub mod message_list;
 pub mod presence;
+pub mod scroll;
 
 pub use account::AccountPanel;
 pub use composer::Composer;
