@@ -95,3 +95,26 @@ test("the page is accessible: labelled input, live region, status", async ({ bro
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
 });
+
+test("before the WASM runs the composer is disabled and says so; nothing typed is lost", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Hold the WASM back, as a slow network would.
+  let release!: () => void;
+  const held = new Promise<void>((r) => { release = r; });
+  await page.route("**/*.wasm", async (route) => { await held; await route.continue(); });
+  await page.goto("/");
+  const input = page.getByRole("textbox", { name: "Message" });
+  await expect(input).toBeDisabled();
+  await expect(input).toHaveAttribute("placeholder", "connecting…");
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+  release();
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  await expect(input).toBeEnabled();
+  await expect(input).toHaveAttribute("placeholder", "Type a message…");
+  const t = tag("after-hydration");
+  await input.fill(t);
+  await input.press("Enter");
+  await expect(page.locator("#messages li.message:not(.own) .text").filter({ hasText: t })).toHaveCount(1);
+  expect(new URL(page.url()).search).toBe("");
+});

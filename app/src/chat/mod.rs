@@ -138,6 +138,9 @@ pub struct Chat {
     pub guest: RwSignal<bool>,
     /// Whether the server lets this page post (`--guests read-only` does not, for guests).
     pub can_post: RwSignal<bool>,
+    /// Whether the page is interactive (hydrated, its socket opened): until then the
+    /// composer is disabled and says so, so nothing typed before the WASM runs is lost.
+    pub ready: RwSignal<bool>,
     /// Who is online (sorted nicknames), the same list on every worker.
     pub online: RwSignal<Vec<String>>,
     /// Who else is typing now.
@@ -167,6 +170,7 @@ impl Chat {
             nickname: RwSignal::new(String::new()),
             guest: RwSignal::new(true),
             can_post: RwSignal::new(true),
+            ready: RwSignal::new(false),
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -191,6 +195,7 @@ impl Chat {
         if self.session().is_none() {
             let session = start::start(self);
             self.session.set_value(Some(session));
+            self.ready.set(true);
         }
     }
 

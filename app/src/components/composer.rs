@@ -1,5 +1,7 @@
 //! The composer: a labelled input and Send, fixed at the bottom. Enter sends; blank text is
-//! not sent; the input is cleared after sending.
+//! not sent; the input is cleared after sending. Until the page is interactive (the server
+//! render, and while the WASM loads) both are disabled and the input says "connecting…":
+//! the form has no action without the WASM, and typing into it would be lost.
 
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -30,10 +32,14 @@ pub fn Composer() -> impl IntoView {
             })}
             <label for="input" class="visually-hidden">"Message"</label>
             <input id="input" node_ref=input autocomplete="off" maxlength="4096"
-                placeholder=move || if chat.can_post.get() { "Type a message…" } else { "Guests can read here; sign in to post" }
-                prop:disabled=move || !chat.can_post.get()
+                placeholder=move || match (chat.ready.get(), chat.can_post.get()) {
+                    (false, _) => "connecting…",
+                    (true, true) => "Type a message…",
+                    (true, false) => "Guests can read here; sign in to post",
+                }
+                disabled=move || !chat.ready.get() || !chat.can_post.get()
                 on:input=move |ev| chat.typing_changed(!event_target_value(&ev).is_empty())/>
-            <button type="submit" prop:disabled=move || !chat.can_post.get()>"Send"</button>
+            <button type="submit" disabled=move || !chat.ready.get() || !chat.can_post.get()>"Send"</button>
         </form>
     }
 }
