@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [[ "${1:-}" == "--release" ]]; then
-  exec cargo leptos serve --release
+  exec cargo leptos serve --release --precompress
 fi
 exec cargo leptos watch

@@ -36,3 +36,16 @@ test("the page runs under a nonce-based CSP that blocks injected inline script",
   expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected)).toBeUndefined();
   expect(violations.length).toBeGreaterThan(0);
 });
+
+test("the WASM, JS and CSS are served compressed, and revalidated instead of refetched", async ({ page, baseURL }) => {
+  for (const file of ["chat.wasm", "chat.js", "chat.css"]) {
+    const response = await page.request.get(`${baseURL}/pkg/${file}`, { headers: { "accept-encoding": "gzip, deflate, br" } });
+    expect(response.status(), file).toBe(200);
+    expect(response.headers()["content-encoding"], file).toMatch(/^(br|gzip)$/);
+    expect(response.headers()["cache-control"], file).toBe("no-cache");
+    const lastModified = response.headers()["last-modified"];
+    expect(lastModified, file).toBeTruthy();
+    const again = await page.request.get(`${baseURL}/pkg/${file}`, { headers: { "if-modified-since": lastModified } });
+    expect(again.status(), `${file} unchanged`).toBe(304);
+  }
+});

@@ -200,9 +200,19 @@ impl Application {
         // Static files and the Socket.IO endpoint share the fallback: socketioxide answers
         // everything under /socket.io/ (except the bundle routes, matched first), the site
         // directory the rest.
-        let static_files = ServeDir::new(&config.site_root)
-            .precompressed_gzip()
-            .precompressed_br();
+        // Brotli and gzip files made at build time (`cargo leptos build --release
+        // --precompress`) are served as they are; anything else is gzipped on the way out
+        // when the browser accepts it. Revalidated on every load (file names carry no hash).
+        let compressed = tower::ServiceBuilder::new()
+            .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+            .service(
+                ServeDir::new(&config.site_root)
+                    .precompressed_gzip()
+                    .precompressed_br(),
+            );
+        let static_files =
+            axum::middleware::map_response(http::security::static_cache_policy).layer(compressed);
         let socket_service = axum::middleware::from_fn(http::request_parts::own_request_parts)
             .layer(
                 axum::middleware::from_fn_with_state(
