@@ -20,7 +20,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use chat::Chat;
 use components::{
     AccountPanel, Composer, ConnectionIndicator, ConnectionToggle, MessageList, OnlineList,
-    TypingIndicator,
+    OnlineToggle, TypingIndicator,
 };
 pub use viewer::{AuthNotice, Viewer};
 
@@ -105,6 +105,7 @@ pub fn App() -> impl IntoView {
         <header class="topbar">
             <h1>"Chat"</h1>
             <AccountPanel/>
+            <OnlineToggle/>
             <ConnectionIndicator/>
             <ConnectionToggle/>
         </header>

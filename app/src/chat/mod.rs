@@ -138,6 +138,8 @@ pub struct Chat {
     pub guest: RwSignal<bool>,
     /// Whether the server lets this page post (`--guests read-only` does not, for guests).
     pub can_post: RwSignal<bool>,
+    /// Whether the online list is shown on a narrow screen (where it is a drawer).
+    pub show_online: RwSignal<bool>,
     /// Whether the page is interactive (hydrated, its socket opened): until then the
     /// composer is disabled and says so, so nothing typed before the WASM runs is lost.
     pub ready: RwSignal<bool>,
@@ -171,6 +173,7 @@ impl Chat {
             guest: RwSignal::new(true),
             can_post: RwSignal::new(true),
             ready: RwSignal::new(false),
+            show_online: RwSignal::new(false),
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),

@@ -11,4 +11,4 @@ pub use account::AccountPanel;
 pub use composer::Composer;
 pub use connection::{ConnectionIndicator, ConnectionToggle};
 pub use message_list::MessageList;
-pub use presence::{OnlineList, TypingIndicator};
+pub use presence::{OnlineList, OnlineToggle, TypingIndicator};

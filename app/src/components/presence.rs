@@ -11,7 +11,7 @@ use crate::chat::Chat;
 pub fn OnlineList() -> impl IntoView {
     let chat = expect_context::<Chat>();
     view! {
-        <aside class="online" aria-label="Online">
+        <aside id="online" class="online" class:open=move || chat.show_online.get() aria-label="Online">
             <h2>"Online " <span class="count">{move || chat.online.with(Vec::len)}</span></h2>
             <ul>
                 <For each=move || chat.online.get() key=|name| name.clone() let:name>
@@ -19,6 +19,20 @@ pub fn OnlineList() -> impl IntoView {
                 </For>
             </ul>
         </aside>
+    }
+}
+
+/// On narrow screens, where the online list does not fit beside the messages: a button
+/// in the top bar that shows or hides it (hidden by the CSS on wider screens).
+#[component]
+pub fn OnlineToggle() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    view! {
+        <button type="button" class="online-toggle" aria-controls="online"
+            aria-expanded=move || chat.show_online.get().to_string()
+            on:click=move |_| chat.show_online.update(|shown| *shown = !*shown)>
+            "Online " <span class="count">{move || chat.online.with(Vec::len)}</span>
+        </button>
     }
 }
 
