@@ -2,36 +2,24 @@
 // the page waits and resends, so every message is delivered once and none shows as failed.
 // This test runs its own single-process server with a small bucket (4 messages, 4/s), so
 // the burst exceeds it however fast the machine is.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, tag } from "./support";
+import { messageTexts, openChat, startOwnServer, tag } from "./support";
 
-let server: ChildProcess;
+let server: Awaited<ReturnType<typeof startOwnServer>>;
 let url: string;
 let dataDir: string;
 
 test.beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "chat-limits-"));
-  const bin = process.env.CHAT_SERVER_BIN ?? "../target/debug/chat-server";
-  server = spawn(bin, ["--port", "0", "--workers", "0", "--db", join(dataDir, "chat.db"), "--site-root", "../target/site",
-    "--message-rate", "4", "--message-burst", "4"], { stdio: ["ignore", "ignore", "pipe"] });
-  url = await new Promise<string>((ok, fail) => {
-    let log = "";
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 15_000);
-    server.stderr!.on("data", (chunk) => {
-      log += chunk;
-      const m = log.match(/listening addr=([\d.:]+)/);
-      if (m) { clearTimeout(timer); ok(`http://${m[1]}`); }
-    });
-  });
+  server = await startOwnServer(join(dataDir, "chat.db"), ["--message-rate", "4", "--message-burst", "4"]);
+  url = server.url;
 });
 
 test.afterAll(async () => {
-  server.kill("SIGTERM");
-  await new Promise((done) => server.once("exit", done));
+  await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -1,5 +1,6 @@
 // Shared steps: open the chat in a fresh page and wait until it is live.
 import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { spawn } from "node:child_process";
 import { io } from "socket.io-client";
 
 /** Opens the chat and waits for hydration and a live socket. */
@@ -90,4 +91,31 @@ export async function seedMessages(baseURL: string, t: string, count: number, te
   } finally {
     socket.close();
   }
+}
+
+/**
+ * Starts a single-process server of its own on a free port with the database `db` and
+ * extra `args` (for tests that need other limits or a database prepared beforehand).
+ * Resolves with its URL and a `stop` that waits for it to exit.
+ */
+export async function startOwnServer(db: string, args: string[] = []) {
+  const bin = process.env.CHAT_SERVER_BIN ?? "../target/debug/chat-server";
+  const server = spawn(bin, ["--port", "0", "--workers", "0", "--db", db, "--site-root", "../target/site", ...args],
+    { stdio: ["ignore", "ignore", "pipe"] });
+  const url = await new Promise<string>((ok, fail) => {
+    let log = "";
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 15_000);
+    server.stderr!.on("data", (chunk) => {
+      log += chunk;
+      const m = log.match(/listening addr=([\d.:]+)/);
+      if (m) { clearTimeout(timer); ok(`http://${m[1]}`); }
+    });
+  });
+  return {
+    url,
+    async stop() {
+      server.kill("SIGTERM");
+      await new Promise((done) => server.once("exit", done));
+    },
+  };
 }

@@ -127,6 +127,7 @@ mod tests {
             Row::Notice {
                 id: 1,
                 text: "ana joined".into(),
+                at: 0,
             },
             Row::RecoveredDivider {
                 before: 7,

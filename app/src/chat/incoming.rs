@@ -292,6 +292,7 @@ mod tests {
         rows.push(Row::Notice {
             id: 1,
             text: "bo joined".into(),
+            at: 0,
         });
 
         incoming.connected();
@@ -352,6 +353,7 @@ mod tests {
         let mut rows = vec![Row::Notice {
             id: 1,
             text: "x".into(),
+            at: 0,
         }];
         insert_divider(&mut rows, 9, 2);
         assert_eq!(

@@ -71,6 +71,8 @@ pub enum Row {
         id: u64,
         /// What happened.
         text: String,
+        /// When this page learned of it, in unix milliseconds (it is placed by it).
+        at: i64,
     },
     /// "N new messages while you were offline", before the first recovered message.
     RecoveredDivider {

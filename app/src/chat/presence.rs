@@ -138,7 +138,9 @@ mod browser {
         let notice = move |text: String| {
             notices.set(notices.get() + 1);
             let id = notices.get();
-            chat.rows.update(|rows| rows.push(Row::Notice { id, text }));
+            let at = js_sys::Date::now() as i64;
+            chat.rows
+                .update(|rows| rows.push(Row::Notice { id, text, at }));
         };
         let joined = notice.clone();
         socket

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use super::arrange::{Shown, arrange, hue, initial};
+use super::clock::{ReaderCalendar, clock_time, full_time, iso_time};
 use super::scroll::{follow_new_messages, jump_to_bottom};
 use crate::chat::{Chat, OutgoingStatus, Row};
 
@@ -29,8 +31,8 @@ pub fn MessageList() -> impl IntoView {
             </button>
         </Show>
         <ul id="messages" class="messages" aria-live="polite" aria-label="Messages">
-            <For each=move || chat.rows.get() key=Row::key let:row>
-                <MessageRow row/>
+            <For each=move || chat.rows.with(|rows| arrange(rows, &ReaderCalendar::now())) key=Shown::key let:shown>
+                <ShownRow shown/>
             </For>
             <For each=move || chat.outbox.get() key=|o| (o.client_offset.clone(), o.status.clone()) let:outgoing>
                 <li class="message own" class:pending=matches!(outgoing.status, OutgoingStatus::Sending)
@@ -59,9 +61,45 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
-/// One row: a message, or the recovered-messages divider.
+/// A row with the day separator before it, if it starts a day.
 #[component]
-fn MessageRow(row: Row) -> impl IntoView {
+fn ShownRow(shown: Shown) -> impl IntoView {
+    let Shown {
+        row,
+        day,
+        continued,
+    } = shown;
+    view! {
+        {day.map(|day| view! { <li class="day" role="separator">{day}</li> })}
+        <MessageRow row continued/>
+    }
+}
+
+/// A message's time: `HH:MM`, with the full date and time on hover and for screen readers.
+#[component]
+fn Time(millis: i64) -> impl IntoView {
+    let full = full_time(millis);
+    let title = full.clone();
+    view! {
+        <time class="time" datetime=iso_time(millis) title=title>
+            <span aria-hidden="true">{clock_time(millis)}</span>
+            <span class="visually-hidden">{full}</span>
+        </time>
+    }
+}
+
+/// The author's initial on a colour of their own.
+#[component]
+fn Avatar(name: String) -> impl IntoView {
+    let class = format!("avatar hue-{}", hue(&name));
+    view! { <span class=class aria-hidden="true">{initial(&name)}</span> }
+}
+
+/// One row: a message (the first of a group with its author's name and avatar, the next
+/// ones under it), a private message, a notice or the recovered-messages divider.
+#[component]
+fn MessageRow(row: Row, continued: bool) -> impl IntoView {
+    let chat = expect_context::<Chat>();
     match row {
         Row::Message {
             offset,
@@ -72,14 +110,20 @@ fn MessageRow(row: Row) -> impl IntoView {
         } => {
             // Accounts' names are verified by the server; a guest's is anyone's to pick.
             let guest = chat_protocol::accounts::is_guest_name(&author);
+            let mine = {
+                let author = author.clone();
+                move || chat.nickname.with(|me| *me == author)
+            };
             view! {
-            <li class="message" class:recovered=recovered data-offset=offset>
-                <span class="meta">
+            <li class="message" class:recovered=recovered class:continued=continued class:mine=mine
+                data-offset=offset>
+                {(!continued).then(|| view! { <Avatar name=author.clone()/> })}
+                <span class="meta" class:visually-hidden=continued>
                     <span class="author" class:guest=guest class:verified=!guest>{author}</span>
                     {guest.then(|| view! { <span class="guest-badge">"guest"</span> })}
-                    <time class="time">{clock_time(created_at)}</time>
                 </span>
-                <span class="text">{text}</span>
+                <Time millis=created_at/>
+                <span class="text" dir="auto">{text}</span>
                 {recovered.then(|| view! { <span class="badge recovered-badge">"recovered"</span> })}
             </li>
             }
@@ -94,14 +138,15 @@ fn MessageRow(row: Row) -> impl IntoView {
             created_at,
         } => view! {
             <li class="message private" data-private-offset=offset>
+                <Avatar name=from.clone()/>
                 <span class="meta">
                     <span class="author">{from}</span>
                     " → "
                     <span class="recipient">{to}</span>
-                    <time class="time">{clock_time(created_at)}</time>
                     <span class="badge private-badge">"private"</span>
                 </span>
-                <span class="text">{text}</span>
+                <Time millis=created_at/>
+                <span class="text" dir="auto">{text}</span>
             </li>
         }
         .into_any(),
@@ -113,19 +158,4 @@ fn MessageRow(row: Row) -> impl IntoView {
             .into_any()
         }
     }
-}
-
-/// `HH:MM` of a unix-milliseconds time, in the reader's time zone (empty when unknown).
-fn clock_time(millis: i64) -> String {
-    if millis <= 0 {
-        return String::new();
-    }
-    #[cfg(feature = "hydrate")]
-    let (hours, minutes) = {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64));
-        (date.get_hours(), date.get_minutes())
-    };
-    #[cfg(not(feature = "hydrate"))]
-    let (hours, minutes) = ((millis / 3_600_000) % 24, (millis / 60_000) % 60);
-    format!("{hours:02}:{minutes:02}")
 }

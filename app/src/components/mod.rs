@@ -1,6 +1,8 @@
 //! The page's components, one per file.
 
 pub mod account;
+pub mod arrange;
+pub mod clock;
 pub mod composer;
 pub mod connection;
 pub mod message_list;
