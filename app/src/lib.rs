@@ -32,6 +32,8 @@ pub struct ClientSettings {
     pub ack_timeout_ms: u32,
     /// How many times an unacked message is resent before it shows as failed.
     pub retries: u32,
+    /// The longest message the server takes, in UTF-8 bytes (the composer's counter).
+    pub max_message_bytes: u32,
 }
 
 impl Default for ClientSettings {
@@ -40,6 +42,7 @@ impl Default for ClientSettings {
         Self {
             ack_timeout_ms: 10_000,
             retries: 3,
+            max_message_bytes: 4096,
         }
     }
 }
@@ -50,6 +53,8 @@ pub mod meta {
     pub const ACK_TIMEOUT: &str = "chat-ack-timeout-ms";
     /// Retries.
     pub const RETRIES: &str = "chat-retries";
+    /// The message limit in bytes.
+    pub const MAX_MESSAGE_BYTES: &str = "chat-max-message-bytes";
 }
 
 /// The HTML document: head with the hydration scripts, body with the [`App`]. The server
@@ -57,6 +62,7 @@ pub mod meta {
 /// context.
 pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView {
     let viewer = use_context::<Viewer>().unwrap_or_default();
+    provide_context(settings);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -67,6 +73,7 @@ pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView 
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=meta::ACK_TIMEOUT content=settings.ack_timeout_ms.to_string()/>
                 <meta name=meta::RETRIES content=settings.retries.to_string()/>
+                <meta name=meta::MAX_MESSAGE_BYTES content=settings.max_message_bytes.to_string()/>
                 <meta name=viewer::VIEWER_META content=viewer.username.unwrap_or_default()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>

@@ -50,19 +50,33 @@ test("a burst over the rate limit is delivered whole and in typed order: the ref
   expect(Number(refused?.[1] ?? 0)).toBeGreaterThan(0);
 });
 
-test("a message the server refuses for what it is fails without Retry; surrounding spaces are trimmed", async ({ browser }) => {
+test("near the limit a counter says what is left; over it nothing is cut or sent, and why; spaces are trimmed", async ({ browser }) => {
   const page = await openChat(await browser.newContext({ baseURL: url }));
-  // 2,100 characters fit the field, but as UTF-8 they are 4,200 bytes: over the 4,096 limit.
-  await page.getByRole("textbox", { name: "Message" }).fill("é".repeat(2100));
-  await page.getByRole("textbox", { name: "Message" }).press("Enter");
-  const failed = page.locator("#messages li.own.failed");
-  await expect(failed.locator(".badge.error")).toContainText("failed: message too long");
-  await expect(failed.getByRole("button", { name: "Dismiss" })).toHaveCount(1);
-  await expect(failed.getByRole("button", { name: "Retry" })).toHaveCount(0);
-  await failed.getByRole("button", { name: "Dismiss" }).click();
-  await expect(failed).toHaveCount(0);
+  const input = page.getByRole("textbox", { name: "Message" });
+  const limit = page.locator("#limit");
+  await input.fill("a".repeat(3000));
+  await expect(limit).toBeHidden();
+  await input.fill("a".repeat(4000));
+  await expect(limit).toHaveText("96 characters left");
+  // A 5,000-character paste is kept whole and refused with its excess.
+  await input.fill("a".repeat(5000));
+  await expect(limit).toHaveText("904 characters too long");
+  expect((await input.inputValue()).length).toBe(5000);
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+  // 2,100 "é" fit as characters but are 4,200 bytes: the counter says so.
+  await input.fill("é".repeat(2100));
+  await expect(limit).toHaveText("104 bytes too long (the limit is 4096 bytes: é and most accented letters count 2, emoji 4)");
+  await input.press("Enter");
+  await expect(page.locator("#messages li.own")).toHaveCount(0);
+  expect(await input.inputValue()).toBe("é".repeat(2100));
+  // Trimmed to fit, it goes.
+  await input.fill("é".repeat(2000));
+  await expect(limit).toContainText("48 characters left");
+  await input.press("Enter");
+  await expect(messageTexts(page).filter({ hasText: "é".repeat(2000) })).toHaveCount(1);
+  await expect(limit).toBeHidden();
   const t = tag("trimmed");
-  await page.getByRole("textbox", { name: "Message" }).fill(`   ${t}  `);
-  await page.getByRole("textbox", { name: "Message" }).press("Enter");
+  await input.fill(`   ${t}  `);
+  await input.press("Enter");
   await expect(messageTexts(page).filter({ hasText: t })).toHaveText([t]);
 });

@@ -236,6 +236,7 @@ impl Config {
         app::ClientSettings {
             ack_timeout_ms: self.client_ack_timeout_ms,
             retries: self.client_retries,
+            max_message_bytes: u32::try_from(self.max_message_bytes).unwrap_or(u32::MAX),
         }
     }
 

@@ -70,7 +70,8 @@ fn ShownRow(shown: Shown) -> impl IntoView {
         continued,
     } = shown;
     view! {
-        {day.map(|day| view! { <li class="day" role="separator">{day}</li> })}
+        // A list item like the rows (a `separator` role would take it out of the list).
+        {day.map(|day| view! { <li class="day"><span class="day-label">{day}</span></li> })}
         <MessageRow row continued/>
     }
 }
@@ -153,7 +154,7 @@ fn MessageRow(row: Row, continued: bool) -> impl IntoView {
         Row::RecoveredDivider { count, .. } => {
             let noun = if count == 1 { "message" } else { "messages" };
             view! {
-                <li class="divider" role="separator">{format!("{count} new {noun} while you were offline")}</li>
+                <li class="divider">{format!("{count} new {noun} while you were offline")}</li>
             }
             .into_any()
         }
