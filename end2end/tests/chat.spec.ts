@@ -85,7 +85,6 @@ test("HTML in a message renders as text", async ({ browser }) => {
 test("the page is accessible: labelled input, live region, status", async ({ browser }) => {
   const page = await openChat(await browser.newContext());
   await expect(page.getByRole("textbox", { name: "Message" })).toBeVisible();
-  await expect(page.locator("#messages")).toHaveAttribute("aria-live", "polite");
   await expect(page.getByRole("status")).toHaveText(/connected/);
   // Keyboard only: the top bar's account controls (Sign in, Sign up), then Disconnect.
   await page.keyboard.press("Tab");
@@ -94,6 +93,16 @@ test("the page is accessible: labelled input, live region, status", async ({ bro
   await expect(page.locator("summary").filter({ hasText: /^Sign up$/ })).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Disconnect" })).toBeFocused();
+  // Screen readers hear live messages of others, not the replay on arrival.
+  await expect(page.locator("#messages")).not.toHaveAttribute("aria-live", /./);
+  await expect(page.locator("#announcer")).toHaveAttribute("aria-live", "polite");
+  await expect(page.locator("#announcer")).toHaveText("");
+  const other = await openChat(await browser.newContext());
+  const t = tag("announced");
+  await send(other, t);
+  await expect(page.locator("#announcer")).toHaveText(new RegExp(`^guest-[0-9a-z]{4}: ${t}$`));
+  await send(page, tag("own"));
+  await expect(page.locator("#announcer")).toHaveText(new RegExp(`: ${t}$`), { timeout: 1000 });
 });
 
 test("before the WASM runs the composer is disabled and says so; nothing typed is lost", async ({ browser }) => {

@@ -84,6 +84,18 @@ pub enum Row {
 }
 
 impl Row {
+    /// What a screen reader is told of this row when it arrives live, unless it is one's
+    /// own (`me`): who wrote it and what. Notices and dividers are not announced.
+    pub fn announcement(&self, me: &str) -> Option<String> {
+        match self {
+            Self::Message { author, text, .. } if author != me => Some(format!("{author}: {text}")),
+            Self::Private { from, text, .. } if from != me => {
+                Some(format!("private message from {from}: {text}"))
+            }
+            _ => None,
+        }
+    }
+
     /// A key unique within the list.
     pub fn key(&self) -> String {
         match self {
@@ -140,6 +152,11 @@ pub struct Chat {
     pub guest: RwSignal<bool>,
     /// Whether the server lets this page post (`--guests read-only` does not, for guests).
     pub can_post: RwSignal<bool>,
+    /// What screen readers are told last: the newest live message of someone else (not
+    /// the replay on arrival, nor a page of older messages).
+    pub announcement: RwSignal<String>,
+    /// Whether the first replay is done: private messages after it are live.
+    pub settled: RwSignal<bool>,
     /// Whether the online list is shown on a narrow screen (where it is a drawer).
     pub show_online: RwSignal<bool>,
     /// Whether the page is interactive (hydrated, its socket opened): until then the
@@ -176,6 +193,8 @@ impl Chat {
             can_post: RwSignal::new(true),
             ready: RwSignal::new(false),
             show_online: RwSignal::new(false),
+            announcement: RwSignal::new(String::new()),
+            settled: RwSignal::new(false),
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -269,5 +288,29 @@ impl Chat {
 impl Default for Chat {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod announcement_tests {
+    use super::*;
+
+    #[test]
+    fn live_messages_of_others_are_announced_with_their_author() {
+        let message = |author: &str| Row::Message {
+            offset: 1,
+            text: "hi".into(),
+            author: author.into(),
+            created_at: 0,
+            recovered: false,
+        };
+        assert_eq!(message("ana").announcement("bo"), Some("ana: hi".into()));
+        assert_eq!(message("bo").announcement("bo"), None, "not one's own");
+        let notice = Row::Notice {
+            id: 1,
+            text: "ana joined".into(),
+            at: 0,
+        };
+        assert_eq!(notice.announcement("bo"), None);
     }
 }

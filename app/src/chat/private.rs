@@ -67,6 +67,12 @@ mod browser {
                 if page_hidden() {
                     chat.unread.update(|n| *n += 1);
                 }
+                // Announced once live (the replay on arrival is not read out).
+                if chat.settled.get_untracked()
+                    && let Some(words) = chat.nickname.with_untracked(|me| row.announcement(me))
+                {
+                    chat.announcement.set(words);
+                }
                 chat.rows.update(|rows| rows.push(row));
             })
             .keep();

@@ -98,6 +98,11 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
                     if live && dom::page_hidden() {
                         chat.unread.update(|n| *n += 1);
                     }
+                    if live
+                        && let Some(words) = chat.nickname.with_untracked(|me| row.announcement(me))
+                    {
+                        chat.announcement.set(words);
+                    }
                     fresh.push(row);
                     true
                 }
@@ -141,6 +146,7 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
     socket
         .on::<(ReplayDone,)>(REPLAY_DONE, move |_| {
             let end = incoming.borrow_mut().replay_done();
+            chat.settled.set(true);
             match end {
                 ReplayEnd::FirstConnection => {
                     let older = chat.rows.with_untracked(|rows| has_older(rows));

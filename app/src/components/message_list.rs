@@ -1,6 +1,7 @@
 //! The message list: stored messages in offset order (recovered ones marked, after a
 //! divider), then own messages still waiting for their ack. Text is rendered as text, never
-//! as HTML. Screen readers hear new messages (aria-live). Where the view goes when rows
+//! as HTML. Screen readers hear live messages of others (an aria-live announcer beside the
+//! list, not the list itself). Where the view goes when rows
 //! are added is [`super::scroll`]'s.
 
 use leptos::prelude::*;
@@ -30,7 +31,10 @@ pub fn MessageList() -> impl IntoView {
                 }}
             </button>
         </Show>
-        <ul id="messages" class="messages" aria-live="polite" aria-label="Messages">
+        // Read out: only live messages of others, one at a time (not the 50 replayed on
+        // arrival, nor a page of older ones, as an aria-live list would).
+        <p id="announcer" class="visually-hidden" aria-live="polite">{move || chat.announcement.get()}</p>
+        <ul id="messages" class="messages" aria-label="Messages">
             <For each=move || chat.rows.with(|rows| arrange(rows, &ReaderCalendar::now())) key=Shown::key let:shown>
                 <ShownRow shown/>
             </For>
