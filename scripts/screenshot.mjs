@@ -1,4 +1,4 @@
-// Takes the README screenshot: three signed-in people chatting; Ben is back from a
+// Takes the README screenshots (desktop, and `-phone.png` beside it): three signed-in people chatting; Ben is back from a
 // disconnect, has a private message from Cleo, and sees Ana typing. Use a fresh database
 // (the three accounts are signed up here).
 // Usage: start the server (e.g. scripts/run.sh, or target/debug/chat-server --db /tmp/shot.db),
@@ -47,5 +47,16 @@ await ana.getByRole("textbox", { name: "Message" }).pressSequentially("Welcome b
 await ben.waitForSelector(".typing:has-text('ana is typing')");
 await ben.getByRole("textbox", { name: "Message" }).fill("Got both, marked as recovered.");
 await ben.screenshot({ path: out });
-await browser.close();
 console.log(`wrote ${out}`);
+// The same chat on a phone, in dark mode, as Cleo, with the online drawer open.
+const phoneOut = out.replace(/\.png$/, "-phone.png");
+const phone = await browser.newContext({ viewport: { width: 390, height: 700 }, colorScheme: "dark", isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+await phone.addCookies(await cleo.context().cookies());
+const cleoPhone = await phone.newPage();
+await cleoPhone.goto(url);
+await cleoPhone.waitForSelector("body[data-hydrated] .status[data-state=connected]");
+await cleoPhone.getByRole("button", { name: /^Online \d+$/ }).tap();
+await cleoPhone.waitForTimeout(300);
+await cleoPhone.screenshot({ path: phoneOut });
+console.log(`wrote ${phoneOut}`);
+await browser.close();
