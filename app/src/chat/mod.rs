@@ -10,6 +10,7 @@
 //! that wires them to the socket:
 //! - [`incoming`]: public messages into rows, once each, in order; gaps; recovery;
 //! - [`outbox`]: own messages until acked: retries, refusals, the localStorage mirror;
+//! - [`send_queue`]: the order own messages go out in (one at a time, as typed);
 //! - [`history`]: "load older messages";
 //! - [`presence`]: who is online, join / leave notices, typing;
 //! - [`private`]: private messages;
@@ -27,6 +28,7 @@ pub mod nickname;
 pub mod outbox;
 pub mod presence;
 pub mod private;
+pub mod send_queue;
 #[cfg(feature = "hydrate")]
 mod session;
 #[cfg(feature = "hydrate")]

@@ -19,12 +19,10 @@
 //!
 //! The state transitions are pure (tested natively); the browser part sends and persists.
 
-use std::collections::VecDeque;
-
 use chat_protocol::acks::WriteAck;
 use leptos_socketio::EmitError;
-use serde::{Deserialize, Serialize};
 
+pub use super::send_queue::{SavedMessage, SendQueue};
 use super::{Outgoing, OutgoingStatus};
 
 /// Resends after refusals that say when to retry (the server pacing a burst, or a storage
@@ -42,19 +40,6 @@ pub fn outbox_key(tab_id: &str) -> String {
 /// The client offset of this tab's `n`th message.
 pub fn client_offset(tab_id: &str, n: u64) -> String {
     format!("{tab_id}-{n}")
-}
-
-/// A message kept in localStorage until acked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SavedMessage {
-    /// Its idempotency key.
-    pub client_offset: String,
-    /// Its text.
-    pub text: String,
-    /// The recipient of a private message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
 }
 
 /// Adds `message` to the outbox, shown as sending.
@@ -100,37 +85,6 @@ pub struct Failure {
     /// `false` when the server refused the message itself (too long, not allowed): the
     /// same message would be refused again.
     pub retryable: bool,
-}
-
-/// One tab's messages waiting to be sent, in the order they were typed. The head is sent;
-/// the rest wait until it is settled.
-#[derive(Debug, Default)]
-pub struct SendQueue {
-    waiting: VecDeque<SavedMessage>,
-    sending: bool,
-}
-
-impl SendQueue {
-    /// Adds `message` at the end. Returns whether the caller must start sending (nothing
-    /// was being sent).
-    pub fn push(&mut self, message: SavedMessage) -> bool {
-        self.waiting.push_back(message);
-        !std::mem::replace(&mut self.sending, true)
-    }
-
-    /// The message to send now.
-    pub fn head(&self) -> Option<SavedMessage> {
-        self.waiting.front().cloned()
-    }
-
-    /// The head is settled: drops it. Returns the next to send, or `None` (and sending
-    /// stops until the next [`Self::push`]).
-    pub fn settled(&mut self) -> Option<SavedMessage> {
-        self.waiting.pop_front();
-        let next = self.head();
-        self.sending = next.is_some();
-        next
-    }
 }
 
 /// What the messages still sending are, for localStorage.
@@ -435,20 +389,6 @@ mod tests {
             after_ack(Err(EmitError::BadAck("x".into())), 0),
             failed("unexpected reply from the server", true)
         );
-    }
-
-    #[test]
-    fn the_queue_sends_one_message_at_a_time_in_typed_order() {
-        let mut queue = SendQueue::default();
-        assert!(queue.push(message(1)), "the first push starts sending");
-        assert!(!queue.push(message(2)), "later ones wait");
-        assert!(!queue.push(message(3)));
-        // A refusal with a wait keeps the head where it is: nothing else is sent meanwhile.
-        assert_eq!(queue.head(), Some(message(1)));
-        assert_eq!(queue.settled(), Some(message(2)));
-        assert_eq!(queue.settled(), Some(message(3)));
-        assert_eq!(queue.settled(), None, "empty: sending stops");
-        assert!(queue.push(message(4)), "and the next push starts it again");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Session {
     /// This user's typing as told to the others.
     pub typist: Rc<RefCell<Typist>>,
     /// This tab's messages waiting to be sent, in typed order.
-    pub queue: RefCell<super::outbox::SendQueue>,
+    pub queue: RefCell<super::send_queue::SendQueue>,
 }
 
 /// The tutorial's Disconnect/Connect button.
