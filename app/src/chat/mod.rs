@@ -157,6 +157,8 @@ pub struct Chat {
     /// What screen readers are told last: the newest live message of someone else (not
     /// the replay on arrival, nor a page of older messages).
     pub announcement: RwSignal<String>,
+    /// How many messages this page has sent (the view follows each one).
+    pub sent: RwSignal<u64>,
     /// Whether the first replay is done: private messages after it are live.
     pub settled: RwSignal<bool>,
     /// Whether the online list is shown on a narrow screen (where it is a drawer).
@@ -197,6 +199,7 @@ impl Chat {
             show_online: RwSignal::new(false),
             announcement: RwSignal::new(String::new()),
             settled: RwSignal::new(false),
+            sent: RwSignal::new(0),
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -232,6 +235,7 @@ impl Chat {
         if text.is_empty() {
             return false;
         }
+        self.sent.update(|n| *n += 1);
         #[cfg(feature = "hydrate")]
         if let Some(session) = self.session() {
             outbox::send(

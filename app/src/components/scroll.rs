@@ -6,9 +6,10 @@
 //!   newest message and follows.
 //! - New rows at the bottom are followed while the reader is at the bottom, and always
 //!   after one's own send; otherwise the pill counts them.
-//! - A page of older messages added on top keeps the reader's place: the view moves down by
-//!   exactly the height added (the browser's own scroll anchoring does nothing at the very
-//!   top, where "Load older" is clicked, so it is turned off for the list in the CSS).
+//! - A page of older messages added on top keeps the reader's place: the message at the top
+//!   of the view stays where it was on the screen, even when rows arrive below at the same
+//!   moment (the browser's own scroll anchoring does nothing at the very top, where "Load
+//!   older" is clicked, so it is turned off in the CSS).
 
 use leptos::prelude::*;
 
@@ -18,60 +19,88 @@ use crate::chat::{Chat, Row};
 #[cfg(feature = "hydrate")]
 const AT_BOTTOM_PX: f64 = 80.0;
 
-/// What the list's ends look like: the first and last row's keys, how many messages (not
-/// notices or dividers: the pill counts messages), how many own messages are waiting.
+/// What the list holds, as far as the view cares: the lowest and highest public offset,
+/// how many private messages and notices, how many messages this page has sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ends {
-    first: Option<String>,
-    last: Option<String>,
-    rows: usize,
+    lowest: Option<i64>,
+    highest: Option<i64>,
+    messages: usize,
+    private: usize,
+    notices: usize,
     outbox: usize,
 }
 
 impl Ends {
     fn of(chat: Chat) -> Self {
-        let (first, last, rows) = chat.rows.with(|rows| {
-            let messages = rows
-                .iter()
-                .filter(|row| matches!(row, Row::Message { .. } | Row::Private { .. }))
-                .count();
-            (
-                rows.first().map(Row::key),
-                rows.last().map(Row::key),
-                messages,
-            )
-        });
-        Self {
-            first,
-            last,
-            rows,
-            outbox: chat.outbox.with(Vec::len),
+        let mut ends = chat.rows.with(|rows| Self::of_rows(rows));
+        // Counted by sends, not by the outbox's length: a fast ack can empty it again
+        // before the view looks.
+        ends.outbox = chat.sent.get() as usize;
+        ends
+    }
+
+    fn of_rows(rows: &[Row]) -> Self {
+        let mut ends = Self {
+            lowest: None,
+            highest: None,
+            messages: 0,
+            private: 0,
+            notices: 0,
+            outbox: 0,
+        };
+        for row in rows {
+            match row {
+                Row::Message { offset, .. } => {
+                    ends.messages += 1;
+                    ends.lowest = Some(ends.lowest.map_or(*offset, |low| low.min(*offset)));
+                    ends.highest = Some(ends.highest.map_or(*offset, |high| high.max(*offset)));
+                }
+                Row::Private { .. } => ends.private += 1,
+                Row::Notice { .. } => ends.notices += 1,
+                Row::RecoveredDivider { .. } => {}
+            }
         }
+        ends
     }
 }
 
-/// What a change of the list's ends calls for.
+/// What a change calls for: both may happen in one render (a page of older messages
+/// arriving with a new one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    /// Rows added on top (an older page): keep the reader's place.
-    Prepended,
-    /// Rows added at the bottom: `own` when one's own message was added.
-    Appended { added: usize, own: bool },
-    /// Nothing that moves the view.
-    None,
+struct Change {
+    /// Older messages added on top: keep the reader's place.
+    prepended: bool,
+    /// Rows added at the bottom: how many messages (notices are followed, not counted), and
+    /// whether one's own was added.
+    appended: Option<(usize, bool)>,
 }
 
 impl Change {
-    fn between(before: &Ends, after: &Ends) -> Self {
+    /// From what the list held before and after, and its rows now (to count what is new).
+    fn between(before: &Ends, after: &Ends, rows: &[Row]) -> Self {
         let own = after.outbox > before.outbox;
-        if after.last != before.last || own {
-            let added = after.rows.saturating_sub(before.rows) + usize::from(own);
-            return Self::Appended { added, own };
+        let prepended =
+            matches!((before.lowest, after.lowest), (Some(was), Some(now)) if now < was);
+        let older = match before.lowest {
+            Some(low) => rows
+                .iter()
+                .filter(|row| matches!(row, Row::Message { offset, .. } if *offset < low))
+                .count(),
+            None => 0,
+        };
+        let newer = after
+            .messages
+            .saturating_sub(before.messages)
+            .saturating_sub(older);
+        let private = after.private.saturating_sub(before.private);
+        let notices = after.notices > before.notices;
+        let messages = newer + private + usize::from(own);
+        let appended = (messages > 0 || notices).then_some((messages, own));
+        Self {
+            prepended,
+            appended,
         }
-        if after.first != before.first && after.rows > before.rows && after.last == before.last {
-            return Self::Prepended;
-        }
-        Self::None
     }
 }
 
@@ -83,7 +112,7 @@ pub fn follow_new_messages(chat: Chat) {
     Effect::new(move |before: Option<Ends>| {
         let after = Ends::of(chat);
         if let Some(before) = &before {
-            let change = Change::between(before, &after);
+            let change = chat.rows.with(|rows| Change::between(before, &after, rows));
             #[cfg(feature = "hydrate")]
             reader.clone().after_render(chat, change);
             #[cfg(not(feature = "hydrate"))]
@@ -110,11 +139,12 @@ mod browser {
     use super::{AT_BOTTOM_PX, Change};
     use crate::chat::Chat;
 
-    /// What the reader last did: at the bottom or not, and the page height then.
+    /// What the reader last did: at the bottom or not, and which message was at the top
+    /// of the view, where (its offset, its top in the viewport).
     #[derive(Clone)]
     pub struct Reader {
         at_bottom: Rc<Cell<bool>>,
-        height: Rc<Cell<f64>>,
+        anchor: Rc<Cell<Option<(String, f64)>>>,
     }
 
     impl Reader {
@@ -122,13 +152,26 @@ mod browser {
         pub fn watch(chat: Chat) -> Self {
             let reader = Self {
                 at_bottom: Rc::new(Cell::new(true)),
-                height: Rc::new(Cell::new(page_height())),
+                anchor: Rc::new(Cell::new(None)),
             };
             let on_scroll = reader.clone();
+            let last_y = Cell::new(0.0);
             let listener = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-                let at_bottom = distance_from_bottom() < AT_BOTTOM_PX;
+                // Only the reader scrolling up leaves the bottom: a scroll event of our own
+                // scroll to the bottom may arrive after more rows have rendered below.
+                let y = web_sys::window()
+                    .and_then(|w| w.scroll_y().ok())
+                    .unwrap_or(0.0);
+                let went_up = y < last_y.replace(y);
+                let at_bottom = if distance_from_bottom() < AT_BOTTOM_PX {
+                    true
+                } else if went_up {
+                    false
+                } else {
+                    on_scroll.at_bottom.get()
+                };
                 on_scroll.at_bottom.set(at_bottom);
-                on_scroll.height.set(page_height());
+                on_scroll.anchor.set(top_message());
                 if at_bottom && chat.new_below.get_untracked() > 0 {
                     chat.new_below.set(0);
                 }
@@ -144,30 +187,54 @@ mod browser {
             reader
         }
 
-        /// Once the change has rendered: follow, count, or keep the place.
+        /// Once the change has rendered: keep the place, then follow or count.
         pub fn after_render(self, chat: Chat, change: Change) {
             request_animation_frame(move || {
-                match change {
-                    Change::Prepended => {
-                        let added = page_height() - self.height.get();
-                        if let Some(window) = web_sys::window() {
-                            window.scroll_by_with_x_and_y(0.0, added);
-                        }
-                    }
-                    Change::Appended { added, own } => {
-                        if own || self.at_bottom.get() {
-                            scroll_to_bottom();
-                            self.at_bottom.set(true);
-                            chat.new_below.set(0);
-                        } else {
-                            chat.new_below.update(|n| *n += added);
-                        }
-                    }
-                    Change::None => {}
+                if change.prepended
+                    && let Some((offset, top)) = self.anchor.take()
+                    && let Some(now) = top_of(&offset)
+                    && let Some(window) = web_sys::window()
+                {
+                    window.scroll_by_with_x_and_y(0.0, now - top);
                 }
-                self.height.set(page_height());
+                if let Some((added, own)) = change.appended {
+                    if own || self.at_bottom.get() {
+                        scroll_to_bottom();
+                        self.at_bottom.set(true);
+                        chat.new_below.set(0);
+                    } else {
+                        chat.new_below.update(|n| *n += added);
+                    }
+                }
+                self.anchor.set(top_message());
             });
         }
+    }
+
+    /// The first message row whose bottom is inside the view: its offset and its top.
+    fn top_message() -> Option<(String, f64)> {
+        let document = web_sys::window()?.document()?;
+        let rows = document
+            .query_selector_all("#messages li.message[data-offset]")
+            .ok()?;
+        (0..rows.length())
+            .filter_map(|i| rows.item(i))
+            .filter_map(|node| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok())
+            .find_map(|row| {
+                let rect = row.get_bounding_client_rect();
+                (rect.bottom() > 0.0)
+                    .then(|| row.get_attribute("data-offset").map(|o| (o, rect.top())))
+                    .flatten()
+            })
+    }
+
+    /// Where the message row of `offset` is now, from the top of the viewport.
+    fn top_of(offset: &str) -> Option<f64> {
+        let row = web_sys::window()?
+            .document()?
+            .query_selector(&format!("#messages li.message[data-offset=\"{offset}\"]"))
+            .ok()??;
+        Some(row.get_bounding_client_rect().top())
     }
 
     /// Scrolls the page to its bottom.
@@ -203,48 +270,70 @@ mod browser {
 mod tests {
     use super::*;
 
-    fn ends(first: &str, last: &str, rows: usize, outbox: usize) -> Ends {
-        Ends {
-            first: Some(first.into()),
-            last: Some(last.into()),
-            rows,
-            outbox,
+    fn message(offset: i64) -> Row {
+        Row::Message {
+            offset,
+            text: String::new(),
+            author: "ana".into(),
+            created_at: 0,
+            recovered: false,
         }
     }
 
     #[test]
-    fn a_change_is_a_page_on_top_rows_below_or_ones_own_send() {
-        let now = ends("m10", "m59", 50, 0);
-        assert_eq!(
-            Change::between(&now, &ends("m10", "m62", 53, 0)),
-            Change::Appended {
-                added: 3,
-                own: false
+    fn a_change_is_older_messages_on_top_newer_ones_below_or_ones_own_send() {
+        let rows = |offsets: &[i64], notice: bool| {
+            let mut rows: Vec<Row> = offsets.iter().map(|&o| message(o)).collect();
+            if notice {
+                rows.push(Row::Notice {
+                    id: 3,
+                    text: "x".into(),
+                    at: 0,
+                });
             }
+            rows
+        };
+        let change = |prepended, appended| Change {
+            prepended,
+            appended,
+        };
+        let between = |before: &[Row], after: &[Row], own: usize| {
+            let mut after_ends = Ends::of_rows(after);
+            after_ends.outbox = own;
+            Change::between(&Ends::of_rows(before), &after_ends, after)
+        };
+        let now = rows(&[10, 59], false);
+        assert_eq!(
+            between(&now, &rows(&[10, 59, 60, 61, 62], false), 0),
+            change(false, Some((3, false)))
+        );
+        assert_eq!(between(&now, &now, 1), change(false, Some((1, true))));
+        assert_eq!(
+            between(&now, &rows(&[1, 9, 10, 59], false), 0),
+            change(true, None)
         );
         assert_eq!(
-            Change::between(&now, &ends("m10", "m59", 50, 1)),
-            Change::Appended {
-                added: 1,
-                own: true
-            }
+            between(&now, &rows(&[1, 10, 59, 60], false), 0),
+            change(true, Some((1, false))),
+            "an older page and a new message in one render"
         );
         assert_eq!(
-            Change::between(&now, &ends("m1", "m59", 59, 0)),
-            Change::Prepended
+            between(&now, &rows(&[10, 59], true), 0),
+            change(false, Some((0, false))),
+            "a notice is followed, but not counted in the pill"
         );
+        // A fresh page: its own "joined" first, then the replay, wherever it lands.
+        let joined = vec![Row::Notice {
+            id: 1,
+            text: "me joined".into(),
+            at: 0,
+        }];
+        let mut replayed = rows(&[1, 2, 3], false);
+        replayed.push(joined[0].clone());
         assert_eq!(
-            Change::between(&now, &ends("m10", "n3", 50, 0)),
-            Change::Appended {
-                added: 0,
-                own: false
-            },
-            "a notice below is followed, but not counted in the pill"
+            between(&joined, &replayed, 0),
+            change(false, Some((3, false)))
         );
-        assert_eq!(
-            Change::between(&now, &ends("m10", "m59", 50, 0)),
-            Change::None,
-            "an ack that empties the outbox without a new row yet"
-        );
+        assert_eq!(between(&now, &now, 0), change(false, None));
     }
 }
