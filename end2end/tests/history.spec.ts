@@ -30,7 +30,10 @@ test("a reader scrolled up gets a new-messages pill instead of a jump", async ({
   await seed(baseURL!, t, 60);
   const reader = await openChat(await browser.newContext({ viewport: { width: 800, height: 400 } }));
   await expect(messageTexts(reader).filter({ hasText: t })).toHaveCount(50);
+  // Once the arrival has settled at the bottom, the reader scrolls up.
+  await expect.poll(() => reader.evaluate(() => Math.abs(document.documentElement.scrollHeight - (window.scrollY + window.innerHeight)) < 5)).toBe(true);
   await reader.evaluate(() => window.scrollTo(0, 0));
+  await expect.poll(() => reader.evaluate(() => window.scrollY)).toBe(0);
   const writer = await openChat(await browser.newContext());
   await send(writer, `${t} new`);
   const pill = reader.getByRole("button", { name: "1 new message ↓" });

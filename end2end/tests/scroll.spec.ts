@@ -36,7 +36,9 @@ test("one's own send is always followed, even when scrolled up", async ({ browse
   await seedMessages(baseURL!, t, 30);
   const page = await openChat(await browser.newContext(small));
   await expect(messageTexts(page).filter({ hasText: `${t} 030` })).toBeInViewport();
+  await expect.poll(() => atBottom(page)).toBe(true);
   await page.evaluate(() => window.scrollTo(0, 0));
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(0);
   await send(page, `${t} mine`);
   await expect(messageTexts(page).filter({ hasText: `${t} mine` })).toBeInViewport();
 });
@@ -46,7 +48,9 @@ test("Load older keeps the reader's place; the pill counts what is new", async (
   await seedMessages(baseURL!, t, 80);
   const page = await openChat(await browser.newContext(small));
   await expect(messageTexts(page).filter({ hasText: t })).toHaveCount(50);
+  await expect.poll(() => atBottom(page)).toBe(true);
   await page.evaluate(() => window.scrollTo(0, 0));
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(0);
   const first = messageTexts(page).filter({ hasText: `${t} 031` });
   const before = (await first.boundingBox())!.y;
   await page.getByRole("button", { name: "Load older messages" }).click();
