@@ -56,7 +56,7 @@ const cleoPhone = await phone.newPage();
 await cleoPhone.goto(url);
 await cleoPhone.waitForSelector("body[data-hydrated] .status[data-state=connected]");
 await cleoPhone.getByRole("button", { name: /^Online \d+$/ }).tap();
-await cleoPhone.waitForTimeout(300);
+await cleoPhone.locator("#online li.me").waitFor({ state: "visible" });
 await cleoPhone.screenshot({ path: phoneOut });
 console.log(`wrote ${phoneOut}`);
 await browser.close();

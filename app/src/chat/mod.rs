@@ -10,6 +10,7 @@
 //! that wires them to the socket:
 //! - [`incoming`]: public messages into rows, once each, in order; gaps; recovery;
 //! - [`outbox`]: own messages until acked: retries, refusals, the localStorage mirror;
+//! - [`ack_outcome`]: what a write's ack means (stored, resend later, failed);
 //! - [`send_queue`]: the order own messages go out in (one at a time, as typed);
 //! - [`history`]: "load older messages";
 //! - [`presence`]: who is online, join / leave notices, typing;
@@ -20,6 +21,7 @@
 //!   handlers (the top of these modules: none imports it);
 //! - `dom` (browser): localStorage, visibility, timers, `<meta>` settings.
 
+pub mod ack_outcome;
 #[cfg(feature = "hydrate")]
 pub(crate) mod dom;
 pub mod history;
