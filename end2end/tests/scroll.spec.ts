@@ -43,6 +43,30 @@ test("one's own send is always followed, even when scrolled up", async ({ browse
   await expect(messageTexts(page).filter({ hasText: `${t} mine` })).toBeInViewport();
 });
 
+test("scrolling up in the frame a message arrives in is not undone", async ({ browser, baseURL }) => {
+  const t = tag("race");
+  await seedMessages(baseURL!, t, 30);
+  const page = await openChat(await browser.newContext(small));
+  await expect(messageTexts(page).filter({ hasText: `${t} 030` })).toBeInViewport();
+  await expect.poll(() => atBottom(page)).toBe(true);
+  // The reader scrolls up in the frame that renders a new row, from a callback queued
+  // before the page's own (checked once a frame): the page must not pull them back down.
+  await page.evaluate((t) => {
+    const check = () => {
+      const shown = [...document.querySelectorAll("#messages li.message .text")].some((n) => n.textContent === `${t} arrives`);
+      if (shown) window.scrollTo(0, 0);
+      else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  }, t);
+  await seedMessages(baseURL!, `${t}n`, 1, () => `${t} arrives`);
+  await expect(messageTexts(page).filter({ hasText: `${t} arrives` })).toHaveCount(1);
+  // A few frames for any follow to happen.
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done)))));
+  await page.waitForTimeout(200);
+  expect(await page.evaluate(() => window.scrollY)).toBe(0);
+});
+
 test("Load older keeps the reader's place; the pill counts what is new", async ({ browser, baseURL }) => {
   const t = tag("older");
   await seedMessages(baseURL!, t, 80);

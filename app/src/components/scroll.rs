@@ -139,11 +139,13 @@ mod browser {
     use super::{AT_BOTTOM_PX, Change};
     use crate::chat::Chat;
 
-    /// What the reader last did: at the bottom or not, and which message was at the top
-    /// of the view, where (its offset, its top in the viewport).
+    /// What the reader last did: at the bottom or not, where the page was scrolled to, and
+    /// which message was at the top of the view, where (its offset, its top in the
+    /// viewport).
     #[derive(Clone)]
     pub struct Reader {
         at_bottom: Rc<Cell<bool>>,
+        last_y: Rc<Cell<f64>>,
         anchor: Rc<Cell<Option<(String, f64)>>>,
     }
 
@@ -152,27 +154,14 @@ mod browser {
         pub fn watch(chat: Chat) -> Self {
             let reader = Self {
                 at_bottom: Rc::new(Cell::new(true)),
+                last_y: Rc::new(Cell::new(0.0)),
                 anchor: Rc::new(Cell::new(None)),
             };
             let on_scroll = reader.clone();
-            let last_y = Cell::new(0.0);
             let listener = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-                // Only the reader scrolling up leaves the bottom: a scroll event of our own
-                // scroll to the bottom may arrive after more rows have rendered below.
-                let y = web_sys::window()
-                    .and_then(|w| w.scroll_y().ok())
-                    .unwrap_or(0.0);
-                let went_up = y < last_y.replace(y);
-                let at_bottom = if distance_from_bottom() < AT_BOTTOM_PX {
-                    true
-                } else if went_up {
-                    false
-                } else {
-                    on_scroll.at_bottom.get()
-                };
-                on_scroll.at_bottom.set(at_bottom);
+                on_scroll.observe();
                 on_scroll.anchor.set(top_message());
-                if at_bottom && chat.new_below.get_untracked() > 0 {
+                if on_scroll.at_bottom.get() && chat.new_below.get_untracked() > 0 {
                     chat.new_below.set(0);
                 }
             });
@@ -187,6 +176,23 @@ mod browser {
             reader
         }
 
+        /// Takes in where the page is scrolled to now. Only the reader scrolling up leaves
+        /// the bottom: the page grows below when rows render, and a scroll event of our own
+        /// scroll to the bottom may arrive after more rows have rendered. Called on every
+        /// scroll event and again before deciding to follow, since the reader's scroll can
+        /// land between a render and its scroll event.
+        fn observe(&self) {
+            let y = web_sys::window()
+                .and_then(|w| w.scroll_y().ok())
+                .unwrap_or(0.0);
+            let went_up = y < self.last_y.replace(y);
+            if distance_from_bottom() < AT_BOTTOM_PX {
+                self.at_bottom.set(true);
+            } else if went_up {
+                self.at_bottom.set(false);
+            }
+        }
+
         /// Once the change has rendered: keep the place, then follow or count.
         pub fn after_render(self, chat: Chat, change: Change) {
             request_animation_frame(move || {
@@ -198,9 +204,15 @@ mod browser {
                     window.scroll_by_with_x_and_y(0.0, now - top);
                 }
                 if let Some((added, own)) = change.appended {
+                    self.observe();
                     if own || self.at_bottom.get() {
                         scroll_to_bottom();
                         self.at_bottom.set(true);
+                        self.last_y.set(
+                            web_sys::window()
+                                .and_then(|w| w.scroll_y().ok())
+                                .unwrap_or(0.0),
+                        );
                         chat.new_below.set(0);
                     } else {
                         chat.new_below.update(|n| *n += added);
