@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, startOwnServer, tag } from "./support";
+import { messageTexts, openChat, send, startOwnServer, tag } from "./support";
 
 let server: Awaited<ReturnType<typeof startOwnServer>>;
 let url: string;
@@ -65,10 +65,13 @@ test("near the limit a counter says what is left; over it nothing is cut or sent
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
   // 2,100 "é" fit as characters but are 4,200 bytes: the counter says so.
   await input.fill("é".repeat(2100));
-  await expect(limit).toHaveText("104 bytes too long (the limit is 4096 bytes: é and most accented letters count 2, emoji 4)");
+  await expect(limit).toHaveText("104 bytes too long (the limit is 4096 bytes: é and most accented letters count 2, emoji 4 or more)");
   await input.press("Enter");
   await expect(page.locator("#messages li.own")).toHaveCount(0);
   expect(await input.inputValue()).toBe("é".repeat(2100));
+  // Characters are counted as people count them: a thumbs-up with a skin tone is one (of 8 bytes).
+  await input.fill("👍🏽".repeat(500));
+  await expect(limit).toContainText("12 characters left");
   // Trimmed to fit, it goes.
   await input.fill("é".repeat(2000));
   await expect(limit).toContainText("48 characters left");
@@ -79,4 +82,33 @@ test("near the limit a counter says what is left; over it nothing is cut or sent
   await input.fill(`   ${t}  `);
   await input.press("Enter");
   await expect(messageTexts(page).filter({ hasText: t })).toHaveText([t]);
+});
+
+test("a refused message stays where it was typed while newer ones arrive below it, without Retry", async ({ browser }) => {
+  const context = await browser.newContext({ baseURL: url });
+  // A page that believes the limit is higher than the server's (the server's setting changed
+  // under an open page): the server refuses the message itself.
+  await context.route("/", async (route) => {
+    const response = await route.fetch();
+    const html = (await response.text()).replace(/(name="chat-max-message-bytes" content=")\d+/, "$1100000");
+    await route.fulfill({ response, body: html });
+  });
+  const page = await openChat(context);
+  const t = tag("refused");
+  await send(page, `${t} before`);
+  await expect(messageTexts(page).filter({ hasText: `${t} before` })).toHaveCount(1);
+  const long = `${t} ${"a".repeat(5000)}`;
+  await send(page, long);
+  const failed = page.locator("#messages li.own.failed");
+  await expect(failed).toHaveCount(1);
+  await expect(failed.locator(".badge.error")).toContainText("failed:");
+  await expect(failed.getByRole("button", { name: "Retry" })).toHaveCount(0);
+  await send(page, `${t} after`);
+  await expect(messageTexts(page).filter({ hasText: `${t} after` })).toHaveCount(1);
+  // In the list's order: before, the failed one, after.
+  const order = await page.locator("#messages li.message").evaluateAll((rows, t) =>
+    rows.map((r) => r.querySelector(".text")?.textContent ?? "").filter((x) => x.startsWith(t)).map((x) => x.slice(t.length + 1, t.length + 7)), t);
+  expect(order).toEqual(["before", "aaaaaa", "after"]);
+  await failed.getByRole("button", { name: "Dismiss" }).click();
+  await expect(failed).toHaveCount(0);
 });

@@ -137,6 +137,34 @@ pub struct Outgoing {
     pub to: Option<String>,
     /// Its status.
     pub status: OutgoingStatus,
+    /// Where it is shown: after the public message of this offset, the newest when it was
+    /// typed (0: there was none), so a failed message stays where it was written while
+    /// newer ones arrive below it. `None` (a message taken over from an earlier page): at
+    /// the end.
+    pub after: Option<i64>,
+}
+
+impl Outgoing {
+    /// A key that changes with its status (so it is drawn anew).
+    pub fn key(&self) -> String {
+        let status = match self.status {
+            OutgoingStatus::Sending => "sending",
+            OutgoingStatus::Failed { .. } => "failed",
+        };
+        format!("o{}|{status}", self.client_offset)
+    }
+}
+
+/// The offset of the newest public message in `rows` (0 when there is none): where an own
+/// message typed now is shown.
+pub fn newest_public_offset(rows: &[Row]) -> i64 {
+    rows.iter()
+        .filter_map(|row| match row {
+            Row::Message { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The page's chat state. `Copy`: every field is a signal (or, for the socket session, a

@@ -36,13 +36,15 @@ pub fn client_offset(tab_id: &str, n: u64) -> String {
     format!("{tab_id}-{n}")
 }
 
-/// Adds `message` to the outbox, shown as sending.
-pub fn queue(outbox: &mut Vec<Outgoing>, message: &SavedMessage) {
+/// Adds `message` to the outbox, shown as sending, after the public message `after` (see
+/// [`Outgoing::after`]).
+pub fn queue(outbox: &mut Vec<Outgoing>, message: &SavedMessage, after: Option<i64>) {
     outbox.push(Outgoing {
         client_offset: message.client_offset.clone(),
         text: message.text.clone(),
         to: message.to.clone(),
         status: OutgoingStatus::Sending,
+        after,
     });
 }
 
@@ -97,10 +99,10 @@ mod browser {
     use leptos::task::spawn_local;
 
     use super::*;
-    use crate::chat::Chat;
     use crate::chat::dom::{local_storage, sleep_ms};
     use crate::chat::presence::stop_typing;
     use crate::chat::session::Session;
+    use crate::chat::{Chat, newest_public_offset};
 
     /// Queues `text` in the outbox and emits it: to everyone, or privately to `to`.
     pub fn send(chat: Chat, session: Rc<Session>, text: String, to: Option<String>) {
@@ -108,6 +110,7 @@ mod browser {
         session.sent.set(n);
         let client_offset = client_offset(&session.tab_id, n);
         stop_typing(&session.socket, &session.typist);
+        let after = chat.rows.with_untracked(|rows| newest_public_offset(rows));
         queue_and_emit(
             chat,
             session,
@@ -116,6 +119,7 @@ mod browser {
                 text,
                 to,
             },
+            Some(after),
         );
     }
 
@@ -147,8 +151,9 @@ mod browser {
             }
             let _ = storage.remove_item(&key);
         }
+        // Shown at the end: sent now, after whatever this page has.
         for message in saved {
-            queue_and_emit(chat, session.clone(), message);
+            queue_and_emit(chat, session.clone(), message, None);
         }
     }
 
@@ -171,8 +176,8 @@ mod browser {
 
     /// Adds a message to the outbox (shown as sending) and to the end of the tab's send
     /// queue; starts sending if nothing was being sent.
-    fn queue_and_emit(chat: Chat, session: Rc<Session>, message: SavedMessage) {
-        chat.outbox.update(|outbox| queue(outbox, &message));
+    fn queue_and_emit(chat: Chat, session: Rc<Session>, message: SavedMessage, after: Option<i64>) {
+        chat.outbox.update(|outbox| queue(outbox, &message, after));
         emit(chat, session, message);
     }
 
@@ -251,8 +256,8 @@ mod tests {
     #[test]
     fn a_queued_message_is_sending_until_its_ack_settles_it() {
         let mut outbox = Vec::new();
-        queue(&mut outbox, &message(1));
-        queue(&mut outbox, &message(2));
+        queue(&mut outbox, &message(1), Some(0));
+        queue(&mut outbox, &message(2), Some(0));
         assert_eq!(outbox[0].client_offset, "tab-1");
         assert!(outbox.iter().all(|o| o.status == OutgoingStatus::Sending));
         assert_eq!(pending(&outbox), [message(1), message(2)]);

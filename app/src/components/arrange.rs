@@ -5,11 +5,14 @@
 //!   messages and notices are placed by their time among them, so a reload no longer puts
 //!   private messages above the history, nor one's own "joined" above the messages before
 //!   it.
+//! - One's own messages not yet stored (sending, or failed) stand after the public message
+//!   that was the newest when they were typed ([`Outgoing::after`]), not below everything:
+//!   a failed message stays where it was written while newer ones arrive below it.
 //! - A day separator goes before the first row of each day ("Today", "Yesterday", a date).
 //! - A message by the same author as the message just before it, on the same day and
 //!   within [`GROUP_WITHIN_MS`], is *continued*: shown under the first one's name.
 
-use crate::chat::Row;
+use crate::chat::{Outgoing, Row};
 
 /// How close two messages of one author must be to share a name.
 pub const GROUP_WITHIN_MS: i64 = 5 * 60 * 1000;
@@ -22,11 +25,31 @@ pub trait Calendar {
     fn label(&self, day: i64, millis: i64) -> String;
 }
 
+/// What a shown row is: one the server has (stored, or a notice), or one's own message
+/// before its ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A row of the list.
+    Row(Row),
+    /// An own message, sending or failed.
+    Own(Outgoing),
+}
+
+impl Entry {
+    /// The entry's own key.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Row(row) => row.key(),
+            Self::Own(own) => own.key(),
+        }
+    }
+}
+
 /// A row as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
     /// The row.
-    pub row: Row,
+    pub entry: Entry,
     /// A day separator before it, with its label.
     pub day: Option<String>,
     /// It continues the previous message's group (same author, minutes apart).
@@ -38,7 +61,7 @@ impl Shown {
     pub fn key(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.row.key(),
+            self.entry.key(),
             self.day.as_deref().unwrap_or(""),
             self.continued
         )
@@ -59,13 +82,35 @@ fn in_offset_order(row: &Row) -> bool {
     matches!(row, Row::Message { .. } | Row::RecoveredDivider { .. })
 }
 
-/// The rows in the order they are shown, with their separators and groups.
-pub fn arrange(rows: &[Row], calendar: &impl Calendar) -> Vec<Shown> {
+/// Where a row stands in offset order: a message at its offset, a divider where its first
+/// recovered message does.
+fn offset_of(row: &Row) -> i64 {
+    match row {
+        Row::Message { offset, .. } => *offset,
+        Row::RecoveredDivider { before, .. } => *before,
+        Row::Private { .. } | Row::Notice { .. } => i64::MAX,
+    }
+}
+
+/// A row in its shown place, before the separators and groups are added.
+#[derive(Clone, Copy)]
+enum Placed<'a> {
+    Row(&'a Row),
+    Own(&'a Outgoing),
+}
+
+/// The rows and own messages in the order they are shown, with their separators and
+/// groups.
+pub fn arrange(rows: &[Row], own: &[Outgoing], calendar: &impl Calendar) -> Vec<Shown> {
     let mut by_time: Vec<&Row> = rows.iter().filter(|r| !in_offset_order(r)).collect();
     by_time.sort_by_key(|row| time_of(row));
     let mut by_time = by_time.into_iter().peekable();
+    // Stable: own messages after the same message keep the order they were typed in.
+    let mut anchored: Vec<&Outgoing> = own.iter().filter(|o| o.after.is_some()).collect();
+    anchored.sort_by_key(|o| o.after);
+    let mut anchored = anchored.into_iter().peekable();
     let ordered: Vec<&Row> = rows.iter().filter(|r| in_offset_order(r)).collect();
-    let mut placed = Vec::with_capacity(rows.len());
+    let mut placed = Vec::with_capacity(rows.len() + own.len());
     for (index, row) in ordered.iter().enumerate() {
         // A divider stands where the message after it does.
         let at = ordered[index..]
@@ -74,20 +119,39 @@ pub fn arrange(rows: &[Row], calendar: &impl Calendar) -> Vec<Shown> {
             .find(|t| *t > 0)
             .unwrap_or(i64::MAX);
         while let Some(early) = by_time.next_if(|r| time_of(r) < at) {
-            placed.push(early);
+            placed.push(Placed::Row(early));
         }
-        placed.push(*row);
+        let offset = offset_of(row);
+        while let Some(typed) = anchored.next_if(|o| o.after.is_some_and(|a| a < offset)) {
+            placed.push(Placed::Own(typed));
+        }
+        placed.push(Placed::Row(*row));
     }
-    placed.extend(by_time);
+    placed.extend(by_time.map(Placed::Row));
+    placed.extend(anchored.map(Placed::Own));
+    placed.extend(own.iter().filter(|o| o.after.is_none()).map(Placed::Own));
     group(placed, calendar)
 }
 
 /// Adds the day separators and the groups to rows in their shown order.
-fn group(placed: Vec<&Row>, calendar: &impl Calendar) -> Vec<Shown> {
+fn group(placed: Vec<Placed<'_>>, calendar: &impl Calendar) -> Vec<Shown> {
     let mut shown = Vec::with_capacity(placed.len());
     let mut last_day = None;
     let mut previous: Option<(&str, i64)> = None; // the message just before: author, time
-    for row in placed {
+    for placed in placed {
+        let row = match placed {
+            Placed::Row(row) => row,
+            Placed::Own(own) => {
+                // Not stored yet: no time of the server's; it ends a group.
+                previous = None;
+                shown.push(Shown {
+                    entry: Entry::Own(own.clone()),
+                    day: None,
+                    continued: false,
+                });
+                continue;
+            }
+        };
         let at = time_of(row);
         let day = (at > 0).then(|| calendar.day(at));
         let separator = match day {
@@ -117,7 +181,7 @@ fn group(placed: Vec<&Row>, calendar: &impl Calendar) -> Vec<Shown> {
             _ => None,
         };
         shown.push(Shown {
-            row: row.clone(),
+            entry: Entry::Row(row.clone()),
             day: separator,
             continued,
         });
@@ -178,7 +242,7 @@ mod tests {
     }
 
     fn keys(shown: &[Shown]) -> Vec<String> {
-        shown.iter().map(|s| s.row.key()).collect()
+        shown.iter().map(|s| s.entry.key()).collect()
     }
 
     #[test]
@@ -201,7 +265,10 @@ mod tests {
             message(2, "ana", t + 200),
             message(3, "bo", t + 300),
         ];
-        assert_eq!(keys(&arrange(&rows, &Utc)), ["m1", "p1", "m2", "m3", "n1"]);
+        assert_eq!(
+            keys(&arrange(&rows, &[], &Utc)),
+            ["m1", "p1", "m2", "m3", "n1"]
+        );
     }
 
     #[test]
@@ -220,7 +287,54 @@ mod tests {
                 at: t + 200,
             },
         ];
-        assert_eq!(keys(&arrange(&rows, &Utc)), ["m1", "n1", "d2", "m2"]);
+        assert_eq!(keys(&arrange(&rows, &[], &Utc)), ["m1", "n1", "d2", "m2"]);
+    }
+
+    #[test]
+    fn own_messages_stay_after_the_message_that_was_newest_when_typed() {
+        let t = 20 * DAY;
+        let own = |n: u64, after: Option<i64>, failed: bool| Outgoing {
+            client_offset: format!("tab-{n}"),
+            text: format!("own {n}"),
+            to: None,
+            status: if failed {
+                crate::chat::OutgoingStatus::Failed {
+                    reason: "x".into(),
+                    retryable: true,
+                }
+            } else {
+                crate::chat::OutgoingStatus::Sending
+            },
+            after,
+        };
+        let rows = vec![
+            message(1, "ana", t + 100),
+            message(2, "ana", t + 200),
+            message(3, "bo", t + 300),
+        ];
+        let outbox = [
+            own(1, Some(1), true),
+            own(3, None, false),
+            own(2, Some(1), false),
+            own(4, Some(3), false),
+            own(5, Some(0), true),
+        ];
+        assert_eq!(
+            keys(&arrange(&rows, &outbox, &Utc)),
+            [
+                "otab-5|failed",
+                "m1",
+                "otab-1|failed",
+                "otab-2|sending",
+                "m2",
+                "m3",
+                "otab-4|sending",
+                "otab-3|sending"
+            ]
+        );
+        // An own message between two of ana's breaks her group.
+        let shown = arrange(&rows, &outbox[..1], &Utc);
+        assert!(!shown[2].continued);
     }
 
     #[test]
@@ -235,7 +349,7 @@ mod tests {
             message(5, "bo", today),
             message(6, "bo", today + 1_000),
         ];
-        let shown = arrange(&rows, &Utc);
+        let shown = arrange(&rows, &[], &Utc);
         let days: Vec<_> = shown.iter().map(|s| s.day.as_deref()).collect();
         assert_eq!(
             days,

@@ -7,23 +7,27 @@
 
 use leptos::html::Input;
 use leptos::prelude::*;
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::chat::Chat;
 
 /// What the counter says about `text` against a limit of `max_bytes` UTF-8 bytes (the
 /// server's rule): nothing until the text is within a tenth of the limit; then how much is
 /// left, counted in characters of the kind typed so far; and once over, by how much, with
-/// why a shorter-looking text can be too long (é counts 2 bytes, most emoji 4). `true` when
-/// over the limit.
+/// why a shorter-looking text can be too long (é counts 2 bytes, most emoji 4 or more).
+/// Characters are what a person counts (grapheme clusters: "👍🏽" is one, not two code
+/// points of 8 bytes). `true` when over the limit.
 pub fn limit_notice(text: &str, max_bytes: usize) -> Option<(String, bool)> {
     let bytes = text.len();
     if bytes * 10 < max_bytes * 9 {
         return None;
     }
-    let chars = text.chars().count().max(1);
+    let chars = text.graphemes(true).count().max(1);
     let multibyte = bytes > chars;
     let explain = if multibyte {
-        format!(" (the limit is {max_bytes} bytes: é and most accented letters count 2, emoji 4)")
+        format!(
+            " (the limit is {max_bytes} bytes: é and most accented letters count 2, emoji 4 or more)"
+        )
     } else {
         String::new()
     };
@@ -114,10 +118,23 @@ mod tests {
         assert!(over);
         assert_eq!(
             words,
-            "104 bytes too long (the limit is 4096 bytes: é and most accented letters count 2, emoji 4)"
+            "104 bytes too long (the limit is 4096 bytes: é and most accented letters count 2, emoji 4 or more)"
         );
         let (words, over) = limit_notice(&"é".repeat(2000), 4096).unwrap();
         assert!(!over);
         assert!(words.starts_with("48 characters left"), "{words}");
+    }
+
+    #[test]
+    fn characters_are_counted_as_people_count_them() {
+        // A thumbs-up with a skin tone: two code points, 8 bytes, one character.
+        let thumbs = "👍🏽";
+        assert_eq!(thumbs.chars().count(), 2);
+        let (words, over) = limit_notice(&thumbs.repeat(500), 4096).unwrap();
+        assert!(!over);
+        assert!(words.starts_with("12 characters left"), "{words}");
+        // "é" written as e + combining accent: one character of 3 bytes.
+        let (words, _) = limit_notice(&"e\u{301}".repeat(1300), 4096).unwrap();
+        assert!(words.starts_with("65 characters left"), "{words}");
     }
 }

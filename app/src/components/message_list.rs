@@ -1,15 +1,15 @@
 //! The message list: stored messages in offset order (recovered ones marked, after a
-//! divider), then own messages still waiting for their ack. Text is rendered as text, never
+//! divider), and own messages still waiting for their ack where they were typed. Text is rendered as text, never
 //! as HTML. Screen readers hear live messages of others (an aria-live announcer beside the
 //! list, not the list itself). Where the view goes when rows
 //! are added is [`super::scroll`]'s.
 
 use leptos::prelude::*;
 
-use super::arrange::{Shown, arrange, hue, initial};
+use super::arrange::{Entry, Shown, arrange, hue, initial};
 use super::clock::{ReaderCalendar, clock_time, full_time, iso_time};
 use super::scroll::{follow_new_messages, jump_to_bottom};
-use crate::chat::{Chat, OutgoingStatus, Row};
+use crate::chat::{Chat, Outgoing, OutgoingStatus, Row};
 
 /// The list of messages and pending own messages.
 #[component]
@@ -35,31 +35,9 @@ pub fn MessageList() -> impl IntoView {
         // arrival, nor a page of older ones, as an aria-live list would).
         <p id="announcer" class="visually-hidden" aria-live="polite">{move || chat.announcement.get()}</p>
         <ul id="messages" class="messages" aria-label="Messages">
-            <For each=move || chat.rows.with(|rows| arrange(rows, &ReaderCalendar::now())) key=Shown::key let:shown>
+            <For each=move || chat.rows.with(|rows| chat.outbox.with(|own| arrange(rows, own, &ReaderCalendar::now())))
+                key=Shown::key let:shown>
                 <ShownRow shown/>
-            </For>
-            <For each=move || chat.outbox.get() key=|o| (o.client_offset.clone(), o.status.clone()) let:outgoing>
-                <li class="message own" class:pending=matches!(outgoing.status, OutgoingStatus::Sending)
-                    class:failed=matches!(outgoing.status, OutgoingStatus::Failed { .. })
-                    data-client-offset=outgoing.client_offset.clone()>
-                    {outgoing.to.clone().map(|to| view! { <span class="meta">"to " <span class="recipient">{to}</span></span> })}
-                    <span class="text">{outgoing.text.clone()}</span>
-                    {match outgoing.status.clone() {
-                        OutgoingStatus::Sending => view! { <span class="badge">"sending…"</span> }.into_any(),
-                        OutgoingStatus::Failed { reason, retryable } => {
-                            let key = outgoing.client_offset.clone();
-                            let key2 = key.clone();
-                            // A refusal of the message itself would come back the same: no Retry.
-                            view! {
-                                <span class="badge error">"failed: " {reason}</span>
-                                {retryable.then(|| view! {
-                                    <button type="button" class="link" on:click=move |_| chat.retry(&key)>"Retry"</button>
-                                })}
-                                <button type="button" class="link" on:click=move |_| chat.dismiss(&key2)>"Dismiss"</button>
-                            }.into_any()
-                        }
-                    }}
-                </li>
             </For>
         </ul>
     }
@@ -69,14 +47,47 @@ pub fn MessageList() -> impl IntoView {
 #[component]
 fn ShownRow(shown: Shown) -> impl IntoView {
     let Shown {
-        row,
+        entry,
         day,
         continued,
     } = shown;
     view! {
         // A list item like the rows (a `separator` role would take it out of the list).
         {day.map(|day| view! { <li class="day"><span class="day-label">{day}</span></li> })}
-        <MessageRow row continued/>
+        {match entry {
+            Entry::Row(row) => view! { <MessageRow row continued/> }.into_any(),
+            Entry::Own(outgoing) => view! { <OwnRow outgoing/> }.into_any(),
+        }}
+    }
+}
+
+/// One's own message before its ack: sending, or failed with why (and Retry when sending
+/// again could help).
+#[component]
+fn OwnRow(outgoing: Outgoing) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    view! {
+        <li class="message own" class:pending=matches!(outgoing.status, OutgoingStatus::Sending)
+            class:failed=matches!(outgoing.status, OutgoingStatus::Failed { .. })
+            data-client-offset=outgoing.client_offset.clone()>
+            {outgoing.to.clone().map(|to| view! { <span class="meta">"to " <span class="recipient">{to}</span></span> })}
+            <span class="text" dir="auto">{outgoing.text.clone()}</span>
+            {match outgoing.status.clone() {
+                OutgoingStatus::Sending => view! { <span class="badge">"sending…"</span> }.into_any(),
+                OutgoingStatus::Failed { reason, retryable } => {
+                    let key = outgoing.client_offset.clone();
+                    let key2 = key.clone();
+                    // A refusal of the message itself would come back the same: no Retry.
+                    view! {
+                        <span class="badge error">"failed: " {reason}</span>
+                        {retryable.then(|| view! {
+                            <button type="button" class="link" on:click=move |_| chat.retry(&key)>"Retry"</button>
+                        })}
+                        <button type="button" class="link" on:click=move |_| chat.dismiss(&key2)>"Dismiss"</button>
+                    }.into_any()
+                }
+            }}
+        </li>
     }
 }
 
