@@ -125,7 +125,7 @@ pub fn arrange(rows: &[Row], own: &[Outgoing], calendar: &impl Calendar) -> Vec<
         while let Some(typed) = anchored.next_if(|o| o.after.is_some_and(|a| a < offset)) {
             placed.push(Placed::Own(typed));
         }
-        placed.push(Placed::Row(*row));
+        placed.push(Placed::Row(row));
     }
     placed.extend(by_time.map(Placed::Row));
     placed.extend(anchored.map(Placed::Own));
