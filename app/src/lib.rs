@@ -15,7 +15,7 @@ pub mod components;
 pub mod viewer;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 
 use chat::Chat;
 use components::{
@@ -76,6 +76,8 @@ pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView 
                 <meta name=meta::MAX_MESSAGE_BYTES content=settings.max_message_bytes.to_string()/>
                 <meta name=viewer::VIEWER_META content=viewer.username.unwrap_or_default()/>
                 <AutoReload options=options.clone()/>
+                // Named after the build's hashes when it made them (see Cargo.toml).
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -104,7 +106,6 @@ pub fn App() -> impl IntoView {
     // Effects run only in the browser, after hydration: that is where the socket opens.
     Effect::new(move |_| chat.start());
     view! {
-        <Stylesheet id="leptos" href="/pkg/chat.css"/>
         <Title text=move || match chat.unread.get() {
             0 => "Chat".to_owned(),
             n => format!("({n}) Chat"),

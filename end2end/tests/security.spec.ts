@@ -37,15 +37,39 @@ test("the page runs under a nonce-based CSP that blocks injected inline script",
   expect(violations.length).toBeGreaterThan(0);
 });
 
-test("the WASM, JS and CSS are served compressed, and revalidated instead of refetched", async ({ page, baseURL }) => {
-  for (const file of ["chat.wasm", "chat.js", "chat.css"]) {
-    const response = await page.request.get(`${baseURL}/pkg/${file}`, { headers: { "accept-encoding": "gzip, deflate, br" } });
+test("the WASM, JS and CSS are named by their hashes, served compressed and cached for a year; the rest is revalidated", async ({ page, baseURL }) => {
+  await page.goto("/");
+  const names = await page.evaluate(() => [
+    ...[...document.querySelectorAll('link[rel="modulepreload"], link[rel="preload"][as="fetch"], link[rel="stylesheet"]')].map((l) => new URL((l as HTMLLinkElement).href).pathname),
+  ]);
+  expect(names.map((n) => n.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const file of names) {
+    expect(file, "named by its hash").toMatch(/^\/pkg\/chat\.[A-Za-z0-9_-]{16,}\.(wasm|js|css)$/);
+    const response = await page.request.get(`${baseURL}${file}`, { headers: { "accept-encoding": "gzip, deflate, br" } });
     expect(response.status(), file).toBe(200);
     expect(response.headers()["content-encoding"], file).toMatch(/^(br|gzip)$/);
-    expect(response.headers()["cache-control"], file).toBe("no-cache");
-    const lastModified = response.headers()["last-modified"];
-    expect(lastModified, file).toBeTruthy();
-    const again = await page.request.get(`${baseURL}/pkg/${file}`, { headers: { "if-modified-since": lastModified } });
-    expect(again.status(), `${file} unchanged`).toBe(304);
+    expect(response.headers()["cache-control"], file).toBe("public, max-age=31536000, immutable");
   }
+  // A name without a hash is revalidated before each use (a 304 when unchanged).
+  const icon = await page.request.get(`${baseURL}/favicon.svg`);
+  expect(icon.headers()["cache-control"]).toBe("no-cache");
+  const lastModified = icon.headers()["last-modified"];
+  expect(lastModified).toBeTruthy();
+  const again = await page.request.get(`${baseURL}/favicon.svg`, { headers: { "if-modified-since": lastModified } });
+  expect(again.status()).toBe(304);
+  // A returning visitor's reload asks for none of the hashed files again.
+  // (Chromium's own account, by CDP: from its memory or disk cache, or over the network.)
+  const urls = new Map<string, string>();
+  const cached = new Set<string>();
+  const session = await page.context().newCDPSession(page);
+  await session.send("Network.enable");
+  session.on("Network.requestWillBeSent", (event) => urls.set(event.requestId, new URL(event.request.url).pathname));
+  session.on("Network.requestServedFromCache", (event) => cached.add(event.requestId));
+  session.on("Network.responseReceived", (event) => {
+    if (event.response.fromDiskCache) cached.add(event.requestId);
+  });
+  await page.reload();
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  const fromCache = [...cached].map((id) => urls.get(id));
+  for (const file of names) expect(fromCache, `${file} came from the cache`).toContain(file);
 });

@@ -6,7 +6,7 @@
 // this spec writes into a site directory of its own, served by a server of its own (the
 // chat routes only `/` to the app, and nothing links to the check).
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
@@ -18,13 +18,17 @@ let dataDir: string;
 const siteRoot = resolve(process.env.CHAT_SITE_ROOT ?? "../target/site");
 const clientModule = resolve("../node_modules/socket.io-client/dist/socket.io.esm.min.js");
 
+// The build names its files by their hashes (hash.txt in the site directory).
+const hashes = Object.fromEntries(
+  readFileSync(join(siteRoot, "hash.txt"), "utf8").split("\n").filter((l) => l.includes(":")).map((l) => l.split(":").map((x) => x.trim())),
+);
 const checkPage = `<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>leptos-socketio check</title></head>
 <body>
 <script type="module">
-  const wasm = await import("/pkg/chat.js");
-  await wasm.default({ module_or_path: "/pkg/chat.wasm" });
+  const wasm = await import("/pkg/chat.${hashes.js}.js");
+  await wasm.default({ module_or_path: "/pkg/chat.${hashes.wasm}.wasm" });
   wasm.socket_binding_check();
   document.body.setAttribute("data-mounted", "true");
 </script>

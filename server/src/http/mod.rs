@@ -1,6 +1,7 @@
 //! HTTP routes other than Socket.IO: the server-rendered page, the account forms
 //! ([`auth`]), the client bundle, the
-//! operations endpoints, and what guards them (security headers, the Origin allow-list),
+//! operations endpoints, how long the site's files may be kept ([`site_assets`]), and what
+//! guards them (security headers, the Origin allow-list),
 //! and what the Socket.IO endpoint's requests keep.
 
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod origin;
 pub mod page;
 pub mod request_parts;
 pub mod security;
+pub mod site_assets;
 
 /// Where the Socket.IO endpoint's requests go (socketioxide's default path).
 pub const SOCKET_IO_PATH: &str = "/socket.io/";

@@ -48,16 +48,3 @@ pub async fn add_common_headers(mut response: Response) -> Response {
     );
     response
 }
-
-/// `Cache-Control: no-cache` on static files (the WASM, JS, CSS, icons): a browser keeps
-/// them but asks whether they changed (a `304` when not, from `Last-Modified`) before each
-/// use, since their names stay the same from one build to the next.
-pub async fn static_cache_policy(mut response: Response) -> Response {
-    if response.status().is_success() || response.status() == axum::http::StatusCode::NOT_MODIFIED {
-        response
-            .headers_mut()
-            .entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-cache"));
-    }
-    response
-}

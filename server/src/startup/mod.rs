@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::http;
 use crate::http::ops::Ops;
 use crate::http::origin::AllowedOrigins;
+use crate::http::site_assets::SiteAssets;
 use crate::ipc::link::{LinkError, LinkEvents};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -195,14 +196,15 @@ impl Application {
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
         let site_addr = listener.local_addr()?;
-        let options = leptos_options(config, site_addr)?;
+        let (options, assets) = leptos_options(config, site_addr)?;
 
         // Static files and the Socket.IO endpoint share the fallback: socketioxide answers
         // everything under /socket.io/ (except the bundle routes, matched first), the site
         // directory the rest.
         // Brotli and gzip files made at build time (`cargo leptos build --release
         // --precompress`) are served as they are; anything else is gzipped on the way out
-        // when the browser accepts it. Revalidated on every load (file names carry no hash).
+        // when the browser accepts it. Files named by their hash are cached for a year, the
+        // rest revalidated (`http::site_assets`).
         let compressed = tower::ServiceBuilder::new()
             .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
             .layer(tower_http::compression::CompressionLayer::new().gzip(true))
@@ -212,7 +214,8 @@ impl Application {
                     .precompressed_br(),
             );
         let static_files =
-            axum::middleware::map_response(http::security::static_cache_policy).layer(compressed);
+            axum::middleware::from_fn_with_state(Arc::new(assets), http::site_assets::cache_policy)
+                .layer(compressed);
         let socket_service = axum::middleware::from_fn(http::request_parts::own_request_parts)
             .layer(
                 axum::middleware::from_fn_with_state(
@@ -343,13 +346,28 @@ impl Application {
     }
 }
 
-/// Leptos settings for rendering and hydration, from our own configuration.
-fn leptos_options(config: &Config, site_addr: SocketAddr) -> Result<LeptosOptions, StartupError> {
+/// Leptos settings for rendering and hydration, from our own configuration, and the
+/// site's files: when the build named them by their hashes, the page names them so too.
+fn leptos_options(
+    config: &Config,
+    site_addr: SocketAddr,
+) -> Result<(LeptosOptions, SiteAssets), StartupError> {
     let mut options = leptos::config::get_configuration(None)?.leptos_options;
     if options.output_name.is_empty() {
         options.output_name = "chat".into();
     }
     options.site_root = config.site_root.to_string_lossy().into();
     options.site_addr = site_addr;
-    Ok(options)
+    let assets = SiteAssets::load(
+        &config.site_root,
+        &options.site_pkg_dir,
+        &options.output_name,
+    );
+    // Leptos looks for the hash file beside the executable; an absolute path replaces that.
+    options.hash_files = assets.hash_file().is_some();
+    if let Some(path) = assets.hash_file() {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        options.hash_file = absolute.to_string_lossy().into();
+    }
+    Ok((options, assets))
 }
