@@ -1,7 +1,8 @@
 // Measures a first load of the chat page in Chromium on a throttled network and CPU
 // (Chrome's "Fast 3G": 562.5 ms latency, 1.44 Mbit/s down, 675 kbit/s up; CPU 4x slower):
 // the bytes transferred and the time until the page is interactive (hydrated and its socket
-// connected). Run it against a release build (`cargo leptos build --release --precompress`)
+// connected), then the same visitor's second visit (cache on: the hashed WASM, JS and CSS
+// come from the cache, `immutable`). Run it against a release build (`cargo leptos build --release --precompress`)
 // and a fresh server. With `--identity` the browser asks for no compression, which is how
 // the server answered before it compressed anything.
 // Usage: node scripts/first-load.mjs [url] [--identity] [--runs N]
@@ -27,27 +28,37 @@ for (let run = 0; run < runs; run++) {
   });
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
   if (identity) await cdp.send("Network.setExtraHTTPHeaders", { headers: { "Accept-Encoding": "identity" } });
-  let bytes = 0;
-  const byType = {};
+  let visit = null;
   const types = new Map();
   cdp.on("Network.responseReceived", (e) => types.set(e.requestId, e.type));
   cdp.on("Network.loadingFinished", (e) => {
     const type = types.get(e.requestId) ?? "other";
-    if (type === "WebSocket") return;
-    bytes += e.encodedDataLength;
-    byType[type] = (byType[type] ?? 0) + e.encodedDataLength;
+    if (type === "WebSocket" || !visit) return;
+    visit.bytes += e.encodedDataLength;
+    visit.byType[type] = (visit.byType[type] ?? 0) + e.encodedDataLength;
   });
-  const started = Date.now();
-  await page.goto(url);
-  await page.waitForSelector("body[data-hydrated] .status[data-state=connected]", { timeout: 120_000 });
-  const interactive = Date.now() - started;
-  results.push({ interactive, bytes, byType });
+  const load = async () => {
+    visit = { bytes: 0, byType: {} };
+    const started = Date.now();
+    await page.goto(url);
+    await page.waitForSelector("body[data-hydrated] .status[data-state=connected]", { timeout: 120_000 });
+    const measured = { interactive: Date.now() - started, bytes: visit.bytes, byType: visit.byType };
+    visit = null;
+    return measured;
+  };
+  const first = await load();
+  await page.goto("about:blank");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
+  const second = await load();
+  results.push({ first, second });
   await context.close();
 }
 await browser.close();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(JSON.stringify({
   url, compression: identity ? "none (Accept-Encoding: identity)" : "as the browser asks (br, gzip)",
-  interactive_ms: results.map((r) => r.interactive), median_interactive_ms: median(results.map((r) => r.interactive)),
-  transferred_bytes: results.map((r) => r.bytes), by_type: results[0].byType,
+  interactive_ms: results.map((r) => r.first.interactive), median_interactive_ms: median(results.map((r) => r.first.interactive)),
+  transferred_bytes: results.map((r) => r.first.bytes), by_type: results[0].first.byType,
+  second_visit_interactive_ms: results.map((r) => r.second.interactive), second_visit_median_ms: median(results.map((r) => r.second.interactive)),
+  second_visit_bytes: results.map((r) => r.second.bytes), second_visit_by_type: results[0].second.byType,
 }));

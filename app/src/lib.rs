@@ -34,6 +34,21 @@ pub struct ClientSettings {
     pub retries: u32,
     /// The longest message the server takes, in UTF-8 bytes (the composer's counter).
     pub max_message_bytes: u32,
+    /// The version of the socket.io-client the server serves (empty: unknown). The page
+    /// loads the client with it in the URL, which the server lets browsers keep for a year.
+    pub client_version: &'static str,
+}
+
+impl ClientSettings {
+    /// Where the page loads socket.io-client from: with the version in the URL when known.
+    pub fn client_module_url(&self) -> String {
+        let url = leptos_socketio::DEFAULT_MODULE_URL;
+        if self.client_version.is_empty() {
+            url.to_owned()
+        } else {
+            format!("{url}?v={}", self.client_version)
+        }
+    }
 }
 
 impl Default for ClientSettings {
@@ -43,6 +58,7 @@ impl Default for ClientSettings {
             ack_timeout_ms: 10_000,
             retries: 3,
             max_message_bytes: 4096,
+            client_version: "",
         }
     }
 }
@@ -55,6 +71,8 @@ pub mod meta {
     pub const RETRIES: &str = "chat-retries";
     /// The message limit in bytes.
     pub const MAX_MESSAGE_BYTES: &str = "chat-max-message-bytes";
+    /// The URL of socket.io-client's ES module.
+    pub const CLIENT_MODULE: &str = "chat-client-module";
 }
 
 /// The HTML document: head with the hydration scripts, body with the [`App`]. The server
@@ -74,6 +92,7 @@ pub fn shell(options: LeptosOptions, settings: ClientSettings) -> impl IntoView 
                 <meta name=meta::ACK_TIMEOUT content=settings.ack_timeout_ms.to_string()/>
                 <meta name=meta::RETRIES content=settings.retries.to_string()/>
                 <meta name=meta::MAX_MESSAGE_BYTES content=settings.max_message_bytes.to_string()/>
+                <meta name=meta::CLIENT_MODULE content=settings.client_module_url()/>
                 <meta name=viewer::VIEWER_META content=viewer.username.unwrap_or_default()/>
                 <AutoReload options=options.clone()/>
                 // Named after the build's hashes when it made them (see Cargo.toml).

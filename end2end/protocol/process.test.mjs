@@ -19,6 +19,20 @@ describe("process", () => {
       }
       const esm = await (await fetch(server.url + "/socket.io/socket.io.esm.min.js")).text();
       assert.match(esm, /export\s*\{[^}]*\bio\b/);
+      // Under its bare path a bundle is revalidated; asked for by its version (as the page
+      // does), kept for a year; any other version is not promised.
+      const bare = await fetch(server.url + "/socket.io/socket.io.esm.min.js");
+      assert.equal(bare.headers.get("cache-control"), "public, max-age=0, must-revalidate");
+      const version = JSON.parse(bare.headers.get("etag"));
+      const versioned = await fetch(`${server.url}/socket.io/socket.io.esm.min.js?v=${version}`);
+      assert.equal(versioned.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      const other = await fetch(`${server.url}/socket.io/socket.io.esm.min.js?v=0.0.1`);
+      assert.equal(other.headers.get("cache-control"), "public, max-age=0, must-revalidate");
+      // Compressed when the client accepts it (fetch asks for gzip and br).
+      assert.equal(versioned.headers.get("content-encoding"), "gzip");
+      const page = await fetch(server.url + "/");
+      assert.equal(page.headers.get("content-encoding"), "gzip");
+      assert.match(await page.text(), new RegExp(`name="chat-client-module" content="/socket.io/socket.io.esm.min.js\\?v=${version.replaceAll(".", "\\.")}"`));
     } finally {
       await server.stop();
     }

@@ -237,6 +237,7 @@ impl Config {
             ack_timeout_ms: self.client_ack_timeout_ms,
             retries: self.client_retries,
             max_message_bytes: u32::try_from(self.max_message_bytes).unwrap_or(u32::MAX),
+            client_version: crate::http::client_bundle::version(),
         }
     }
 

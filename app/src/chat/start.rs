@@ -21,7 +21,7 @@ use super::session::Session;
 use super::{Chat, Row, dom, nickname, outbox, presence};
 
 /// The client options the server put in the page's `<meta>` tags (defaults: the
-/// tutorial's 10 s and 3 retries).
+/// tutorial's 10 s and 3 retries, the client module at its usual path).
 fn options() -> Options {
     let defaults = crate::ClientSettings::default();
     Options {
@@ -29,6 +29,9 @@ fn options() -> Options {
             dom::meta_number(crate::meta::ACK_TIMEOUT).unwrap_or(defaults.ack_timeout_ms),
         ),
         retries: Some(dom::meta_number(crate::meta::RETRIES).unwrap_or(defaults.retries)),
+        module_url: dom::meta_content(crate::meta::CLIENT_MODULE)
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| defaults.client_module_url()),
         ..Options::default()
     }
 }

@@ -237,15 +237,19 @@ impl Application {
             io: io.clone(),
             origins: AllowedOrigins::new(&config.allow_origin),
         };
-        let router = Router::new()
+        // The page and the client bundle are compressed on the way out too (both text).
+        let for_browsers = Router::new()
             .merge(http::client_bundle::routes())
-            .merge(http::ops::routes(ops))
-            .merge(http::auth::routes(auth))
             .merge(http::page::routes(
                 options,
                 config.client_settings(),
                 accounts,
             ))
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+        let router = Router::new()
+            .merge(for_browsers)
+            .merge(http::ops::routes(ops))
+            .merge(http::auth::routes(auth))
             .fallback_service(socket_service)
             .layer(axum::middleware::map_response(
                 http::security::add_common_headers,
