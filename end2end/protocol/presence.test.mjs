@@ -19,6 +19,7 @@ describe("presence and typing across workers", () => {
     c.typing = [];
     c.socket.on("user joined", ({ nickname }) => c.presence.push(`+${nickname}`));
     c.socket.on("user left", ({ nickname }) => c.presence.push(`-${nickname}`));
+    c.socket.on("user renamed", ({ from, to }) => c.presence.push(`${from}>${to}`));
     c.socket.on("typing", (t) => c.typing.push(t));
     await c.until(() => c.replayDone);
     return c;
@@ -56,6 +57,26 @@ describe("presence and typing across workers", () => {
     assert.deepEqual(w.presence.filter((e) => e.endsWith("guest-bo2")), ["+guest-bo2"]);
     back.close();
     w.close();
+  });
+
+  test("a rename is told once as a rename on every worker, not as a join and a leave", async () => {
+    const watchers = await Promise.all(cluster.urls.map((url, i) => watcher(url, `guest-watchr${i}`)));
+    const cy = await connectClient(cluster.urls[1], { nickname: "guest-cyold" });
+    for (const w of watchers) await waitFor(() => w.presence.includes("+guest-cyold"), "cy joined");
+    assert.deepEqual(await cy.socket.timeout(5000).emitWithAck("nickname", "guest-cynew"), { nickname: "guest-cynew" });
+    for (const w of watchers) await waitFor(() => w.presence.includes("guest-cyold>guest-cynew"), "cy renamed");
+    for (const w of watchers) await graceElapsed(cluster.urls[0], w.presence);
+    for (const w of watchers) assert.deepEqual(w.presence.filter((e) => e.includes("guest-cy")), ["+guest-cyold", "guest-cyold>guest-cynew"]);
+    const list = await users(watchers[0]);
+    assert.ok(list.users.includes("guest-cynew") && !list.users.includes("guest-cyold"), JSON.stringify(list));
+    // With a second tab still named guest-cynew, renaming one of them is a join only.
+    const tab2 = await connectClient(cluster.urls[0], { nickname: "guest-cynew" });
+    assert.deepEqual(await cy.socket.timeout(5000).emitWithAck("nickname", "guest-cythird"), { nickname: "guest-cythird" });
+    for (const w of watchers) await waitFor(() => w.presence.includes("+guest-cythird"), "cythird joined");
+    for (const w of watchers) await graceElapsed(cluster.urls[0], w.presence);
+    for (const w of watchers) assert.deepEqual(w.presence.filter((e) => e.includes("guest-cy")), ["+guest-cyold", "guest-cyold>guest-cynew", "+guest-cythird"]);
+    cy.close(); tab2.close();
+    for (const w of watchers) w.close();
   });
 
   test("the users list and count agree on every worker", async () => {

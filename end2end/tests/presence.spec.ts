@@ -2,6 +2,7 @@
 // an online list whose count agrees on every worker, "… is typing", and the unread count
 // in the title of a hidden tab.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { io } from "socket.io-client";
 import { guestTag, openChat, send } from "./support";
 
 /** A browser context whose pages propose the guest name `nickname` (as kept from an earlier visit). */
@@ -89,4 +90,23 @@ test("a hidden tab counts unread messages in its title", async ({ browser }) => 
   await expect(reader).toHaveTitle("(2) Chat");
   await setHidden(false);
   await expect(reader).toHaveTitle("Chat");
+});
+
+test("a guest taking another name is one notice, and the online list follows", async ({ browser, baseURL }) => {
+  const observer = await openChat(await browser.newContext());
+  const notices = observer.locator("#messages li.notice");
+  const [from, to] = [guestTag(), guestTag()];
+  // A client of the protocol (the page itself never renames).
+  const client = io(otherWorker(baseURL!), { transports: ["websocket"], auth: { nickname: from } });
+  try {
+    await expect(notices.filter({ hasText: `${from} joined` })).toHaveCount(1);
+    expect(await client.timeout(5000).emitWithAck("nickname", to)).toEqual({ nickname: to });
+    await expect(notices.filter({ hasText: `${from} is now ${to}` })).toHaveCount(1);
+    await expect(observer.locator(".online li").filter({ hasText: to })).toHaveCount(1);
+    await expect(observer.locator(".online li").filter({ hasText: from })).toHaveCount(0);
+    await graceElapsed(browser, observer);
+    await expect(notices.filter({ hasText: from })).toHaveText([`${from} joined`, `${from} is now ${to}`]);
+  } finally {
+    client.close();
+  }
 });

@@ -1,4 +1,5 @@
-//! Who is here: the online list, "ana joined" / "ana left" notices, who else is typing, and
+//! Who is here: the online list, "ana joined" / "ana left" / "guest-a1 is now guest-b2"
+//! notices, who else is typing, and
 //! telling the others when this user types. The list and timer rules are pure (tested
 //! natively); [`watch`] and [`typing_changed`] wire them to the socket in the browser.
 //!
@@ -47,6 +48,11 @@ pub fn joined_notice(name: &str) -> String {
 /// The notice for someone leaving.
 pub fn left_notice(name: &str) -> String {
     format!("{name} left")
+}
+
+/// The notice for someone taking another name.
+pub fn renamed_notice(from: &str, to: &str) -> String {
+    format!("{from} is now {to}")
 }
 
 /// When each typist shown was last heard of, so a timer hides only news it was set for.
@@ -110,8 +116,8 @@ mod browser {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    use chat_protocol::acks::{TypingEvent, UserEvent, UsersOnline};
-    use chat_protocol::events::{TYPING, USER_JOINED, USER_LEFT, USERS};
+    use chat_protocol::acks::{TypingEvent, UserEvent, UserRenamed, UsersOnline};
+    use chat_protocol::events::{TYPING, USER_JOINED, USER_LEFT, USER_RENAMED, USERS};
     use leptos::prelude::*;
     use leptos::task::spawn_local;
     use leptos_socketio::Socket;
@@ -120,7 +126,8 @@ mod browser {
     use crate::chat::dom::sleep_ms;
     use crate::chat::{Chat, Row};
 
-    /// Keeps the online list and the typing line up to date and adds join / leave notices;
+    /// Keeps the online list and the typing line up to date and adds join / leave / rename
+    /// notices;
     /// asks for the whole list on every connect.
     pub fn watch(chat: Chat, socket: &Socket) {
         let asker = socket.clone();
@@ -143,6 +150,7 @@ mod browser {
                 .update(|rows| rows.push(Row::Notice { id, text, at }));
         };
         let joined = notice.clone();
+        let renamed = notice.clone();
         socket
             .on::<(UserEvent,)>(USER_JOINED, move |(UserEvent { nickname },)| {
                 let mut added = false;
@@ -157,6 +165,16 @@ mod browser {
                 chat.online.update(|online| remove(online, &nickname));
                 chat.typing.update(|typing| remove(typing, &nickname));
                 notice(left_notice(&nickname));
+            })
+            .keep();
+        socket
+            .on::<(UserRenamed,)>(USER_RENAMED, move |(UserRenamed { from, to },)| {
+                chat.online.update(|online| {
+                    remove(online, &from);
+                    join(online, &to);
+                });
+                chat.typing.update(|typing| remove(typing, &from));
+                renamed(renamed_notice(&from, &to));
             })
             .keep();
         let shown = Rc::new(RefCell::new(TypingShown::default()));

@@ -171,6 +171,15 @@ pub struct UserEvent {
     pub nickname: String,
 }
 
+/// `user renamed`: a user took another name (one change, not a join and a leave).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRenamed {
+    /// The old name.
+    pub from: String,
+    /// The new name.
+    pub to: String,
+}
+
 /// `typing`, server → client: someone started or stopped typing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingEvent {

@@ -32,6 +32,10 @@ pub const USER_JOINED: &str = "user joined";
 /// period ([`crate::acks::UserEvent`]).
 pub const USER_LEFT: &str = "user left";
 
+/// Server → client: a user's only socket took a name nobody had, told as one change
+/// instead of a join and a leave ([`crate::acks::UserRenamed`]).
+pub const USER_RENAMED: &str = "user renamed";
+
 /// Both ways. Client → server: `(to, text, clientOffset)` with an ack; server → client:
 /// `(text, privateOffset, { from, to, createdAt })`, only to the sockets of both users.
 pub const PRIVATE_MESSAGE: &str = "private message";

@@ -29,4 +29,8 @@ impl PrimaryEvents for FromPrimary {
         };
         self.presence.apply(change).await;
     }
+
+    async fn renamed(&self, from: String, to: String) {
+        self.presence.apply(Change::Renamed { from, to }).await;
+    }
 }

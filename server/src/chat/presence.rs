@@ -2,14 +2,15 @@
 //! server's process) decides when a user comes online (their first socket anywhere) and goes
 //! offline (their last socket closed and stayed closed for a grace period, so a reload or a
 //! reconnect is not announced); each process's [`Presence`] mirrors the list and tells its
-//! sockets: `user joined` / `user left` `{ nickname }`, and `users` (ack: the list).
+//! sockets: `user joined` / `user left` `{ nickname }`, `user renamed` `{ from, to }` (a
+//! rename is one change, not a join and a leave), and `users` (ack: the list).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use chat_protocol::acks::{UserEvent, UsersOnline};
-use chat_protocol::events::{USER_JOINED, USER_LEFT};
+use chat_protocol::acks::{UserEvent, UserRenamed, UsersOnline};
+use chat_protocol::events::{USER_JOINED, USER_LEFT, USER_RENAMED};
 use socketioxide::SocketIo;
 
 use crate::adapter::ChatAdapter;
@@ -23,6 +24,25 @@ pub enum Change {
     Online(String),
     /// The user's last socket is gone.
     Offline(String),
+    /// The only socket of `from` took the name `to`, which nobody had: `from` is gone at
+    /// once and `to` is here, told as one change.
+    Renamed {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+}
+
+/// What a rename changed: one [`Change::Renamed`]; or, when other sockets keep the old
+/// name or the new one was online already, what joining and leaving changed (the old
+/// name's expiry, as for a closed socket).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Renaming {
+    /// What to announce now.
+    pub change: Option<Change>,
+    /// What to expire after the grace period.
+    pub expiry: Option<Expiry>,
 }
 
 /// One user's sockets, by source (a worker connection; 0 in a single server).
@@ -67,6 +87,32 @@ impl Roster {
             entry.generation += 1;
             (nickname.to_owned(), entry.generation)
         })
+    }
+
+    /// A socket of `from` on `source` is now named `to`.
+    pub fn rename(&mut self, source: u64, from: &str, to: &str) -> Renaming {
+        if from == to {
+            return Renaming::default();
+        }
+        let only_socket = self
+            .users
+            .get(from)
+            .is_some_and(|e| e.total == 1 && e.sockets.get(&source) == Some(&1));
+        if only_socket && !self.users.contains_key(to) {
+            self.users.remove(from);
+            let _ = self.join(source, to);
+            return Renaming {
+                change: Some(Change::Renamed {
+                    from: from.to_owned(),
+                    to: to.to_owned(),
+                }),
+                expiry: None,
+            };
+        }
+        Renaming {
+            change: self.join(source, to),
+            expiry: self.leave(source, from),
+        }
     }
 
     /// Every socket from `source` is gone (a worker died): the users it leaves without a
@@ -142,19 +188,38 @@ impl HostRosters {
         })
     }
 
-    /// One change on host `host`, as of `now`.
+    /// One change on host `host`, as of `now`. A rename stays one change when the union
+    /// moved exactly as it says (no other host has either name).
     pub fn apply(&mut self, host: u64, change: &Change, now: std::time::Instant) -> Vec<Change> {
-        self.changes(|r| {
+        let changes = self.changes(|r| {
             let (users, seen) = r
                 .hosts
                 .entry(host)
                 .or_insert_with(|| (BTreeSet::new(), now));
             *seen = now;
             match change {
-                Change::Online(nickname) => users.insert(nickname.clone()),
-                Change::Offline(nickname) => users.remove(nickname),
+                Change::Online(nickname) => {
+                    users.insert(nickname.clone());
+                }
+                Change::Offline(nickname) => {
+                    users.remove(nickname);
+                }
+                Change::Renamed { from, to } => {
+                    users.remove(from);
+                    users.insert(to.clone());
+                }
             };
-        })
+        });
+        match change {
+            Change::Renamed { from, to }
+                if changes.len() == 2
+                    && changes.contains(&Change::Online(to.clone()))
+                    && changes.contains(&Change::Offline(from.clone())) =>
+            {
+                vec![change.clone()]
+            }
+            _ => changes,
+        }
     }
 
     /// Forgets hosts not heard from for `ttl` (except `own`).
@@ -214,51 +279,86 @@ impl Presence {
         }
     }
 
-    /// A socket of `nickname` disconnected (or was renamed).
+    /// A socket of `nickname` disconnected.
     pub async fn left(&self, nickname: &str) {
         match &self.uplink {
             Uplink::Local(roster) => {
                 let expiry = lock(roster).leave(0, nickname);
-                if let (Some(expiry), Some(me)) = (expiry, self.me.upgrade()) {
-                    tokio::spawn(async move {
-                        tokio::time::sleep(me.grace).await;
-                        let change = match &me.uplink {
-                            Uplink::Local(roster) => lock(roster).expire(&expiry),
-                            Uplink::Primary(_) => None,
-                        };
-                        if let Some(change) = change {
-                            me.apply(change).await;
-                        }
-                    });
-                }
+                self.expire_later(expiry);
             }
             Uplink::Primary(link) => link.presence(nickname, false).await,
         }
     }
 
+    /// A socket of `from` is now named `to`.
+    pub async fn renamed(&self, from: &str, to: &str) {
+        match &self.uplink {
+            Uplink::Local(roster) => {
+                let Renaming { change, expiry } = lock(roster).rename(0, from, to);
+                if let Some(change) = change {
+                    self.apply(change).await;
+                }
+                self.expire_later(expiry);
+            }
+            Uplink::Primary(link) => link.rename(from, to).await,
+        }
+    }
+
+    /// Announces the user of `expiry` gone after the grace period if they still have no
+    /// socket (a single server's roster).
+    fn expire_later(&self, expiry: Option<Expiry>) {
+        let (Some(expiry), Some(me)) = (expiry, self.me.upgrade()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(me.grace).await;
+            let change = match &me.uplink {
+                Uplink::Local(roster) => lock(roster).expire(&expiry),
+                Uplink::Primary(_) => None,
+            };
+            if let Some(change) = change {
+                me.apply(change).await;
+            }
+        });
+    }
+
     /// Records a change decided by the roster and tells this process's sockets.
     pub async fn apply(&self, change: Change) {
-        let (event, nickname) = {
+        let told = {
             let mut users = lock(&self.users);
             match change {
-                Change::Online(nickname) => {
-                    if !users.insert(nickname.clone()) {
-                        return;
-                    }
-                    (USER_JOINED, nickname)
-                }
+                Change::Online(nickname) => users
+                    .insert(nickname.clone())
+                    .then_some(Told::Joined(nickname)),
                 Change::Offline(nickname) => {
-                    if !users.remove(&nickname) {
-                        return;
+                    users.remove(&nickname).then_some(Told::Left(nickname))
+                }
+                Change::Renamed { from, to } => {
+                    let gone = users.remove(&from);
+                    let new = users.insert(to.clone());
+                    match (gone, new) {
+                        (true, true) => Some(Told::Renamed { from, to }),
+                        (false, true) => Some(Told::Joined(to)),
+                        (true, false) => Some(Told::Left(from)),
+                        (false, false) => None,
                     }
-                    (USER_LEFT, nickname)
                 }
             }
         };
-        if let Some(io) = self.io.get()
-            && let Err(error) = io.local().emit(event, &UserEvent { nickname }).await
-        {
-            tracing::debug!(%error, event, "presence event not queued for some sockets");
+        let (Some(told), Some(io)) = (told, self.io.get()) else {
+            return;
+        };
+        let sent = match told {
+            Told::Joined(nickname) => io.local().emit(USER_JOINED, &UserEvent { nickname }).await,
+            Told::Left(nickname) => io.local().emit(USER_LEFT, &UserEvent { nickname }).await,
+            Told::Renamed { from, to } => {
+                io.local()
+                    .emit(USER_RENAMED, &UserRenamed { from, to })
+                    .await
+            }
+        };
+        if let Err(error) = sent {
+            tracing::debug!(%error, "presence event not queued for some sockets");
         }
     }
 
@@ -277,9 +377,71 @@ impl Presence {
     }
 }
 
+/// What this process's sockets are told.
+enum Told {
+    Joined(String),
+    Left(String),
+    Renamed { from: String, to: String },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rename_is_one_change_unless_other_sockets_share_a_name() {
+        let mut roster = Roster::default();
+        roster.join(1, "guest-a1");
+        let renamed = roster.rename(1, "guest-a1", "guest-b2");
+        assert_eq!(
+            renamed.change,
+            Some(Change::Renamed {
+                from: "guest-a1".into(),
+                to: "guest-b2".into()
+            })
+        );
+        assert_eq!(renamed.expiry, None, "the old name is gone at once");
+        assert_eq!(roster.online(), ["guest-b2"]);
+        // Another tab keeps the old name: the new one joins, the old one stays.
+        roster.join(1, "guest-c3");
+        roster.join(2, "guest-c3");
+        let renaming = roster.rename(1, "guest-c3", "guest-d4");
+        assert_eq!(renaming.change, Some(Change::Online("guest-d4".into())));
+        assert_eq!(renaming.expiry, None);
+        // To a name online already: nothing joins; the old one leaves after the grace.
+        let renaming = roster.rename(2, "guest-c3", "guest-b2");
+        assert_eq!(renaming.change, None);
+        let expiry = renaming.expiry.expect("guest-c3's last socket");
+        assert_eq!(
+            roster.expire(&expiry),
+            Some(Change::Offline("guest-c3".into()))
+        );
+        assert_eq!(
+            roster.rename(1, "guest-b2", "guest-b2"),
+            Renaming::default()
+        );
+    }
+
+    #[test]
+    fn a_rename_on_one_host_is_one_change_unless_another_host_has_either_name() {
+        let t0 = std::time::Instant::now();
+        let mut rosters = HostRosters::default();
+        let rename = |from: &str, to: &str| Change::Renamed {
+            from: from.into(),
+            to: to.into(),
+        };
+        rosters.apply(1, &Change::Online("guest-a1".into()), t0);
+        assert_eq!(
+            rosters.apply(1, &rename("guest-a1", "guest-b2"), t0),
+            vec![rename("guest-a1", "guest-b2")]
+        );
+        // guest-b2 is online on host 2 as well: for everyone, only guest-c3 came.
+        rosters.apply(2, &Change::Online("guest-b2".into()), t0);
+        assert_eq!(
+            rosters.apply(1, &rename("guest-b2", "guest-c3"), t0),
+            vec![Change::Online("guest-c3".into())]
+        );
+    }
 
     #[test]
     fn a_user_is_online_while_online_on_any_live_host() {

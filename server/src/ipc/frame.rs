@@ -84,6 +84,20 @@ pub enum Frame {
         /// Online (true) or offline (false).
         online: bool,
     },
+    /// Worker → primary: a socket of `from` is now named `to`.
+    RenameReport {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// Primary → every worker: user `from` is now `to` (one change, not a join and a leave).
+    Renamed {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
 }
 
 /// Frame tags. Numbers 1 and 7–12 were the adapter's frames before they moved to the
@@ -96,6 +110,8 @@ mod tag {
     pub const COMMITTED: u8 = 6;
     pub const PRESENCE_REPORT: u8 = 13;
     pub const PRESENCE: u8 = 14;
+    pub const RENAME_REPORT: u8 = 15;
+    pub const RENAMED: u8 = 16;
 }
 
 impl Frame {
@@ -158,6 +174,16 @@ impl Frame {
                 put_bytes(out, nickname.as_bytes());
                 out.put_u8(u8::from(*online));
             }
+            Self::RenameReport { from, to } => {
+                out.put_u8(tag::RENAME_REPORT);
+                put_bytes(out, from.as_bytes());
+                put_bytes(out, to.as_bytes());
+            }
+            Self::Renamed { from, to } => {
+                out.put_u8(tag::RENAMED);
+                put_bytes(out, from.as_bytes());
+                put_bytes(out, to.as_bytes());
+            }
         }
         end_frame(out, start);
     }
@@ -194,6 +220,9 @@ impl Frame {
                     .sum(),
                 Self::PresenceReport { nickname, .. } | Self::Presence { nickname, .. } => {
                     nickname.len()
+                }
+                Self::RenameReport { from, to } | Self::Renamed { from, to } => {
+                    from.len() + to.len()
                 }
                 Self::Welcome { .. } | Self::WriteDone { .. } => 0,
             }
@@ -274,6 +303,14 @@ impl Frame {
                 nickname: get_string(b)?,
                 online: get_u8(b)? != 0,
             },
+            tag::RENAME_REPORT => Self::RenameReport {
+                from: get_string(b)?,
+                to: get_string(b)?,
+            },
+            tag::RENAMED => Self::Renamed {
+                from: get_string(b)?,
+                to: get_string(b)?,
+            },
             other => return Err(FrameError::UnknownTag(other)),
         };
         finish(b)?;
@@ -314,6 +351,14 @@ mod tests {
             Frame::Presence {
                 nickname: "bö".into(),
                 online: false,
+            },
+            Frame::RenameReport {
+                from: "guest-a1".into(),
+                to: "guest-b2".into(),
+            },
+            Frame::Renamed {
+                from: "guest-a1".into(),
+                to: "guest-b2".into(),
             },
             Frame::Committed {
                 messages: vec![

@@ -51,6 +51,8 @@ pub trait PrimaryEvents: Send + Sync {
     fn committed(&self, messages: Arc<[StoredMessage]>) -> impl Future<Output = ()> + Send;
     /// `nickname` came online (`online`) or went offline, as the primary's roster decided.
     fn presence(&self, nickname: String, online: bool) -> impl Future<Output = ()> + Send;
+    /// User `from` is now `to`, as the primary's roster decided.
+    fn renamed(&self, from: String, to: String) -> impl Future<Output = ()> + Send;
 }
 
 type WriteReply = oneshot::Sender<Result<WriteReceipt, WriteError>>;
@@ -187,6 +189,16 @@ impl PrimaryLink {
             .await;
     }
 
+    /// Reports a socket of `from` renamed to `to` to the primary's roster.
+    pub async fn rename(&self, from: &str, to: &str) {
+        let _ = self
+            .send(Frame::RenameReport {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            })
+            .await;
+    }
+
     /// Answers the write `request`.
     fn answer(&self, request: u64, result: Result<WriteReceipt, WriteError>) {
         if let Some(reply) = lock(&self.inner.writes).remove(&request) {
@@ -201,6 +213,7 @@ impl LinkEvents {
         match frame {
             Frame::Committed { messages } => sink.committed(messages).await,
             Frame::Presence { nickname, online } => sink.presence(nickname, online).await,
+            Frame::Renamed { from, to } => sink.renamed(from, to).await,
             Frame::WriteDone {
                 request,
                 offset,

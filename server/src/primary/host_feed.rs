@@ -44,6 +44,8 @@ enum HostPresence {
     Online { host: u64, nickname: String },
     /// A user went offline on `host`.
     Offline { host: u64, nickname: String },
+    /// A user on `host` took another name.
+    Renamed { host: u64, from: String, to: String },
     /// Everyone online on `host`.
     Roster { host: u64, users: Vec<String> },
 }
@@ -250,6 +252,7 @@ impl HostFeed {
                     let published = match &change {
                         crate::chat::presence::Change::Online(nickname) => HostPresence::Online { host: own, nickname: nickname.clone() },
                         crate::chat::presence::Change::Offline(nickname) => HostPresence::Offline { host: own, nickname: nickname.clone() },
+                        crate::chat::presence::Change::Renamed { from, to } => HostPresence::Renamed { host: own, from: from.clone(), to: to.clone() },
                     };
                     self.publish_presence(&published).await;
                     rosters.apply(own, &change, now)
@@ -258,6 +261,7 @@ impl HostFeed {
                     Some((_, payload)) => match serde_json::from_slice::<HostPresence>(&payload) {
                         Ok(HostPresence::Online { host, nickname }) if host != own => rosters.apply(host, &crate::chat::presence::Change::Online(nickname), now),
                         Ok(HostPresence::Offline { host, nickname }) if host != own => rosters.apply(host, &crate::chat::presence::Change::Offline(nickname), now),
+                        Ok(HostPresence::Renamed { host, from, to }) if host != own => rosters.apply(host, &crate::chat::presence::Change::Renamed { from, to }, now),
                         Ok(HostPresence::Roster { host, users }) if host != own => rosters.set_host(host, users.into_iter().collect(), now),
                         Ok(_) => Vec::new(),
                         Err(error) => {

@@ -114,6 +114,17 @@ impl Relay {
         }
     }
 
+    /// A socket on worker connection `id` renamed from `from` to `to`. Announces what it
+    /// changed at once; returns the old name's expiry when other names kept it waiting.
+    pub fn rename_report(&self, id: u64, from: &str, to: &str) -> Option<Expiry> {
+        let mut state = lock(&self.state);
+        let renaming = state.roster.rename(id, from, to);
+        if let Some(change) = renaming.change {
+            self.announce(&mut state, change);
+        }
+        renaming.expiry
+    }
+
     /// Announces the user of `expiry` gone if they still have no socket.
     pub fn expire(&self, expiry: &Expiry) {
         let mut state = lock(&self.state);
@@ -134,18 +145,45 @@ impl Relay {
 
     /// Sends a presence change to every worker, and remembers it for workers joining later.
     fn fan_out_presence(state: &mut RelayState, change: Change) {
-        let fresh = match &change {
-            Change::Online(nickname) => state.announced.insert(nickname.clone()),
-            Change::Offline(nickname) => state.announced.remove(nickname),
+        let frame = match change {
+            Change::Online(nickname) => {
+                state
+                    .announced
+                    .insert(nickname.clone())
+                    .then_some(Frame::Presence {
+                        nickname,
+                        online: true,
+                    })
+            }
+            Change::Offline(nickname) => {
+                state
+                    .announced
+                    .remove(&nickname)
+                    .then_some(Frame::Presence {
+                        nickname,
+                        online: false,
+                    })
+            }
+            Change::Renamed { from, to } => {
+                let gone = state.announced.remove(&from);
+                let new = state.announced.insert(to.clone());
+                match (gone, new) {
+                    (true, true) => Some(Frame::Renamed { from, to }),
+                    (false, true) => Some(Frame::Presence {
+                        nickname: to,
+                        online: true,
+                    }),
+                    (true, false) => Some(Frame::Presence {
+                        nickname: from,
+                        online: false,
+                    }),
+                    (false, false) => None,
+                }
+            }
         };
-        if !fresh {
-            return;
+        if let Some(frame) = frame {
+            Self::fan_out(state, frame);
         }
-        let (nickname, online) = match change {
-            Change::Online(nickname) => (nickname, true),
-            Change::Offline(nickname) => (nickname, false),
-        };
-        Self::fan_out(state, Frame::Presence { nickname, online });
     }
 
     /// Queues `frame`, encoded once, to every worker; cuts off (and forgets) those whose

@@ -96,6 +96,11 @@ impl PrimaryApp for WorkerTraffic {
                     expire_later(self.relay.clone(), vec![expiry], self.limits.presence_grace);
                 }
             }
+            Ok(Frame::RenameReport { from, to }) => {
+                if let Some(expiry) = self.relay.rename_report(worker.id(), &from, &to) {
+                    expire_later(self.relay.clone(), vec![expiry], self.limits.presence_grace);
+                }
+            }
             Ok(other) => {
                 tracing::warn!(worker = worker.index(), frame = ?other, "unexpected frame from a worker")
             }

@@ -49,8 +49,7 @@ pub async fn on_nickname(
     tracing::debug!(sid = %socket.id, "nickname changed");
     let old = session.rename(nickname.clone());
     if old != nickname {
-        chat.presence.joined(nickname.as_str()).await;
-        chat.presence.left(old.as_str()).await;
+        chat.presence.renamed(old.as_str(), nickname.as_str()).await;
     }
     ack.send(&NicknameSet {
         nickname: nickname.into_inner(),
