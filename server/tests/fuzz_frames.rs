@@ -173,7 +173,7 @@ fn frame_corpus_replays() {
         assert_eq!(&encode(&frame)[..], &bytes[..], "{name}");
         variants.insert(variant(&frame));
     }
-    assert_eq!(variants.len(), 7, "one seed of every variant: {variants:?}");
+    assert_eq!(variants.len(), 9, "one seed of every variant: {variants:?}");
 }
 
 proptest! {

@@ -24,6 +24,8 @@ pub fn variant(frame: &Frame) -> &'static str {
         Frame::Committed { .. } => "committed",
         Frame::PresenceReport { .. } => "presence-report",
         Frame::Presence { .. } => "presence",
+        Frame::RenameReport { .. } => "rename-report",
+        Frame::Renamed { .. } => "renamed",
     }
 }
 
@@ -116,6 +118,20 @@ pub fn corpus_frames() -> Vec<(&'static str, Frame)> {
             Frame::Presence {
                 nickname: "bo".into(),
                 online: false,
+            },
+        ),
+        (
+            "",
+            Frame::RenameReport {
+                from: "guest-a1".into(),
+                to: "guest-b2 ✨".into(),
+            },
+        ),
+        (
+            "",
+            Frame::Renamed {
+                from: "guest-a1".into(),
+                to: String::new(),
             },
         ),
     ]

@@ -84,6 +84,8 @@ pub fn arb_frame() -> impl Strategy<Value = Frame> {
             .prop_map(|(nickname, joined)| Frame::PresenceReport { nickname, joined }),
         (arb_text(), any::<bool>())
             .prop_map(|(nickname, online)| Frame::Presence { nickname, online }),
+        (arb_text(), arb_text()).prop_map(|(from, to)| Frame::RenameReport { from, to }),
+        (arb_text(), arb_text()).prop_map(|(from, to)| Frame::Renamed { from, to }),
     ]
 }
 
@@ -98,7 +100,7 @@ pub fn length_prefixed(bytes: &[u8]) -> Vec<u8> {
 /// integers, small counts, length-prefixed strings, UTF-8 or not, and raw bytes), or the
 /// body of a generated frame, sometimes damaged.
 pub fn arb_body() -> impl Strategy<Value = Vec<u8>> {
-    let tag = prop_oneof![4 => 2u8..=14, 1 => any::<u8>()];
+    let tag = prop_oneof![4 => 2u8..=16, 1 => any::<u8>()];
     let field = prop_oneof![
         any::<u8>().prop_map(|n| vec![n]),
         any::<u16>().prop_map(|n| n.to_be_bytes().to_vec()),
