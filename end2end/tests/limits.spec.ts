@@ -72,6 +72,9 @@ test("near the limit a counter says what is left; over it nothing is cut or sent
   // Characters are counted as people count them: a thumbs-up with a skin tone is one (of 8 bytes).
   await input.fill("👍🏽".repeat(500));
   await expect(limit).toContainText("12 characters left");
+  // And "é" written as e + a combining accent is one character of 3 bytes.
+  await input.fill("e\u0301".repeat(1300));
+  await expect(limit).toContainText("65 characters left");
   // Trimmed to fit, it goes.
   await input.fill("é".repeat(2000));
   await expect(limit).toContainText("48 characters left");
