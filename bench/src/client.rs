@@ -143,6 +143,15 @@ pub fn classify(frame: &str) -> Frame<'_> {
     Frame::Other
 }
 
+/// The `serverOffset` of a write's ack frame (`43<id>[{"serverOffset":N,…}]`), if it has one.
+pub fn ack_offset(frame: &str) -> Option<i64> {
+    let rest = &frame[frame.find(r#""serverOffset":"#)? + r#""serverOffset":"#.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
 /// The `(text, offset)` of each message in a `chat messages` list (the frame after
 /// `42["chat messages",[`), without a JSON parser: each element is `["<text>",<offset>,{…}]`
 /// with harness text (plain ASCII) and a metadata object without brackets inside.
@@ -183,6 +192,12 @@ mod tests {
             classify(r#"42["replay done",{"count":0}]"#),
             Frame::Other
         ));
+        assert_eq!(ack_offset(r#"4312[{"serverOffset":5}]"#), Some(5));
+        assert_eq!(
+            ack_offset(r#"4312[{"serverOffset":77,"duplicate":true}]"#),
+            Some(77)
+        );
+        assert_eq!(ack_offset(r#"4312[{"error":"x","retryAfterMs":5}]"#), None);
     }
 
     #[test]

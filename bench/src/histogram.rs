@@ -7,7 +7,7 @@ const GROWTH: f64 = 1.02;
 const BUCKETS: usize = 1000;
 
 /// Latencies in microseconds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     counts: Vec<u64>,
     total: u64,

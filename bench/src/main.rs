@@ -3,7 +3,9 @@
 //! the server's CPU and memory (read from /proc for the whole process tree).
 //!
 //! Modes: `fanout` (C clients, S of them sending R msg/s for T s), `idle` (C held
-//! connections: RSS per connection, connects/s), `writes` (one client, a window of messages
+//! connections: RSS per connection, connects/s), `hold` (a crowd over several client
+//! processes: the ramp, RSS and connect cost at each stage, idle CPU, a broadcast to all),
+//! `writes` (one client, a window of messages
 //! in flight: acked durable writes/s), `replay` (a fresh client replays the history:
 //! messages/s). Each prints a readable table and one JSON line.
 
@@ -69,6 +71,64 @@ pub enum Mode {
         #[arg(long, default_value_t = 2.0)]
         hold: f64,
     },
+    /// A crowd: hold C connections over several client processes, measuring at each stage
+    /// of the ramp, then broadcast one message a second to all of them.
+    Hold {
+        /// Connections to hold in the end.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Counts held at which to measure RSS and probe the connect cost, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000, 50_000])]
+        stages: Vec<usize>,
+        /// At most this many connections per client process (a process may have 20,000
+        /// file descriptors here).
+        #[arg(long, default_value_t = 15_000)]
+        per_process: usize,
+        /// Connects in each stage's probe (0: none).
+        #[arg(long, default_value_t = 1_000)]
+        probe: usize,
+        /// Seconds the full crowd idles before the broadcast.
+        #[arg(long, default_value_t = 5.0)]
+        idle: f64,
+        /// Broadcast messages, one a second.
+        #[arg(long, default_value_t = 10)]
+        broadcasts: u64,
+    },
+    /// A reconnect storm: C clients on the first port's worker, observers and senders on
+    /// the others; the worker is killed (SIGKILL) and everyone's recovery measured.
+    Storm {
+        /// Clients on the worker that dies.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// At most this many per client process.
+        #[arg(long, default_value_t = 15_000)]
+        per_process: usize,
+        /// Readers on the other workers, whose latency is watched.
+        #[arg(long, default_value_t = 100)]
+        observers: usize,
+        /// Senders on the other workers.
+        #[arg(long, default_value_t = 4)]
+        senders: usize,
+        /// Messages per second per sender.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// Seconds of steady load before the kill.
+        #[arg(long, default_value_t = 3.0)]
+        before: f64,
+        /// Longest wait for the clients to be back, in seconds.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+    },
+    /// One client process of `hold` (driven by it over stdin and stdout).
+    #[command(hide = true)]
+    HoldPart {
+        /// The offset its connections resume after.
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        /// Bring closed connections back, as socket.io-client does.
+        #[arg(long)]
+        reconnect: bool,
+    },
     /// Durable writes: one client keeps a window of messages in flight for T seconds.
     Writes {
         /// Messages in flight.
@@ -84,6 +144,13 @@ pub enum Mode {
         #[arg(long, default_value_t = 10_000)]
         history: usize,
     },
+}
+
+/// Locks `mutex`, whether or not a holder panicked (the counts stay usable).
+pub fn sync_lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[tokio::main]
@@ -109,6 +176,48 @@ async fn main() -> anyhow::Result<()> {
             modes::fanout(&cli, load).await?
         }
         Mode::Idle { clients, hold } => modes::idle(&cli, *clients, *hold).await?,
+        Mode::Hold {
+            clients,
+            stages,
+            per_process,
+            probe,
+            idle,
+            broadcasts,
+        } => {
+            let load = modes::HoldLoad {
+                clients: *clients,
+                stages: stages.clone(),
+                per_process: *per_process,
+                probe: *probe,
+                idle: *idle,
+                broadcasts: *broadcasts,
+            };
+            modes::hold(&cli, load).await?
+        }
+        Mode::Storm {
+            clients,
+            per_process,
+            observers,
+            senders,
+            rate,
+            before,
+            timeout,
+        } => {
+            let load = modes::StormLoad {
+                clients: *clients,
+                per_process: *per_process,
+                observers: *observers,
+                senders: *senders,
+                rate: *rate,
+                before: *before,
+                timeout: *timeout,
+            };
+            modes::storm(&cli, load).await?
+        }
+        Mode::HoldPart { offset, reconnect } => {
+            modes::hold_part(&cli, *offset, *reconnect).await?;
+            return Ok(());
+        }
         Mode::Writes { window, duration } => modes::writes(&cli, *window, *duration).await?,
         Mode::Replay { history } => modes::replay(&cli, *history).await?,
     };

@@ -15,6 +15,26 @@ pub struct TreeUsage {
 }
 
 /// Reads the usage of `root` and its descendants (0 for everything if it is gone).
+/// The PID of the worker with `--worker-index index` among `root`'s children.
+pub fn worker_pid(root: u32, index: usize) -> Option<u32> {
+    let wanted = format!("--worker-index\0{index}\0");
+    fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let parent = fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat[stat.rfind(')')? + 2..].to_owned();
+                    rest.split(' ').nth(1)?.parse::<u32>().ok()
+                });
+            parent == Some(root)
+                && fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&wanted))
+        })
+}
+
 pub fn tree_usage(root: u32) -> TreeUsage {
     let ticks = clock_ticks();
     let stats: Vec<(u32, u32, u64)> = fs::read_dir("/proc")

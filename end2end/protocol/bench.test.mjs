@@ -72,4 +72,33 @@ describe("chat-bench smoke", () => {
     assert.equal(r.history, 500);
     assert.ok(r.replayed_per_s > 0);
   });
+
+  test("hold: a crowd over several client processes, measured at each stage, then a broadcast reaches every one", async () => {
+    const r = await bench("hold", "--clients", "300", "--per-process", "120", "--stages", "100", "--probe", "50", "--idle", "1", "--broadcasts", "2");
+    assert.equal(r.client_processes, 3);
+    assert.equal(r.at_100_held, 100);
+    assert.equal(r.at_300_held, 300);
+    assert.equal(r.at_300_failed, 0);
+    assert.ok(r.at_100_probe_connects_per_s > 0 && r.at_300_probe_connects_per_s > 0);
+    assert.ok(r.at_300_server_rss_per_conn_kb > 0);
+    assert.equal(r.broadcast_deliveries, 600, JSON.stringify(r));
+    assert.equal(r.broadcast_lost, 0);
+    assert.equal(r.closed_during_run, 0);
+    assert.ok(r.to_last_max_ms > 0);
+  });
+
+  // Last: it kills a worker (the primary restarts it).
+  test("storm: the clients of a killed worker come back and replay what they missed; nothing lost or doubled", async () => {
+    const r = await bench("storm", "--clients", "200", "--per-process", "100", "--observers", "10", "--senders", "2", "--rate", "5", "--before", "1", "--timeout", "60");
+    assert.equal(r.connected_before, 200);
+    assert.equal(r.recovered, 1, JSON.stringify(r));
+    assert.ok(r.reconnects >= 200);
+    assert.ok(r.acked > 0);
+    assert.equal(r.storm_missing, 0);
+    assert.equal(r.storm_duplicates, 0);
+    assert.equal(r.storm_clients_behind_last_acked, 0);
+    assert.equal(r.observer_missing, 0);
+    assert.equal(r.observer_duplicates, 0);
+    assert.ok(r.server_rss_peak_mb > 0);
+  });
 });

@@ -1,16 +1,24 @@
-//! The four measurements, one module each ([`fanout`], [`idle`], [`writes`], [`replay`]),
-//! and what they share: the report, connecting many clients, the server's usage.
+//! The measurements, one module each ([`fanout`], [`idle`], [`hold`] with its client
+//! processes' [`hold_part`], [`storm`], [`writes`], [`replay`]), and what they share: the report,
+//! connecting many clients, the server's usage.
 
 mod fanout;
+mod hold;
+mod hold_part;
 mod idle;
 mod replay;
+mod storm;
 mod writes;
 
 pub use fanout::{FanoutLoad, fanout};
+pub use hold::{HoldLoad, hold};
+pub use hold_part::hold_part;
 pub use idle::idle;
 pub use replay::replay;
+pub use storm::{StormLoad, storm};
 pub use writes::writes;
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -28,7 +36,7 @@ pub(crate) const DRAIN: Duration = Duration::from_secs(3);
 /// A measurement's figures, printed as a table and as one JSON line.
 pub struct Report {
     mode: &'static str,
-    rows: Vec<(&'static str, f64, &'static str)>,
+    rows: Vec<(Cow<'static, str>, f64, &'static str)>,
 }
 
 impl Report {
@@ -39,8 +47,13 @@ impl Report {
         }
     }
 
-    pub(crate) fn add(&mut self, name: &'static str, value: f64, unit: &'static str) {
-        self.rows.push((name, value, unit));
+    pub(crate) fn add(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: f64,
+        unit: &'static str,
+    ) {
+        self.rows.push((name.into(), value, unit));
     }
 
     /// Adds the CPU microseconds spent per operation between two readings, if both exist.
@@ -66,7 +79,7 @@ impl Report {
         let mut json = serde_json::Map::new();
         json.insert("mode".into(), self.mode.into());
         for (name, value, _) in &self.rows {
-            json.insert((*name).into(), serde_json::json!(value));
+            json.insert(name.to_string(), serde_json::json!(value));
         }
         println!("{}", serde_json::Value::Object(json));
     }
