@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the load harness against a release server (a primary with 2 workers on ports
 # 4100-4101, fresh database) and prints each mode's table and JSON line.
-# Usage: scripts/bench.sh [fanout|idle|writes|replay|all] [extra chat-bench args...]
+# Usage: scripts/bench.sh [fanout|idle|hold|storm|writes|replay|all] [extra chat-bench args...]
+# CHAT_BENCH_WORKERS=N runs N workers (ports 4100 … 4100+N-1): a crowd larger than
+# ~19,000 per worker needs more workers than cores (20,000 file descriptors per process).
 # Build first: cargo leptos build --release && cargo build --release -p chat-bench
 # CHAT_SERVER_BIN=path picks another server binary (scripts/bench-compare.sh uses it).
 # CHAT_BENCH_TMP=dir puts the database there (e.g. /dev/shm: no disk stalls, no durability;
@@ -17,19 +19,23 @@ ulimit -n 65536 2>/dev/null || true  # thousands of sockets on both sides
 # The load comes from one address and one client writes fast: lift the abuse limits (as
 # environment variables, so older binaries compared by bench-compare.sh start too).
 export CHAT_MESSAGE_RATE=0 CHAT_MAX_CONNECTIONS=0 CHAT_MAX_CONNECTIONS_PER_IP=0 CHAT_SIGN_IN_ATTEMPTS=100000
-"$server" --port 4100 --workers 2 --db "$data/chat.db" --site-root target/site --log warn &
+workers="${CHAT_BENCH_WORKERS:-2}"
+ports="$(seq -s, 4100 $((4100 + workers - 1)))"
+"$server" --port 4100 --workers "$workers" --db "$data/chat.db" --site-root target/site --log warn &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for port in 4100 4101; do
+for port in ${ports//,/ }; do
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.1
   done
 done
-run() { "$bench" --ports 4100,4101 --server-pid "$pid" "$@"; }
+run() { "$bench" --ports "$ports" --server-pid "$pid" "$@"; }
 case "$mode" in
   fanout) run fanout "$@" ;;
   idle) run idle "$@" ;;
+  hold) run hold "$@" ;;
+  storm) run storm "$@" ;;
   writes) run writes "$@" ;;
   replay) run replay "$@" ;;
   all)

@@ -107,6 +107,38 @@ describe("presence and typing across workers", () => {
   });
 });
 
+describe("a crowd is counted, not announced", () => {
+  let cluster;
+  before(async () => { cluster = await startCluster(2, ["--presence-grace-ms", "300", "--presence-announce-max", "3"]); });
+  after(async () => { await cluster.stop(); });
+
+  test("beyond --presence-announce-max online, arrivals are not told to everyone; the list is capped and the count is told", async () => {
+    const w = await connectClient(cluster.urls[0], { nickname: "guest-crowdw" });
+    const events = [];
+    const counts = [];
+    w.socket.on("user joined", ({ nickname }) => events.push(`+${nickname}`));
+    w.socket.on("user left", ({ nickname }) => events.push(`-${nickname}`));
+    w.socket.on("users count", ({ count }) => counts.push(count));
+    await w.until(() => w.replayDone);
+    // Two more people: three online, still announced.
+    const first = [];
+    for (const name of ["guest-crowda", "guest-crowdb"]) first.push(await connectClient(cluster.urls[1], { nickname: name }));
+    await waitFor(() => events.includes("+guest-crowdb"), "b announced");
+    // Three more: a crowd of six; none of them is announced.
+    const more = [];
+    for (const name of ["guest-crowdc", "guest-crowdd", "guest-crowde"]) more.push(await connectClient(cluster.urls[1], { nickname: name }));
+    let list;
+    for (const end = Date.now() + 10000; !(list?.count === 6) && Date.now() < end; await sleep(50)) list = await w.socket.timeout(5000).emitWithAck("users");
+    assert.equal(list.users.length, 3, JSON.stringify(list));
+    assert.deepEqual(list.users, [...list.users].sort());
+    // The count is told within a few seconds (every 5 s while it changes).
+    await waitFor(() => counts.includes(6), "the count told", 12000);
+    assert.deepEqual(events, ["+guest-crowda", "+guest-crowdb"]);
+    for (const c of [...first, ...more]) c.close();
+    w.close();
+  });
+});
+
 describe("private messages across workers", () => {
   let cluster;
   before(async () => { cluster = await startCluster(2); });

@@ -2,8 +2,11 @@
 // an online list whose count agrees on every worker, "… is typing", and the unread count
 // in the title of a hidden tab.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { io } from "socket.io-client";
-import { guestTag, openChat, send } from "./support";
+import { guestTag, openChat, send, startOwnServer } from "./support";
 
 /** A browser context whose pages propose the guest name `nickname` (as kept from an earlier visit). */
 async function asUser(browser: Browser, nickname: string, baseURL?: string): Promise<BrowserContext> {
@@ -108,5 +111,23 @@ test("a guest taking another name is one notice, and the online list follows", a
     await expect(notices.filter({ hasText: from })).toHaveText([`${from} joined`, `${from} is now ${to}`]);
   } finally {
     client.close();
+  }
+});
+
+test("a crowd beyond --presence-announce-max is counted: no notice per arrival, the first names listed and the rest as a number", async ({ browser }) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "chat-crowd-"));
+  const server = await startOwnServer(join(dataDir, "chat.db"), ["--presence-announce-max", "2"]);
+  const clients = [];
+  try {
+    const page = await openChat(await browser.newContext({ baseURL: server.url }));
+    for (let i = 0; i < 4; i++) clients.push(io(server.url, { transports: ["websocket"], auth: { nickname: guestTag() } }));
+    // Five online: the count comes every 5 s while it changes, the list stays at two names.
+    await expect(page.locator("#online h2 .count")).toHaveText("5", { timeout: 15_000 });
+    await expect(page.locator("#online .online-more")).toHaveText("and 3 more");
+    await expect(page.locator("#messages li.notice").filter({ hasText: "joined" })).toHaveCount(1);
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

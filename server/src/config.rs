@@ -128,6 +128,15 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub presence_grace_ms: u64,
 
+    /// Up to how many people online each one's arrival and departure is announced to
+    /// everyone (`user joined` / `user left` / `user renamed`) and listed by name in
+    /// `users`. Beyond it the crowd is counted instead (a `users count` every few seconds):
+    /// telling every socket of every arrival would make each connect cost as much as a
+    /// message to all.
+    #[arg(long, env = "CHAT_PRESENCE_ANNOUNCE_MAX", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub presence_announce_max: u64,
+
     /// Another origin whose pages may connect (repeat, or comma-separate; `*` for any). A
     /// page of the site's own origin always may; clients that send no Origin (not browsers)
     /// are not checked.

@@ -196,8 +196,12 @@ pub struct Chat {
     /// Whether the page is interactive (hydrated, its socket opened): until then the
     /// composer is disabled and says so, so nothing typed before the WASM runs is lost.
     pub ready: RwSignal<bool>,
-    /// Who is online (sorted nicknames), the same list on every worker.
+    /// Who is online (sorted nicknames), the same list on every worker: everyone, or the
+    /// first names of a crowd.
     pub online: RwSignal<Vec<String>>,
+    /// How many more are online than [`Self::online`] lists (a crowd, counted by the
+    /// server instead of announced one by one).
+    pub online_more: RwSignal<usize>,
     /// Who else is typing now.
     pub typing: RwSignal<Vec<String>>,
     /// Messages that arrived while the tab was hidden.
@@ -231,6 +235,7 @@ impl Chat {
             settled: RwSignal::new(false),
             sent: RwSignal::new(0),
             online: RwSignal::new(Vec::new()),
+            online_more: RwSignal::new(0),
             typing: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
             has_older: RwSignal::new(false),

@@ -116,8 +116,8 @@ mod browser {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    use chat_protocol::acks::{TypingEvent, UserEvent, UserRenamed, UsersOnline};
-    use chat_protocol::events::{TYPING, USER_JOINED, USER_LEFT, USER_RENAMED, USERS};
+    use chat_protocol::acks::{TypingEvent, UserEvent, UserRenamed, UsersCount, UsersOnline};
+    use chat_protocol::events::{TYPING, USER_JOINED, USER_LEFT, USER_RENAMED, USERS, USERS_COUNT};
     use leptos::prelude::*;
     use leptos::task::spawn_local;
     use leptos_socketio::Socket;
@@ -135,7 +135,9 @@ mod browser {
             .on::<serde_json::Value>("connect", move |_| {
                 let asker = asker.clone();
                 spawn_local(async move {
-                    if let Ok(UsersOnline { users, .. }) = asker.emit_with_ack(USERS, &()).await {
+                    if let Ok(UsersOnline { users, count }) = asker.emit_with_ack(USERS, &()).await
+                    {
+                        chat.online_more.set(count.saturating_sub(users.len()));
                         chat.online.set(users);
                     }
                 });
@@ -175,6 +177,13 @@ mod browser {
                 });
                 chat.typing.update(|typing| remove(typing, &from));
                 renamed(renamed_notice(&from, &to));
+            })
+            .keep();
+        // A crowd: only its size changes, every few seconds.
+        socket
+            .on::<(UsersCount,)>(USERS_COUNT, move |(UsersCount { count },)| {
+                let listed = chat.online.with_untracked(Vec::len);
+                chat.online_more.set(count.saturating_sub(listed));
             })
             .keep();
         let shown = Rc::new(RefCell::new(TypingShown::default()));

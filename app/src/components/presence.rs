@@ -12,14 +12,24 @@ pub fn OnlineList() -> impl IntoView {
     let chat = expect_context::<Chat>();
     view! {
         <aside id="online" class="online" class:open=move || chat.show_online.get() aria-label="Online">
-            <h2>"Online " <span class="count">{move || chat.online.with(Vec::len)}</span></h2>
+            <h2>"Online " <span class="count">{move || online_count(chat)}</span></h2>
             <ul>
                 <For each=move || chat.online.get() key=|name| name.clone() let:name>
                     <OnlineUser name/>
                 </For>
             </ul>
+            // A crowd is counted, not listed whole.
+            {move || match chat.online_more.get() {
+                0 => None,
+                more => Some(view! { <p class="online-more">{format!("and {more} more")}</p> }),
+            }}
         </aside>
     }
+}
+
+/// How many are online: those listed and the rest of a crowd.
+fn online_count(chat: Chat) -> usize {
+    chat.online.with(Vec::len) + chat.online_more.get()
 }
 
 /// On narrow screens, where the online list does not fit beside the messages: a button
@@ -31,7 +41,7 @@ pub fn OnlineToggle() -> impl IntoView {
         <button type="button" class="online-toggle" aria-controls="online"
             aria-expanded=move || chat.show_online.get().to_string()
             on:click=move |_| chat.show_online.update(|shown| *shown = !*shown)>
-            "Online " <span class="count">{move || chat.online.with(Vec::len)}</span>
+            "Online " <span class="count">{move || online_count(chat)}</span>
         </button>
     }
 }

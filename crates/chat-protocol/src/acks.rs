@@ -130,8 +130,16 @@ pub struct HistoryPage {
 /// The `users` ack: who is online, sorted, the same list on every worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersOnline {
-    /// Their names.
+    /// Their names: all of them, or the first ones of a crowd.
     pub users: Vec<String>,
+    /// How many in all (more than `users.len()` for a crowd).
+    pub count: usize,
+}
+
+/// `users count`, server → client: how many are online, every few seconds while they are
+/// a crowd (too many to announce one by one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersCount {
     /// How many.
     pub count: usize,
 }

@@ -25,6 +25,10 @@ pub const NICKNAME: &str = "nickname";
 /// Client → server with an ack: who is online ([`crate::acks::UsersOnline`]).
 pub const USERS: &str = "users";
 
+/// Server → client: how many are online, every few seconds while they are too many to be
+/// announced one by one ([`crate::acks::UsersCount`]).
+pub const USERS_COUNT: &str = "users count";
+
 /// Server → client: a user's first socket anywhere connected ([`crate::acks::UserEvent`]).
 pub const USER_JOINED: &str = "user joined";
 

@@ -4,18 +4,27 @@
 //! reconnect is not announced); each process's [`Presence`] mirrors the list and tells its
 //! sockets: `user joined` / `user left` `{ nickname }`, `user renamed` `{ from, to }` (a
 //! rename is one change, not a join and a leave), and `users` (ack: the list).
+//!
+//! A crowd is counted, not announced: beyond `announce_max` people online, arrivals and
+//! departures are no longer told to every socket (each connect would cost a message to
+//! all: with N online, N² deliveries to fill the room), `users` lists the first
+//! `announce_max` names with the whole count, and every [`COUNT_EVERY`] each process tells
+//! its sockets the count (`users count`) if it changed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use chat_protocol::acks::{UserEvent, UserRenamed, UsersOnline};
-use chat_protocol::events::{USER_JOINED, USER_LEFT, USER_RENAMED};
+use chat_protocol::acks::{UserEvent, UserRenamed, UsersCount, UsersOnline};
+use chat_protocol::events::{USER_JOINED, USER_LEFT, USER_RENAMED, USERS_COUNT};
 use socketioxide::SocketIo;
 
 use crate::adapter::ChatAdapter;
 use crate::ipc::link::PrimaryLink;
 use crate::sync::lock;
+
+/// How often a process tells its sockets how many are online, while a crowd is counted.
+pub const COUNT_EVERY: Duration = Duration::from_secs(5);
 
 /// A change in who is online.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,24 +255,46 @@ pub struct Presence {
     users: Mutex<BTreeSet<String>>,
     uplink: Uplink,
     grace: Duration,
+    announce_max: usize,
 }
 
 impl Presence {
     /// A presence reporting to `uplink`; a user is announced gone `grace` after their last
-    /// socket closed (if none came back).
-    pub fn new(uplink: Uplink, grace: Duration) -> Arc<Self> {
+    /// socket closed (if none came back); people are announced one by one up to
+    /// `announce_max` online, counted beyond.
+    pub fn new(uplink: Uplink, grace: Duration, announce_max: usize) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             io: OnceLock::new(),
             users: Mutex::default(),
             uplink,
             grace,
+            announce_max: announce_max.max(1),
         })
     }
 
-    /// Announces through `io` from now on. Call once, before sockets connect.
+    /// Announces through `io` from now on, and starts telling the count to a crowd. Call
+    /// once, before sockets connect, inside the runtime.
     pub fn attach(&self, io: SocketIo<ChatAdapter>) {
         let _ = self.io.set(io);
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let mut told = 0;
+            let mut every = tokio::time::interval(COUNT_EVERY);
+            loop {
+                every.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                let count = lock(&me.users).len();
+                if count > me.announce_max && count != told {
+                    told = count;
+                    if let Some(io) = me.io.get() {
+                        let _ = io.local().emit(USERS_COUNT, &UsersCount { count }).await;
+                    }
+                } else if count <= me.announce_max {
+                    told = 0;
+                }
+            }
+        });
     }
 
     /// A socket of `nickname` connected.
@@ -326,7 +357,8 @@ impl Presence {
     pub async fn apply(&self, change: Change) {
         let told = {
             let mut users = lock(&self.users);
-            match change {
+            let before = users.len();
+            let told = match change {
                 Change::Online(nickname) => users
                     .insert(nickname.clone())
                     .then_some(Told::Joined(nickname)),
@@ -343,7 +375,10 @@ impl Presence {
                         (false, false) => None,
                     }
                 }
-            }
+            };
+            // A crowd, before or after: counted, not announced.
+            let crowd = before.max(users.len()) > self.announce_max;
+            told.filter(|_| !crowd)
         };
         let (Some(told), Some(io)) = (told, self.io.get()) else {
             return;
@@ -367,12 +402,12 @@ impl Presence {
         lock(&self.users).contains(nickname)
     }
 
-    /// Who is online now.
+    /// Who is online now: the first `announce_max` names (sorted) and how many in all.
     pub fn online(&self) -> UsersOnline {
-        let users: Vec<String> = lock(&self.users).iter().cloned().collect();
+        let users = lock(&self.users);
         UsersOnline {
             count: users.len(),
-            users,
+            users: users.iter().take(self.announce_max).cloned().collect(),
         }
     }
 }

@@ -76,6 +76,7 @@ impl Pipeline {
         let presence = Presence::new(
             Uplink::Local(std::sync::Mutex::new(Roster::default())),
             config.presence_grace(),
+            config.presence_announce_max as usize,
         );
         Ok(Self {
             store,
@@ -114,7 +115,11 @@ impl Pipeline {
                 addr: SocketAddr::new(config.host, config.port),
                 source: std::io::Error::other("base port + worker index overflows"),
             })?;
-        let presence = Presence::new(Uplink::Primary(link.clone()), config.presence_grace());
+        let presence = Presence::new(
+            Uplink::Primary(link.clone()),
+            config.presence_grace(),
+            config.presence_announce_max as usize,
+        );
         let driver = match &config.adapter {
             Some(url) => ClusterDriver::Redis(
                 crate::adapter::driver::connect_redis(url)
