@@ -93,7 +93,7 @@ async fn start_node(dir: &Path, ipc: &Path, index: u16) -> (SocketIo<ChatAdapter
     );
     let replayer = Replayer::new(store, sockets, feed.clone(), metrics);
     tokio::spawn(replayer.catch_up_fallen(fell_behind));
-    let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100));
+    let presence = Presence::new(Uplink::Primary(link), Duration::from_millis(100), 200);
     tokio::spawn(async move { events.run(&FromPrimary { feed, presence }).await });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
