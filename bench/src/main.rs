@@ -31,6 +31,10 @@ pub struct Cli {
     /// PID of the server (the primary): its whole process tree is measured.
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// Connect from this local address (e.g. 127.0.0.2: each loopback address has its own
+    /// ephemeral ports).
+    #[arg(long, global = true)]
+    pub source_ip: Option<std::net::Ipv4Addr>,
     /// What to measure.
     #[command(subcommand)]
     pub mode: Mode,
@@ -156,6 +160,9 @@ pub fn sync_lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T>
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(source) = cli.source_ip {
+        websocket::connect_from(source);
+    }
     let report = match &cli.mode {
         Mode::Fanout {
             clients,

@@ -72,10 +72,45 @@ pub struct Frame {
     payload: Range<usize>,
 }
 
+/// The address this process connects from, when set: the loopback has all of 127.0.0.0/8,
+/// and each source address has its own 28,000 ephemeral ports, so a crowd of 100,000
+/// spread over several does not make every `connect` search a crowded port range.
+static SOURCE: std::sync::OnceLock<std::net::Ipv4Addr> = std::sync::OnceLock::new();
+
+/// Connects from `source` from now on (once per process).
+pub fn connect_from(source: std::net::Ipv4Addr) {
+    let _ = SOURCE.set(source);
+}
+
 impl WebSocket {
     /// Connects to `host:port` and upgrades `path` to a websocket.
     pub async fn connect(host: &str, port: u16, path: &str) -> Result<Self, WsError> {
-        let mut stream = TcpStream::connect((host, port)).await?;
+        let mut stream = match SOURCE.get() {
+            Some(&source) => {
+                let server = tokio::net::lookup_host((host, port))
+                    .await?
+                    .find(std::net::SocketAddr::is_ipv4)
+                    .ok_or_else(|| std::io::Error::other("no IPv4 address for the server"))?;
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                // The port is picked at connect, for the whole 4-tuple (as without a bind),
+                // not at bind, where each needs a port of its own and the search slows as
+                // the range fills.
+                let on: libc::c_int = 1;
+                // SAFETY: setsockopt on a socket we own, with an int option of its size.
+                unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(&socket),
+                        libc::IPPROTO_IP,
+                        libc::IP_BIND_ADDRESS_NO_PORT,
+                        (&raw const on).cast(),
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    );
+                }
+                socket.bind((source, 0).into())?;
+                socket.connect(server).await?
+            }
+            None => TcpStream::connect((host, port)).await?,
+        };
         // As browsers and Node's `ws` do: with Nagle's algorithm on, a small write behind an
         // unacknowledged one waits for the peer's delayed ACK (40 ms), which would show up
         // as latency that no real client sees.

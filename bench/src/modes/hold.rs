@@ -47,17 +47,22 @@ pub(super) struct Part {
 impl Part {
     /// Starts a part whose connections go to `ports` on `host`, resuming after `offset`
     /// (`reconnect`: they come back when they close).
+    /// Part `index` connects from 127.0.1.`index + 1` when the server is on the loopback
+    /// (ephemeral ports of its own).
     pub(super) fn spawn(
         host: &str,
         ports: &[u16],
         offset: i64,
         reconnect: bool,
+        index: usize,
     ) -> anyhow::Result<Self> {
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
         let mut command = Command::new(std::env::current_exe()?);
-        command
-            .args(["--host", host, "--ports", &ports.join(",")])
-            .args(["hold-part", "--offset", &offset.to_string()]);
+        command.args(["--host", host, "--ports", &ports.join(",")]);
+        if host.starts_with("127.") && index < 250 {
+            command.args(["--source-ip", &format!("127.0.1.{}", index + 1)]);
+        }
+        command.args(["hold-part", "--offset", &offset.to_string()]);
         if reconnect {
             command.arg("--reconnect");
         }
@@ -200,7 +205,7 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
     let offset = last_offset(cli).await?;
     let fresh = server_usage(cli);
     let mut parts = (0..processes)
-        .map(|_| Part::spawn(&cli.host, &cli.ports, offset, false))
+        .map(|index| Part::spawn(&cli.host, &cli.ports, offset, false, index))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut held_before = 0_usize;
     for &stage in &stages {
@@ -242,9 +247,15 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
             report.add(name("probe_bench_cpu_us_per_connect"), own, "µs");
         }
     }
+    // The broadcast's sender joins first (a change in the crowd is told to everyone, once:
+    // `users count`), and the probes' departures see their grace period out.
+    let sender_offset = last_offset(cli).await?;
+    let mut sender =
+        client::connect(&cli.host, cli.ports[0], &client::auth(sender_offset, false)).await?;
+    keep_reading(&mut sender, Duration::from_secs(9)).await?;
     // The crowd idles: heartbeats only.
     let idle_before = server_usage(cli);
-    tokio::time::sleep(Duration::from_secs_f64(idle)).await;
+    keep_reading(&mut sender, Duration::from_secs_f64(idle)).await?;
     if let (Some(before), Some(after)) = (idle_before, server_usage(cli)) {
         report.add(
             "idle_server_cpu_cores",
@@ -253,9 +264,8 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
         );
     }
     // One message a second to everyone.
-    let sender_offset = last_offset(cli).await?;
-    let mut sender =
-        client::connect(&cli.host, cli.ports[0], &client::auth(sender_offset, false)).await?;
+    let server_before = server_usage(cli);
+    let bench_before = procfs::tree_usage(std::process::id());
     for k in 0..broadcasts {
         let tick = Instant::now();
         let text = broadcast_text(k);
@@ -267,14 +277,11 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
             ))
             .await?;
         // Until the next second, reading (acks, its own copies) and answering pings.
-        let next = tick + Duration::from_secs(1);
-        while Instant::now() < next {
-            client::answer_pings(&mut sender).await?;
-            let wait = next.saturating_duration_since(Instant::now());
-            if let Ok(more) = tokio::time::timeout(wait, sender.fill()).await {
-                anyhow::ensure!(more?, "the broadcast's sender was disconnected");
-            }
-        }
+        keep_reading(
+            &mut sender,
+            Duration::from_secs(1).saturating_sub(tick.elapsed()),
+        )
+        .await?;
     }
     // Until every part has every message, or 30 s more.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -292,6 +299,8 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     sender.close().await;
+    let server_after = server_usage(cli);
+    let bench_after = procfs::tree_usage(std::process::id());
     let mut to_last = Histogram::default();
     let mut delivered = 0_u64;
     for k in 0..broadcasts {
@@ -312,10 +321,38 @@ pub async fn hold(cli: &Cli, load: HoldLoad) -> anyhow::Result<Report> {
     report.add("to_last_max_ms", to_last.max_ms(), "ms");
     report.add("delivery_p50_ms", merged.latency.quantile_ms(0.5), "ms");
     report.add("delivery_p99_ms", merged.latency.quantile_ms(0.99), "ms");
+    // CPU from the first broadcast until every part had every message (heartbeats and
+    // the parts' reports included).
+    let per_delivery = |before: f64, after: f64| (after - before) * 1e6 / delivered.max(1) as f64;
+    if let (Some(before), Some(after)) = (server_before, server_after) {
+        report.add(
+            "broadcast_server_cpu_us_per_delivery",
+            per_delivery(before.cpu_seconds, after.cpu_seconds),
+            "µs",
+        );
+    }
+    report.add(
+        "broadcast_bench_cpu_us_per_delivery",
+        per_delivery(bench_before.cpu_seconds, bench_after.cpu_seconds),
+        "µs",
+    );
     for part in parts {
         part.finish();
     }
     Ok(report)
+}
+
+/// Reads `ws` (answering pings) for `how_long`.
+async fn keep_reading(ws: &mut client::Ws, how_long: Duration) -> anyhow::Result<()> {
+    let until = Instant::now() + how_long;
+    while Instant::now() < until {
+        client::answer_pings(ws).await?;
+        let wait = until.saturating_duration_since(Instant::now());
+        if let Ok(more) = tokio::time::timeout(wait, ws.fill()).await {
+            anyhow::ensure!(more?, "the broadcast's sender was disconnected");
+        }
+    }
+    Ok(())
 }
 
 /// Every part's report, merged (streams summed; the lowest of their lowest offsets).

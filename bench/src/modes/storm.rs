@@ -68,7 +68,7 @@ pub async fn storm(cli: &Cli, load: StormLoad) -> anyhow::Result<Report> {
     let offset = last_offset(cli).await?;
     let processes = load.clients.div_ceil(load.per_process.max(1));
     let mut parts = (0..processes)
-        .map(|_| Part::spawn(&cli.host, &[storm_port], offset, true))
+        .map(|index| Part::spawn(&cli.host, &[storm_port], offset, true, index))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let connected = connect_parts(&mut parts, load.clients, load.per_process.max(1))?;
     let (stop_tx, stop) = watch::channel(false);

@@ -9,7 +9,7 @@
 //! departures are no longer told to every socket (each connect would cost a message to
 //! all: with N online, N² deliveries to fill the room), `users` lists the first
 //! `announce_max` names with the whole count, and every [`COUNT_EVERY`] each process tells
-//! its sockets the count (`users count`) if it changed.
+//! its sockets the count (`users count`) if it changed by 1 % or more.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -285,7 +285,9 @@ impl Presence {
                 every.tick().await;
                 let Some(me) = me.upgrade() else { return };
                 let count = lock(&me.users).len();
-                if count > me.announce_max && count != told {
+                // A change of at least 1 % (a crowd of 100,000 is not told of each of its
+                // comings and goings: each telling is a message to everyone).
+                if count > me.announce_max && count.abs_diff(told) * 100 >= told.max(1) {
                     told = count;
                     if let Some(io) = me.io.get() {
                         let _ = io.local().emit(USERS_COUNT, &UsersCount { count }).await;
