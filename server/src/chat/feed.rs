@@ -190,6 +190,12 @@ impl Feed {
         *self.published.borrow()
     }
 
+    /// Starts the ring of recent messages with `latest`, the newest stored messages up to
+    /// the last published (before anything is published; see [`Recent::warm`]).
+    pub async fn warm(&self, latest: &[StoredMessage]) {
+        self.state.lock().await.recent.warm(latest);
+    }
+
     /// Takes newly committed messages, in id order, for every live socket of this process:
     /// written at once after a quiet spell, else at the end of the current window.
     pub async fn publish(&self, messages: &[StoredMessage]) {

@@ -73,6 +73,21 @@ impl Recent {
         }
     }
 
+    /// Fills an empty ring with `latest`, the newest stored messages up to the last
+    /// published (at most [`RING_CAPACITY`], in id order): it then covers everything after
+    /// the first of them. Anything else (a ring in use, messages that do not end at the
+    /// last published) leaves it as it is.
+    pub fn warm(&mut self, latest: &[StoredMessage]) {
+        let (Some(first), Some(last)) = (latest.first(), latest.last()) else {
+            return;
+        };
+        if !self.ring.is_empty() || last.id != self.covers_from || latest.len() > RING_CAPACITY {
+            return;
+        }
+        self.ring.extend(latest.iter().map(LiveMessage::encode));
+        self.covers_from = ServerOffset(first.id.0 - 1);
+    }
+
     /// The highest offset published.
     pub fn last(&self) -> ServerOffset {
         self.ring.back().map_or(self.covers_from, |m| m.id)
@@ -213,6 +228,29 @@ mod tests {
             ring,
             covers_from: ServerOffset(0),
         }
+    }
+
+    #[test]
+    fn a_fresh_ring_warmed_with_the_latest_stored_messages_covers_from_the_first() {
+        let stored = |id: i64| StoredMessage {
+            id: ServerOffset(id),
+            text: format!("m{id}"),
+            author: "ana".to_owned(),
+            created_at: 1,
+        };
+        let latest: Vec<_> = (41..=50).map(stored).collect();
+        let mut fresh = Recent::new(ServerOffset(50));
+        fresh.warm(&latest);
+        assert_eq!(fresh.start_after(ServerOffset(40)), Ok(0));
+        assert_eq!(fresh.start_after(ServerOffset(45)), Ok(5));
+        assert_eq!(fresh.start_after(ServerOffset(39)), Err(Sent::NotInRing));
+        assert_eq!(fresh.start_after(ServerOffset(50)), Err(Sent::CaughtUp));
+        // Messages that do not end at the last published, or a ring in use: unchanged.
+        let mut behind = Recent::new(ServerOffset(60));
+        behind.warm(&latest);
+        assert_eq!(behind.start_after(ServerOffset(50)), Err(Sent::NotInRing));
+        fresh.warm(&latest);
+        assert_eq!(fresh.ring.len(), 10);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::adapter::{ChatAdapter, ChatAdapterState, LocalSockets};
 use crate::chat::from_primary::FromPrimary;
 use crate::chat::limits::ConnectionLimits;
 use crate::chat::replay::Replayer;
+use crate::chat::ring::RING_CAPACITY;
 use crate::chat::sequencer::SequencerTask;
 use crate::chat::{ChatState, events};
 use crate::config::Config;
@@ -28,7 +29,7 @@ use crate::http;
 use crate::http::ops::Ops;
 use crate::http::origin::AllowedOrigins;
 use crate::http::site_assets::SiteAssets;
-use crate::ipc::link::{LinkError, LinkEvents};
+use crate::ipc::link::LinkError;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -87,8 +88,8 @@ pub struct Application {
     store: Store,
     /// The in-process sequencer (a single server), to drain at shutdown.
     sequencer: Option<SequencerTask>,
-    /// The link to the primary (a worker): serving stops when it ends.
-    link: Option<(LinkEvents, FromPrimary)>,
+    /// The link to the primary (a worker), already running: serving stops when it ends.
+    link: Option<tokio::task::JoinHandle<Result<(), LinkError>>>,
     /// The Redis adapter's connection, watched while serving (a worker stops when it is lost).
     redis: Option<socketioxide_redis::drivers::redis::RedisDriver>,
 }
@@ -135,12 +136,30 @@ impl Application {
             metrics.clone(),
         );
         tokio::spawn(replayer.clone().catch_up_fallen(fell_behind));
+        // The ring starts with the latest stored messages, so that a crowd reconnecting to
+        // a fresh worker (one restarted after a crash) replays its gap from memory, not with
+        // one store read per socket. Before the link runs: nothing is published yet.
+        match store
+            .messages_before(
+                crate::domain::ServerOffset(feed.last_published().0 + 1),
+                RING_CAPACITY as u32,
+            )
+            .await
+        {
+            Ok(latest) => feed.warm(&latest).await,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the latest messages; the ring starts empty")
+            }
+        }
+        // The link runs from now on: what the primary sends while the rest starts (who is
+        // online: one frame per person) must not wait for serving to begin, or it fills the
+        // link's queue and the adapter's own answers behind it never arrive.
         let link = link.map(|events| {
             let sinks = FromPrimary {
                 feed: feed.clone(),
                 presence: presence.clone(),
             };
-            (events, sinks)
+            tokio::spawn(async move { events.run(&sinks).await })
         });
         let accounts = Arc::new(Accounts::new(store.clone(), config.accounts()));
         // One process per host sweeps ended sessions: a single server, or worker 0.
@@ -186,10 +205,12 @@ impl Application {
             .with_state(state)
             .with_adapter::<ChatAdapter>(adapter)
             .build_layer();
-        presence.attach(io.clone());
         io.ns("/", events::on_connect.with(events::admit_and_register))
             .await
             .map_err(|e| StartupError::Adapter(e.to_string()))?;
+        // Only now that the namespace exists may presence tell its sockets anything (what
+        // the link brought before is recorded, and there was nobody to tell).
+        presence.attach(io.clone());
 
         let addr = SocketAddr::new(config.host, port);
         let listener = TcpListener::bind(addr)
@@ -304,11 +325,12 @@ impl Application {
                 }
             };
             match link {
-                Some((events, sinks)) => tokio::select! {
+                Some(events) => tokio::select! {
                     () = shutdown => {}
-                    result = events.run(&sinks) => match result {
-                        Ok(()) => tracing::warn!("the primary closed the link; stopping"),
-                        Err(error) => tracing::error!(%error, "the link to the primary failed; stopping"),
+                    result = events => match result {
+                        Ok(Ok(())) => tracing::warn!("the primary closed the link; stopping"),
+                        Ok(Err(error)) => tracing::error!(%error, "the link to the primary failed; stopping"),
+                        Err(error) => tracing::error!(%error, "the link's task failed; stopping"),
                     },
                 },
                 None => shutdown.await,
