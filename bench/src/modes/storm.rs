@@ -97,10 +97,30 @@ pub async fn storm(cli: &Cli, load: StormLoad) -> anyhow::Result<Report> {
     let killed_instant = Instant::now();
     let mut peak_rss = rss_before;
     let deadline = killed_instant + Duration::from_secs_f64(load.timeout);
+    // How many are back (reconnected and replayed) at these seconds after the kill, and
+    // when half and nine in ten were.
+    let marks = [5.0, 10.0, 20.0, 30.0];
+    let mut back_at = Vec::new();
+    let (mut half_at, mut most_at) = (None, None);
     let recovered = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         peak_rss = peak_rss.max(server_usage(cli).map_or(0, |u| u.rss_bytes));
         let streams = collect(&mut parts)?.streams;
+        let since = killed_instant.elapsed().as_secs_f64();
+        let live = if streams.reconnects > 0 {
+            streams.live
+        } else {
+            0
+        };
+        while back_at.len() < marks.len() && since >= marks[back_at.len()] {
+            back_at.push(live);
+        }
+        if half_at.is_none() && live * 2 >= connected.held {
+            half_at = Some(since);
+        }
+        if most_at.is_none() && live * 10 >= connected.held * 9 {
+            most_at = Some(since);
+        }
         let back = streams.live >= connected.held && streams.reconnects >= connected.held;
         if back || Instant::now() >= deadline {
             break back.then_some(streams);
@@ -149,6 +169,11 @@ pub async fn storm(cli: &Cli, load: StormLoad) -> anyhow::Result<Report> {
         report.add("reconnects_until_back", streams.reconnects as f64, "");
     }
     report.add("reconnects", streams.reconnects as f64, "");
+    for (mark, live) in marks.iter().zip(&back_at) {
+        report.add(format!("back_at_{mark}s"), *live as f64, "");
+    }
+    report.add("half_back_s", half_at.unwrap_or(f64::NAN), "s");
+    report.add("nine_in_ten_back_s", most_at.unwrap_or(f64::NAN), "s");
     report.add("acked", sent.acked as f64, "msg");
     report.add("storm_missing", streams.missing as f64, "");
     report.add("storm_duplicates", streams.duplicates as f64, "");
