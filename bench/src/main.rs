@@ -5,9 +5,10 @@
 //! Modes: `fanout` (C clients, S of them sending R msg/s for T s), `idle` (C held
 //! connections: RSS per connection, connects/s), `hold` (a crowd over several client
 //! processes: the ramp, RSS and connect cost at each stage, idle CPU, a broadcast to all),
-//! `writes` (one client, a window of messages
-//! in flight: acked durable writes/s), `replay` (a fresh client replays the history:
-//! messages/s). Each prints a readable table and one JSON line.
+//! `storm` (a worker's clients reconnect after it is killed: recovery time, losses,
+//! the others' latency), `writes` (one client, a window of messages in flight: acked
+//! durable writes/s), `replay` (a fresh client replays the history: messages/s). Each
+//! prints a readable table and one JSON line.
 
 mod client;
 mod histogram;
