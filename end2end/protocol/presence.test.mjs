@@ -133,7 +133,8 @@ describe("a crowd is counted, not announced", () => {
     assert.deepEqual(list.users, [...list.users].sort());
     // The count is told within a few seconds (every 5 s while it changes).
     await waitFor(() => counts.includes(6), "the count told", 12000);
-    assert.deepEqual(events, ["+guest-crowda", "+guest-crowdb"]);
+    // (The watcher's own arrival may reach it too, after its handlers are on.)
+    assert.deepEqual(events.filter((e) => !e.endsWith("guest-crowdw")), ["+guest-crowda", "+guest-crowdb"]);
     for (const c of [...first, ...more]) c.close();
     w.close();
   });
