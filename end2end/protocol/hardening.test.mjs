@@ -105,11 +105,14 @@ describe("paused reader", () => {
   for (const delivery of ["single", "batched"]) test(`a frozen client (${delivery}) cannot grow server memory without bound, and recovers every message when it resumes`, async () => {
     const server = await startServer(["--socket-buffer", "64", "--ping-interval-ms", "1000", "--ping-timeout-ms", "1000"]);
     const reader = spawn(process.execPath, [join(import.meta.dirname, "reader.mjs"), server.url, delivery], { stdio: ["pipe", "pipe", "inherit"] });
+    let writer;
     try {
       const lines = createInterface({ input: reader.stdout });
       const nextLine = () => new Promise((ok) => lines.once("line", ok));
       assert.equal(await nextLine(), "ready");
-      const writer = await connectClient(server.url);
+      // The writer reads its own messages too: in lists, so that its 64-packet queue is
+      // not full at a ping while it is busy sending (it would be closed as a frozen client).
+      writer = await connectClient(server.url, { batched: true });
       // Warm up (page cache, the feed's ring), then freeze the reader and measure.
       await writeMany(writer, 4096, { prefix: "warm", size: 1000 });
       await sleep(500);
@@ -134,8 +137,9 @@ describe("paused reader", () => {
       assert.equal(summary.outOfOrder, 0);
       assert.ok(summary.disconnects >= 1, "the frozen reader was never cut off");
       if (delivery === "batched") assert.ok(summary.batches > 0, "the batched reader got no lists");
-      writer.close();
     } finally {
+      // (A client left open would keep this file's process alive, reconnecting.)
+      writer?.close();
       reader.kill("SIGKILL");
       await server.stop();
     }
