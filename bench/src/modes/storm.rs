@@ -48,11 +48,37 @@ struct Observed {
     last: i64,
 }
 
+impl Observed {
+    /// Follows the stream to `offset`: a repeat, or the next one after any it skipped.
+    fn follow(&mut self, offset: i64) {
+        if offset <= self.last {
+            self.duplicates += 1;
+        } else {
+            self.missing += (offset - self.last - 1) as u64;
+            self.last = offset;
+        }
+    }
+}
+
 /// What the senders did.
 #[derive(Default)]
 struct Sent {
     acked: u64,
     highest: i64,
+}
+
+impl Sent {
+    /// Counts `frame` if it is an ack (and its offset); whether it was.
+    fn count_ack(&mut self, frame: &str) -> bool {
+        if !matches!(client::classify(frame), Frame::Ack { .. }) {
+            return false;
+        }
+        self.acked += 1;
+        if let Some(offset) = client::ack_offset(frame) {
+            self.highest = self.highest.max(offset);
+        }
+        true
+    }
 }
 
 /// The storm: kill the worker behind `cli.ports[0]`, watch everyone come back.
@@ -209,12 +235,7 @@ async fn observe(
         let killed = kill_at.load(std::sync::atomic::Ordering::Relaxed);
         while let Ok(Some(text)) = client::try_next_text(&mut ws) {
             if let Frame::Chat { text, offset } = client::classify(text) {
-                if offset <= seen.last {
-                    seen.duplicates += 1;
-                } else {
-                    seen.missing += (offset - seen.last - 1) as u64;
-                    seen.last = offset;
-                }
+                seen.follow(offset);
                 if let Some(stamp) = text
                     .strip_prefix("s=")
                     .and_then(|t| t.split(' ').next())
@@ -235,9 +256,8 @@ async fn observe(
                 let _ = tokio::time::timeout(Duration::from_secs(3), async {
                     while matches!(ws.fill().await, Ok(true)) {
                         while let Ok(Some(text)) = client::try_next_text(&mut ws) {
-                            if let Frame::Chat { offset, .. } = client::classify(text) && offset > seen.last {
-                                seen.missing += (offset - seen.last - 1) as u64;
-                                seen.last = offset;
+                            if let Frame::Chat { offset, .. } = client::classify(text) {
+                                seen.follow(offset);
                             }
                         }
                     }
@@ -262,12 +282,8 @@ async fn send(
     let mut waiting = 0_u64;
     loop {
         while let Some(text) = client::try_next_text(&mut ws)? {
-            if let Frame::Ack { .. } = client::classify(text) {
-                sent.acked += 1;
+            if sent.count_ack(text) {
                 waiting = waiting.saturating_sub(1);
-                if let Some(offset) = client::ack_offset(text) {
-                    sent.highest = sent.highest.max(offset);
-                }
             }
         }
         ws.flush().await?;
@@ -286,12 +302,8 @@ async fn send(
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         while waiting > 0 && matches!(ws.fill().await, Ok(true)) {
             while let Ok(Some(text)) = client::try_next_text(&mut ws) {
-                if let Frame::Ack { .. } = client::classify(text) {
-                    sent.acked += 1;
-                    waiting -= 1;
-                    if let Some(offset) = client::ack_offset(text) {
-                        sent.highest = sent.highest.max(offset);
-                    }
+                if sent.count_ack(text) {
+                    waiting = waiting.saturating_sub(1);
                 }
             }
         }

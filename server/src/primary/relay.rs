@@ -145,45 +145,19 @@ impl Relay {
 
     /// Sends a presence change to every worker, and remembers it for workers joining later.
     fn fan_out_presence(state: &mut RelayState, change: Change) {
-        let frame = match change {
-            Change::Online(nickname) => {
-                state
-                    .announced
-                    .insert(nickname.clone())
-                    .then_some(Frame::Presence {
-                        nickname,
-                        online: true,
-                    })
-            }
-            Change::Offline(nickname) => {
-                state
-                    .announced
-                    .remove(&nickname)
-                    .then_some(Frame::Presence {
-                        nickname,
-                        online: false,
-                    })
-            }
-            Change::Renamed { from, to } => {
-                let gone = state.announced.remove(&from);
-                let new = state.announced.insert(to.clone());
-                match (gone, new) {
-                    (true, true) => Some(Frame::Renamed { from, to }),
-                    (false, true) => Some(Frame::Presence {
-                        nickname: to,
-                        online: true,
-                    }),
-                    (true, false) => Some(Frame::Presence {
-                        nickname: from,
-                        online: false,
-                    }),
-                    (false, false) => None,
-                }
-            }
+        let frame = match change.apply_to(&mut state.announced) {
+            Some(Change::Online(nickname)) => Frame::Presence {
+                nickname,
+                online: true,
+            },
+            Some(Change::Offline(nickname)) => Frame::Presence {
+                nickname,
+                online: false,
+            },
+            Some(Change::Renamed { from, to }) => Frame::Renamed { from, to },
+            None => return,
         };
-        if let Some(frame) = frame {
-            Self::fan_out(state, frame);
-        }
+        Self::fan_out(state, frame);
     }
 
     /// Queues `frame`, encoded once, to every worker; cuts off (and forgets) those whose

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::ListenerExt;
-use leptos::config::LeptosOptions;
 use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
 use tokio::net::TcpListener;
@@ -28,17 +27,20 @@ use crate::config::Config;
 use crate::http;
 use crate::http::ops::Ops;
 use crate::http::origin::AllowedOrigins;
-use crate::http::site_assets::SiteAssets;
 use crate::ipc::link::LinkError;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 mod health;
+mod listener;
 mod pipeline;
+mod site;
 
 use health::ServerHealth;
+use listener::listen;
 use pipeline::Pipeline;
 pub use pipeline::Topology;
+use site::leptos_options;
 
 /// Initial websocket read buffer per connection, in bytes.
 const WS_READ_BUFFER: usize = 1024;
@@ -368,47 +370,4 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-/// How many connections the kernel may hold for us before we accept them (capped by
-/// `net.core.somaxconn`). A restarted worker's crowd comes back within a second or two;
-/// with the 128 of a plain bind, the rest of their SYNs were dropped and each such client
-/// waited out TCP's retransmission (1 s, 3 s, 7 s, …) before trying again.
-const LISTEN_BACKLOG: u32 = 8192;
-
-/// Binds `addr` (reusing the address, as a plain bind does) with [`LISTEN_BACKLOG`].
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = match addr {
-        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
-}
-
-/// Leptos settings for rendering and hydration, from our own configuration, and the
-/// site's files: when the build named them by their hashes, the page names them so too.
-fn leptos_options(
-    config: &Config,
-    site_addr: SocketAddr,
-) -> Result<(LeptosOptions, SiteAssets), StartupError> {
-    let mut options = leptos::config::get_configuration(None)?.leptos_options;
-    if options.output_name.is_empty() {
-        options.output_name = "chat".into();
-    }
-    options.site_root = config.site_root.to_string_lossy().into();
-    options.site_addr = site_addr;
-    let assets = SiteAssets::load(
-        &config.site_root,
-        &options.site_pkg_dir,
-        &options.output_name,
-    );
-    // Leptos looks for the hash file beside the executable; an absolute path replaces that.
-    options.hash_files = assets.hash_file().is_some();
-    if let Some(path) = assets.hash_file() {
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        options.hash_file = absolute.to_string_lossy().into();
-    }
-    Ok((options, assets))
 }

@@ -1,30 +1,10 @@
-//! Who is online: one [`Roster`] for the whole server (in the primary, or in a single
-//! server's process) decides when a user comes online (their first socket anywhere) and goes
-//! offline (their last socket closed and stayed closed for a grace period, so a reload or a
-//! reconnect is not announced); each process's [`Presence`] mirrors the list and tells its
-//! sockets: `user joined` / `user left` `{ nickname }`, `user renamed` `{ from, to }` (a
-//! rename is one change, not a join and a leave), and `users` (ack: the list).
-//!
-//! A crowd is counted, not announced: beyond `announce_max` people online, arrivals and
-//! departures are no longer told to every socket (each connect would cost a message to
-//! all: with N online, N² deliveries to fill the room), `users` lists the first
-//! `announce_max` names with the whole count, and every [`COUNT_EVERY`] each process tells
-//! its sockets the count (`users count`) if it changed by 1 % or more.
+//! The rules of who is online, without I/O: the [`Roster`] (one for the whole server, in
+//! the primary or in a single server's process) decides when a user comes online (their
+//! first socket anywhere), is renamed, and goes offline (their last socket closed and stayed
+//! closed for a grace period); [`HostRosters`] merges the rosters of several hosts.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
-
-use chat_protocol::acks::{UserEvent, UserRenamed, UsersCount, UsersOnline};
-use chat_protocol::events::{USER_JOINED, USER_LEFT, USER_RENAMED, USERS_COUNT};
-use socketioxide::SocketIo;
-
-use crate::adapter::ChatAdapter;
-use crate::ipc::link::PrimaryLink;
-use crate::sync::lock;
-
-/// How often a process tells its sockets how many are online, while a crowd is counted.
-pub const COUNT_EVERY: Duration = Duration::from_secs(5);
 
 /// A change in who is online.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +21,32 @@ pub enum Change {
         /// The new name.
         to: String,
     },
+}
+
+impl Change {
+    /// Applies the change to a list of who is online and returns what it changed there:
+    /// itself, or for a rename only the half that was news (a join when the old name was
+    /// not listed, a leave when the new one already was), or nothing.
+    pub fn apply_to(self, online: &mut BTreeSet<String>) -> Option<Change> {
+        match self {
+            Change::Online(nickname) => online
+                .insert(nickname.clone())
+                .then_some(Change::Online(nickname)),
+            Change::Offline(nickname) => online
+                .remove(&nickname)
+                .then_some(Change::Offline(nickname)),
+            Change::Renamed { from, to } => {
+                let gone = online.remove(&from);
+                let new = online.insert(to.clone());
+                match (gone, new) {
+                    (true, true) => Some(Change::Renamed { from, to }),
+                    (false, true) => Some(Change::Online(to)),
+                    (true, false) => Some(Change::Offline(from)),
+                    (false, false) => None,
+                }
+            }
+        }
+    }
 }
 
 /// What a rename changed: one [`Change::Renamed`]; or, when other sockets keep the old
@@ -240,190 +246,38 @@ impl HostRosters {
     }
 }
 
-/// Where a process reports its sockets' comings and goings.
-pub enum Uplink {
-    /// This process holds the roster (a single server).
-    Local(Mutex<Roster>),
-    /// The primary holds it.
-    Primary(PrimaryLink),
-}
-
-/// This process's view of who is online, and its sockets' reports.
-pub struct Presence {
-    me: Weak<Presence>,
-    io: OnceLock<SocketIo<ChatAdapter>>,
-    users: Mutex<BTreeSet<String>>,
-    uplink: Uplink,
-    grace: Duration,
-    announce_max: usize,
-}
-
-impl Presence {
-    /// A presence reporting to `uplink`; a user is announced gone `grace` after their last
-    /// socket closed (if none came back); people are announced one by one up to
-    /// `announce_max` online, counted beyond.
-    pub fn new(uplink: Uplink, grace: Duration, announce_max: usize) -> Arc<Self> {
-        Arc::new_cyclic(|me| Self {
-            me: me.clone(),
-            io: OnceLock::new(),
-            users: Mutex::default(),
-            uplink,
-            grace,
-            announce_max: announce_max.max(1),
-        })
-    }
-
-    /// Announces through `io` from now on, and starts telling the count to a crowd. Call
-    /// once, before sockets connect, inside the runtime.
-    pub fn attach(&self, io: SocketIo<ChatAdapter>) {
-        let _ = self.io.set(io);
-        let me = self.me.clone();
-        tokio::spawn(async move {
-            let mut told = 0;
-            let mut every = tokio::time::interval(COUNT_EVERY);
-            loop {
-                every.tick().await;
-                let Some(me) = me.upgrade() else { return };
-                let count = lock(&me.users).len();
-                // A change of at least 1 % (a crowd of 100,000 is not told of each of its
-                // comings and goings: each telling is a message to everyone).
-                if count > me.announce_max && count.abs_diff(told) * 100 >= told.max(1) {
-                    told = count;
-                    if let Some(io) = me.io.get() {
-                        let _ = io.local().emit(USERS_COUNT, &UsersCount { count }).await;
-                    }
-                } else if count <= me.announce_max {
-                    told = 0;
-                }
-            }
-        });
-    }
-
-    /// A socket of `nickname` connected.
-    pub async fn joined(&self, nickname: &str) {
-        match &self.uplink {
-            Uplink::Local(roster) => {
-                let change = lock(roster).join(0, nickname);
-                if let Some(change) = change {
-                    self.apply(change).await;
-                }
-            }
-            Uplink::Primary(link) => link.presence(nickname, true).await,
-        }
-    }
-
-    /// A socket of `nickname` disconnected.
-    pub async fn left(&self, nickname: &str) {
-        match &self.uplink {
-            Uplink::Local(roster) => {
-                let expiry = lock(roster).leave(0, nickname);
-                self.expire_later(expiry);
-            }
-            Uplink::Primary(link) => link.presence(nickname, false).await,
-        }
-    }
-
-    /// A socket of `from` is now named `to`.
-    pub async fn renamed(&self, from: &str, to: &str) {
-        match &self.uplink {
-            Uplink::Local(roster) => {
-                let Renaming { change, expiry } = lock(roster).rename(0, from, to);
-                if let Some(change) = change {
-                    self.apply(change).await;
-                }
-                self.expire_later(expiry);
-            }
-            Uplink::Primary(link) => link.rename(from, to).await,
-        }
-    }
-
-    /// Announces the user of `expiry` gone after the grace period if they still have no
-    /// socket (a single server's roster).
-    fn expire_later(&self, expiry: Option<Expiry>) {
-        let (Some(expiry), Some(me)) = (expiry, self.me.upgrade()) else {
-            return;
-        };
-        tokio::spawn(async move {
-            tokio::time::sleep(me.grace).await;
-            let change = match &me.uplink {
-                Uplink::Local(roster) => lock(roster).expire(&expiry),
-                Uplink::Primary(_) => None,
-            };
-            if let Some(change) = change {
-                me.apply(change).await;
-            }
-        });
-    }
-
-    /// Records a change decided by the roster and tells this process's sockets.
-    pub async fn apply(&self, change: Change) {
-        let told = {
-            let mut users = lock(&self.users);
-            let before = users.len();
-            let told = match change {
-                Change::Online(nickname) => users
-                    .insert(nickname.clone())
-                    .then_some(Told::Joined(nickname)),
-                Change::Offline(nickname) => {
-                    users.remove(&nickname).then_some(Told::Left(nickname))
-                }
-                Change::Renamed { from, to } => {
-                    let gone = users.remove(&from);
-                    let new = users.insert(to.clone());
-                    match (gone, new) {
-                        (true, true) => Some(Told::Renamed { from, to }),
-                        (false, true) => Some(Told::Joined(to)),
-                        (true, false) => Some(Told::Left(from)),
-                        (false, false) => None,
-                    }
-                }
-            };
-            // A crowd, before or after: counted, not announced.
-            let crowd = before.max(users.len()) > self.announce_max;
-            told.filter(|_| !crowd)
-        };
-        let (Some(told), Some(io)) = (told, self.io.get()) else {
-            return;
-        };
-        let sent = match told {
-            Told::Joined(nickname) => io.local().emit(USER_JOINED, &UserEvent { nickname }).await,
-            Told::Left(nickname) => io.local().emit(USER_LEFT, &UserEvent { nickname }).await,
-            Told::Renamed { from, to } => {
-                io.local()
-                    .emit(USER_RENAMED, &UserRenamed { from, to })
-                    .await
-            }
-        };
-        if let Err(error) = sent {
-            tracing::debug!(%error, "presence event not queued for some sockets");
-        }
-    }
-
-    /// Whether `nickname` is online now.
-    pub fn is_online(&self, nickname: &str) -> bool {
-        lock(&self.users).contains(nickname)
-    }
-
-    /// Who is online now: the first `announce_max` names (sorted) and how many in all.
-    pub fn online(&self) -> UsersOnline {
-        let users = lock(&self.users);
-        UsersOnline {
-            count: users.len(),
-            users: users.iter().take(self.announce_max).cloned().collect(),
-        }
-    }
-}
-
-/// What this process's sockets are told.
-enum Told {
-    Joined(String),
-    Left(String),
-    Renamed { from: String, to: String },
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_applied_to_a_list_says_what_was_news() {
+        let mut online = BTreeSet::from(["ana".to_owned()]);
+        let rename = |from: &str, to: &str| Change::Renamed {
+            from: from.into(),
+            to: to.into(),
+        };
+        assert_eq!(Change::Online("ana".into()).apply_to(&mut online), None);
+        assert_eq!(
+            rename("ana", "bo").apply_to(&mut online),
+            Some(rename("ana", "bo"))
+        );
+        assert_eq!(
+            rename("cy", "bo").apply_to(&mut online),
+            None,
+            "neither half is news"
+        );
+        online.insert("cy".into());
+        assert_eq!(
+            rename("cy", "bo").apply_to(&mut online),
+            Some(Change::Offline("cy".into()))
+        );
+        assert_eq!(
+            rename("dan", "eve").apply_to(&mut online),
+            Some(Change::Online("eve".into()))
+        );
+        assert_eq!(online, BTreeSet::from(["bo".to_owned(), "eve".to_owned()]));
+    }
 
     #[test]
     fn a_rename_is_one_change_unless_other_sockets_share_a_name() {
