@@ -19,8 +19,8 @@ use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 
 use chat::Chat;
 use components::{
-    AccountPanel, Composer, ConnectionIndicator, ConnectionToggle, MessageList, OnlineList,
-    OnlineToggle, TypingIndicator,
+    AccountPanel, ChannelHeader, ChannelNav, Composer, ConnectionIndicator, ConnectionToggle,
+    MessageList, OnlineList, OnlineToggle, TypingIndicator,
 };
 pub use viewer::{AuthNotice, Viewer};
 
@@ -125,9 +125,12 @@ pub fn App() -> impl IntoView {
     // Effects run only in the browser, after hydration: that is where the socket opens.
     Effect::new(move |_| chat.start());
     view! {
-        <Title text=move || match chat.unread.get() {
-            0 => "Chat".to_owned(),
-            n => format!("({n}) Chat"),
+        <Title text=move || {
+            let elsewhere = chat.channels.with(|c| chat::channels::total_unread(c, chat.current.get()));
+            match u64::from(chat.unread.get()) + elsewhere {
+                0 => "Chat".to_owned(),
+                n => format!("({n}) Chat"),
+            }
         }/>
         <header class="topbar">
             <h1>"Chat"</h1>
@@ -136,7 +139,9 @@ pub fn App() -> impl IntoView {
             <ConnectionIndicator/>
             <ConnectionToggle/>
         </header>
+        <ChannelNav/>
         <main>
+            <ChannelHeader/>
             <MessageList/>
         </main>
         <OnlineList/>

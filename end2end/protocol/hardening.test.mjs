@@ -52,8 +52,11 @@ describe("overload", () => {
     const senders = [];
     try {
       await Promise.all(readers.map((r) => new Promise((ok, fail) => {
+        // One reader in ten long-polls: its queue fills whenever a burst outruns its next
+        // poll, however fast this machine is (a websocket reader's queue fills only once the
+        // kernel's socket buffers are full, which a fast machine may never reach here).
         r.socket = io(cluster.urls[r.i % 2], {
-          transports: ["websocket"], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 1000,
+          transports: r.i % 10 === 9 ? ["polling"] : ["websocket"], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 1000,
           auth: (cb) => cb({ serverOffset: r.last }),
         });
         r.socket.on("chat message", (_text, offset) => { r.offsets.push(offset); if (offset > r.last) r.last = offset; });

@@ -86,7 +86,8 @@ describe("history paging", () => {
       more = page.more;
     }
     assert.deepEqual(older.map((m) => m.serverOffset), Array.from({ length: 180 }, (_, i) => i + 1));
-    assert.deepEqual(Object.keys(older[0]).sort(), ["author", "createdAt", "serverOffset", "text"]);
+    assert.deepEqual(Object.keys(older[0]).sort(), ["author", "channel", "createdAt", "seq", "serverOffset", "text"]);
+    assert.deepEqual([older[0].channel, older[0].seq], [1, older[0].serverOffset], "#general, whose seqs are its offsets while it is the only channel");
     assert.equal(older[0].text, "page 1");
     // A reconnect with an offset still gets everything after it, the limit notwithstanding.
     const back = await connectClient(server.url, { serverOffset: 100, historyLimit: 50 });

@@ -4,6 +4,7 @@
 //! sequencer to store.
 
 pub use chat_protocol::accounts::{CredentialError, Password, Username, UsernameKey};
+pub use chat_protocol::channels::{ChannelError, ChannelId};
 use chat_protocol::requests::{ChatMessageRequest, PrivateMessageRequest};
 pub use chat_protocol::values::{
     ClientOffset, HistoryLimit, MessageText, Nickname, ServerOffset, ValidationError,
@@ -31,6 +32,8 @@ pub struct NewMessage {
     pub author: Nickname,
     /// For a private message, the only other user who may read it.
     pub recipient: Option<Nickname>,
+    /// The channel it is posted to (`#general` for the tutorial's `chat message`).
+    pub channel: ChannelId,
 }
 
 impl NewMessage {
@@ -46,6 +49,28 @@ impl NewMessage {
             client_offset,
             author: Nickname::anonymous(),
             recipient: None,
+            channel: ChannelId::GENERAL,
+        })
+    }
+
+    /// Validates the raw arguments of a `channel message` event: exactly `(channel, text,
+    /// clientOffset)`. Whether the socket may post there is the handler's to check.
+    pub fn channel_from_event_args(
+        mut args: Vec<Value>,
+        max_bytes: usize,
+    ) -> Result<Self, ChannelMessageError> {
+        if args.len() != 3 {
+            return Err(ChannelMessageError::Channel(ChannelError::Arguments(
+                format!(
+                    "expected 3 arguments (channel, text, clientOffset), got {}",
+                    args.len()
+                ),
+            )));
+        }
+        let channel = ChannelId::from_value(&args.remove(0))?;
+        Ok(Self {
+            channel,
+            ..Self::from_event_args(args, max_bytes)?
         })
     }
 
@@ -62,6 +87,7 @@ impl NewMessage {
             client_offset: message.client_offset,
             author: Nickname::anonymous(),
             recipient: Some(to),
+            channel: ChannelId::GENERAL,
         })
     }
 
@@ -87,6 +113,17 @@ impl NewMessage {
             ..self
         }
     }
+}
+
+/// Why a `channel message` was refused: its channel argument, or its text and offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelMessageError {
+    /// The channel argument, or the argument count.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// The text or the client offset.
+    #[error(transparent)]
+    Message(#[from] ValidationError),
 }
 
 /// `<scope>:<offset>`; when that is longer than a client offset may be, the offset part is
@@ -157,6 +194,27 @@ mod tests {
         let long = "x".repeat(ClientOffset::MAX_CHARS);
         let scoped = key(message("hi", &long).by_account(guest, 123));
         assert!(scoped.starts_with("a123:#") && scoped.chars().count() <= ClientOffset::MAX_CHARS);
+    }
+
+    #[test]
+    fn a_channel_message_names_its_channel_first() {
+        let message =
+            NewMessage::channel_from_event_args(args(json!([4, "hi", "k"])), 4096).unwrap();
+        assert_eq!(
+            (message.channel, message.text.as_str()),
+            (ChannelId(4), "hi")
+        );
+        for bad in [
+            json!(["4", "hi", "k"]),
+            json!([0, "hi", "k"]),
+            json!([4, "hi"]),
+        ] {
+            assert!(NewMessage::channel_from_event_args(args(bad), 4096).is_err());
+        }
+        assert_eq!(
+            NewMessage::channel_from_event_args(args(json!([4, " ", "k"])), 4096),
+            Err(ChannelMessageError::Message(ValidationError::EmptyText))
+        );
     }
 
     #[test]

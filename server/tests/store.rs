@@ -6,7 +6,7 @@
 //! sessions in `store/accounts.rs`.
 
 use chat_server::domain::{NewMessage, Nickname, ServerOffset};
-use chat_server::store::{Store, StoreLocation, WriteOutcome};
+use chat_server::store::{ChannelFilter, Store, StoreLocation, WriteOutcome};
 
 #[path = "store/harness.rs"]
 #[macro_use]
@@ -17,6 +17,10 @@ use harness::{Fresh, WriteBatch, message, private};
 /// Accounts and sessions, through the same macro (`accounts::sqlite::…`, `accounts::postgres::…`).
 #[path = "store/accounts.rs"]
 mod accounts;
+
+/// Channels, members, read markers and per-channel sequences.
+#[path = "store/channels.rs"]
+mod channels;
 
 /// Rows written before a migration, read after it.
 #[path = "store/legacy.rs"]
@@ -41,7 +45,7 @@ async fn an_empty_store_starts_at_zero(fresh: Fresh) {
     assert_eq!(store.last_offset().await.unwrap(), ServerOffset(0));
     assert!(
         store
-            .messages_after(ServerOffset(0), 10)
+            .messages_after(ServerOffset(0), ChannelFilter::All, 10)
             .await
             .unwrap()
             .is_empty()
@@ -87,7 +91,10 @@ async fn a_resent_client_offset_is_stored_once(fresh: Fresh) {
             WriteOutcome::Duplicate(ServerOffset(2)),
         ]
     );
-    let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
+    let all = store
+        .messages_after(ServerOffset(0), ChannelFilter::All, 100)
+        .await
+        .unwrap();
     assert_eq!(
         all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["a", "b"]
@@ -127,7 +134,10 @@ async fn resends_among_new_messages_keep_their_ids_and_consume_none(fresh: Fresh
     );
     let out = store.write(&[message("e", "k5")], 3).await.unwrap();
     assert_eq!(out, [WriteOutcome::Inserted(ServerOffset(5))]);
-    let all = store.messages_after(ServerOffset(0), 100).await.unwrap();
+    let all = store
+        .messages_after(ServerOffset(0), ChannelFilter::All, 100)
+        .await
+        .unwrap();
     assert_eq!(
         all.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["a", "b", "c", "d", "e"]
@@ -162,7 +172,10 @@ async fn a_batch_larger_than_one_statement_keeps_order_and_dedupes_across_chunks
             next += 1;
         }
     }
-    let all = store.messages_after(ServerOffset(0), 2000).await.unwrap();
+    let all = store
+        .messages_after(ServerOffset(0), ChannelFilter::All, 2000)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1194);
     assert!(all.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1));
 }
@@ -173,7 +186,10 @@ async fn replay_resumes_after_the_given_offset_in_id_order(fresh: Fresh) {
         .map(|i| message(&format!("m{i}"), &format!("k{i}")))
         .collect();
     store.write(&batch, 7).await.unwrap();
-    let page = store.messages_after(ServerOffset(4), 3).await.unwrap();
+    let page = store
+        .messages_after(ServerOffset(4), ChannelFilter::All, 3)
+        .await
+        .unwrap();
     assert_eq!(
         page.iter()
             .map(|m| (m.id.0, m.text.as_str(), m.created_at))
@@ -182,7 +198,7 @@ async fn replay_resumes_after_the_given_offset_in_id_order(fresh: Fresh) {
     );
     assert!(
         store
-            .messages_after(ServerOffset(10), 3)
+            .messages_after(ServerOffset(10), ChannelFilter::All, 3)
             .await
             .unwrap()
             .is_empty()
@@ -196,13 +212,19 @@ async fn history_pages_back_before_an_offset(fresh: Fresh) {
         .map(|i| message(&format!("m{i}"), &format!("k{i}")))
         .collect();
     store.write(&batch, 1).await.unwrap();
-    let page = store.messages_before(ServerOffset(8), 3).await.unwrap();
+    let page = store
+        .messages_before(None, ServerOffset(8), 3)
+        .await
+        .unwrap();
     assert_eq!(page.iter().map(|m| m.id.0).collect::<Vec<_>>(), [5, 6, 7]);
-    let first = store.messages_before(ServerOffset(3), 10).await.unwrap();
+    let first = store
+        .messages_before(None, ServerOffset(3), 10)
+        .await
+        .unwrap();
     assert_eq!(first.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
     assert!(
         store
-            .messages_before(ServerOffset(1), 10)
+            .messages_before(None, ServerOffset(1), 10)
             .await
             .unwrap()
             .is_empty()
@@ -217,7 +239,10 @@ async fn text_and_author_are_stored_verbatim(fresh: Fresh) {
         ..message(html, "k")
     };
     store.write(&[by_bo], 1).await.unwrap();
-    let all = store.messages_after(ServerOffset(0), 10).await.unwrap();
+    let all = store
+        .messages_after(ServerOffset(0), ChannelFilter::All, 10)
+        .await
+        .unwrap();
     assert_eq!(all[0].text, html);
     assert_eq!(all[0].author, "bö 🐝");
 }
@@ -257,7 +282,10 @@ async fn private_messages_have_their_own_sequence_and_reach_only_their_two_users
     assert!(matches!(out[3], WriteOutcome::Inserted(id) if id > first_private));
     assert_eq!(out[4], WriteOutcome::Duplicate(first_private));
     // Public messages never include private ones, and stay consecutive.
-    let public = store.messages_after(ServerOffset(0), 10).await.unwrap();
+    let public = store
+        .messages_after(ServerOffset(0), ChannelFilter::All, 10)
+        .await
+        .unwrap();
     assert_eq!(
         public.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["public 1", "public 2"]
@@ -322,7 +350,10 @@ async fn concurrent_writers_get_consecutive_ids_and_store_each_message_once(fres
     assert_eq!(ids, (1..=400).collect::<Vec<_>>());
     let again = b.write(&[message("a0-0", "a0-0")], 99).await.unwrap();
     assert_eq!(again, [WriteOutcome::Duplicate(from_a[0].id())]);
-    let all = a.messages_after(ServerOffset(0), 1000).await.unwrap();
+    let all = a
+        .messages_after(ServerOffset(0), ChannelFilter::All, 1000)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 400);
 }
 
@@ -352,7 +383,7 @@ async fn sqlite_a_batch_that_fails_midway_stores_nothing_and_the_next_one_commit
     assert!(store.write(&batch, 1).await.is_err());
     assert!(
         store
-            .messages_after(ServerOffset(0), 10)
+            .messages_after(ServerOffset(0), ChannelFilter::All, 10)
             .await
             .unwrap()
             .is_empty()

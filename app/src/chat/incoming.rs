@@ -5,12 +5,17 @@
 //! - the highest offset shown goes in the next connect's `auth.serverOffset`, so every
 //!   (re)connection replays exactly what is missing;
 //! - a message at or below that offset is a duplicate and is dropped;
-//! - offsets are consecutive, so a live message that skips one means this tab missed it (the
-//!   server could not queue it): the caller reconnects and the replay fills the gap. During
-//!   a replay a jump is not a gap (a fresh page replays only the latest page);
+//! - a channel's `seq`s are consecutive, so a live message that skips one of its channel
+//!   means this tab missed it (the server could not queue it): the caller reconnects and the
+//!   replay fills the gap. Offsets are not consecutive for a socket (other channels' messages
+//!   lie between); they only order. During a replay a jump is not a gap (a fresh page
+//!   replays only the latest page);
 //! - messages replayed after a reconnect (not the page's first connection) are marked
 //!   recovered, and once the replay is done a divider goes before the first of them.
 
+use std::collections::HashMap;
+
+use chat_protocol::channels::ChannelId;
 use chat_protocol::message::ChatMessage;
 
 use super::Row;
@@ -20,6 +25,8 @@ use super::Row;
 pub struct Incoming {
     /// The highest offset shown.
     last_offset: i64,
+    /// The highest seq shown, per channel.
+    last_seq: HashMap<ChannelId, i64>,
     replay: Replay,
 }
 
@@ -105,12 +112,15 @@ impl Incoming {
             return Arrival::Duplicate;
         }
         let r = &mut self.replay;
-        if !r.running && offset != last + 1 {
+        let place = message.place;
+        let previous = self.last_seq.get(&place.channel).copied();
+        if !r.running && previous.is_some_and(|seq| place.seq != seq + 1) {
             return Arrival::Gap {
                 missing_from: last + 1,
                 offset,
             };
         }
+        self.last_seq.insert(place.channel, place.seq);
         let recovered = r.running && r.after_reconnect;
         if recovered {
             r.first_recovered.get_or_insert(offset);
@@ -124,6 +134,7 @@ impl Incoming {
                 author: message.author,
                 created_at: message.created_at,
                 recovered,
+                channel: place.channel,
             },
             live: !r.running,
         }
@@ -148,6 +159,18 @@ impl Incoming {
 pub fn first_offset(rows: &[Row]) -> Option<i64> {
     rows.iter().find_map(|row| match row {
         Row::Message { offset, .. } => Some(*offset),
+        _ => None,
+    })
+}
+
+/// The offset of the oldest message of `channel` shown.
+pub fn first_offset_in(rows: &[Row], channel: ChannelId) -> Option<i64> {
+    rows.iter().find_map(|row| match row {
+        Row::Message {
+            offset,
+            channel: of,
+            ..
+        } if *of == channel => Some(*offset),
         _ => None,
     })
 }
@@ -179,6 +202,10 @@ mod tests {
             author: "ana".into(),
             created_at: 1_000 + offset,
             guest: false,
+            place: chat_protocol::message::InChannel {
+                channel: chat_protocol::channels::ChannelId::GENERAL,
+                seq: offset,
+            },
         }
     }
 
@@ -243,6 +270,35 @@ mod tests {
         incoming.connected();
         feed(&mut incoming, &mut rows, &[3, 4, 5]);
         assert_eq!(offsets(&rows), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn offsets_that_skip_other_channels_are_no_gap_but_a_skipped_seq_is() {
+        let mut incoming = Incoming::default();
+        let mut rows = Vec::new();
+        incoming.connected();
+        feed(&mut incoming, &mut rows, &[1, 2]);
+        incoming.replay_done();
+        let in_general = |offset: i64, seq: i64| ChatMessage {
+            place: chat_protocol::message::InChannel {
+                channel: ChannelId::GENERAL,
+                seq,
+            },
+            ..message(offset)
+        };
+        // Offsets 3..9 went to channels this socket is not in.
+        assert!(matches!(
+            incoming.arrive(in_general(10, 3)),
+            Arrival::Show { live: true, .. }
+        ));
+        assert_eq!(
+            incoming.arrive(in_general(12, 5)),
+            Arrival::Gap {
+                missing_from: 11,
+                offset: 12
+            },
+            "#general's seq 4 never arrived"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! One concern per module, each with its rules as pure functions (unit-tested natively,
 //! compiled with or without the browser) and, with the `hydrate` feature, the browser part
 //! that wires them to the socket:
-//! - [`incoming`]: public messages into rows, once each, in order; gaps; recovery;
+//! - [`incoming`]: messages into rows, once each, in order; gaps per channel; recovery;
+//! - [`channels`]: the channels one is in, their unread and mention counts, switching,
+//!   creating, joining and leaving;
 //! - [`outbox`]: own messages until acked: retries, refusals, the localStorage mirror;
 //! - [`ack_outcome`]: what a write's ack means (stored, resend later, failed);
 //! - [`send_queue`]: the order own messages go out in (one at a time, as typed);
@@ -22,6 +24,7 @@
 //! - `dom` (browser): localStorage, visibility, timers, `<meta>` settings.
 
 pub mod ack_outcome;
+pub mod channels;
 #[cfg(feature = "hydrate")]
 pub(crate) mod dom;
 pub mod history;
@@ -36,6 +39,7 @@ mod session;
 #[cfg(feature = "hydrate")]
 mod start;
 
+pub use chat_protocol::channels::{ChannelId, ChannelInfo, JoinableChannel};
 use leptos::prelude::*;
 use leptos_socketio::ConnectionState;
 
@@ -55,6 +59,8 @@ pub enum Row {
         /// Whether it was recovered by a replay after a reconnect (it arrived while this
         /// page was away).
         recovered: bool,
+        /// Its channel.
+        channel: ChannelId,
     },
     /// A private message to or from this user.
     Private {
@@ -135,6 +141,8 @@ pub struct Outgoing {
     pub text: String,
     /// The recipient, for a private message.
     pub to: Option<String>,
+    /// The channel it is posted to.
+    pub channel: ChannelId,
     /// Its status.
     pub status: OutgoingStatus,
     /// Where it is shown: after the public message of this offset, the newest when it was
@@ -165,6 +173,23 @@ pub fn newest_public_offset(rows: &[Row]) -> i64 {
         })
         .max()
         .unwrap_or(0)
+}
+
+/// The rows of `rows` shown in `channel` (see [`Chat::shown_rows`]).
+pub fn rows_of(rows: &[Row], channel: ChannelId) -> Vec<Row> {
+    let in_channel = |offset: i64| {
+        rows.iter().any(|row| {
+            matches!(row, Row::Message { offset: o, channel: c, .. } if *o == offset && *c == channel)
+        })
+    };
+    rows.iter()
+        .filter(|row| match row {
+            Row::Message { channel: c, .. } => *c == channel,
+            Row::RecoveredDivider { before, .. } => in_channel(*before),
+            Row::Private { .. } | Row::Notice { .. } => channel == ChannelId::GENERAL,
+        })
+        .cloned()
+        .collect()
 }
 
 /// The page's chat state. `Copy`: every field is a signal (or, for the socket session, a
@@ -214,6 +239,15 @@ pub struct Chat {
     pub new_below: RwSignal<usize>,
     /// The user the composer writes to privately (none: everyone).
     pub private_to: RwSignal<Option<String>>,
+    /// The channel shown, and written to.
+    pub current: RwSignal<ChannelId>,
+    /// The channels this user is in (`#general` first), with their unread and mention
+    /// counts: the server's at connect, kept up to date by what arrives.
+    pub channels: RwSignal<Vec<ChannelInfo>>,
+    /// The public channels this user could join.
+    pub joinable: RwSignal<Vec<JoinableChannel>>,
+    /// What the last channel request was refused for (shown by the channel list).
+    pub channel_error: RwSignal<String>,
     /// The socket session, once [`Chat::start`] opened it (browser only).
     #[cfg(feature = "hydrate")]
     session: StoredValue<Option<std::rc::Rc<session::Session>>, LocalStorage>,
@@ -242,6 +276,10 @@ impl Chat {
             loading_older: RwSignal::new(false),
             new_below: RwSignal::new(0),
             private_to: RwSignal::new(None),
+            current: RwSignal::new(ChannelId::GENERAL),
+            channels: RwSignal::new(Vec::new()),
+            joinable: RwSignal::new(Vec::new()),
+            channel_error: RwSignal::new(String::new()),
             #[cfg(feature = "hydrate")]
             session: StoredValue::new_local(None),
         }
@@ -281,6 +319,53 @@ impl Chat {
             );
         }
         true
+    }
+
+    /// Shows `channel` (loading its latest messages if none are shown).
+    pub fn switch_channel(self, channel: ChannelId) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            channels::switch_to(self, session.socket.clone(), channel);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = channel;
+    }
+
+    /// Creates a channel named `name` (public unless `private`) and shows it.
+    pub fn create_channel(self, name: String, private: bool) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            channels::create(self, session.socket.clone(), name, private);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (name, private);
+    }
+
+    /// Joins the public channel `channel` and shows it.
+    pub fn join_channel(self, channel: ChannelId) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            channels::join(self, session.socket.clone(), channel);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = channel;
+    }
+
+    /// Leaves `channel`.
+    pub fn leave_channel(self, channel: ChannelId) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            channels::leave(self, session.socket.clone(), channel);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = channel;
+    }
+
+    /// The rows of the channel shown: its messages, the dividers before them and, in
+    /// `#general`, the notices and private messages.
+    pub fn shown_rows(self) -> Vec<Row> {
+        let shown = self.current.get();
+        self.rows.with(|rows| rows_of(rows, shown))
     }
 
     /// Loads the page of messages before the oldest one shown.
@@ -344,6 +429,7 @@ mod announcement_tests {
             author: author.into(),
             created_at: 0,
             recovered: false,
+            channel: ChannelId::GENERAL,
         };
         assert_eq!(message("ana").announcement("bo"), Some("ana: hi".into()));
         assert_eq!(message("bo").announcement("bo"), None, "not one's own");

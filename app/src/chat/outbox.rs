@@ -43,6 +43,7 @@ pub fn queue(outbox: &mut Vec<Outgoing>, message: &SavedMessage, after: Option<i
         client_offset: message.client_offset.clone(),
         text: message.text.clone(),
         to: message.to.clone(),
+        channel: message.channel,
         status: OutgoingStatus::Sending,
         after,
     });
@@ -58,6 +59,7 @@ pub fn retry(outbox: &mut [Outgoing], client_offset: &str) -> Option<SavedMessag
         client_offset: o.client_offset.clone(),
         text: o.text.clone(),
         to: o.to.clone(),
+        channel: o.channel,
     })
 }
 
@@ -82,6 +84,7 @@ pub fn pending(outbox: &[Outgoing]) -> Vec<SavedMessage> {
             client_offset: o.client_offset.clone(),
             text: o.text.clone(),
             to: o.to.clone(),
+            channel: o.channel,
         })
         .collect()
 }
@@ -94,7 +97,8 @@ mod browser {
     use std::rc::Rc;
 
     use chat_protocol::acks::WriteAck;
-    use chat_protocol::events::{CHAT_MESSAGE, PRIVATE_MESSAGE};
+    use chat_protocol::channels::ChannelId;
+    use chat_protocol::events::{CHANNEL_MESSAGE, CHAT_MESSAGE, PRIVATE_MESSAGE};
     use leptos::prelude::*;
     use leptos::task::spawn_local;
 
@@ -104,7 +108,8 @@ mod browser {
     use crate::chat::session::Session;
     use crate::chat::{Chat, newest_public_offset};
 
-    /// Queues `text` in the outbox and emits it: to everyone, or privately to `to`.
+    /// Queues `text` in the outbox and emits it: to the current channel, or privately to
+    /// `to`.
     pub fn send(chat: Chat, session: Rc<Session>, text: String, to: Option<String>) {
         let n = session.sent.get() + 1;
         session.sent.set(n);
@@ -118,6 +123,7 @@ mod browser {
                 client_offset,
                 text,
                 to,
+                channel: chat.current.get_untracked(),
             },
             Some(after),
         );
@@ -209,10 +215,22 @@ mod browser {
             client_offset,
             text,
             to,
+            channel,
         } = message;
         let mut refusals = 0;
         loop {
             let ack = match to {
+                // The tutorial's own event for #general, so that its protocol stays the one
+                // every message of #general is sent with.
+                None if *channel != ChannelId::GENERAL => {
+                    session
+                        .socket
+                        .emit_with_ack::<_, Option<WriteAck>>(
+                            CHANNEL_MESSAGE,
+                            &(channel, text, client_offset),
+                        )
+                        .await
+                }
                 None => {
                     session
                         .socket
@@ -250,6 +268,7 @@ mod tests {
             client_offset: client_offset("tab", n),
             text: format!("hello {n}"),
             to: None,
+            channel: chat_protocol::channels::ChannelId::GENERAL,
         }
     }
 
@@ -292,7 +311,16 @@ mod tests {
             client_offset: "t-1".into(),
             text: "hi".into(),
             to: Some("bo".into()),
+            channel: chat_protocol::channels::ChannelId::GENERAL,
         };
+        let in_dev = SavedMessage {
+            channel: chat_protocol::channels::ChannelId(4),
+            ..message(2)
+        };
+        assert_eq!(
+            serde_json::to_string(&in_dev).unwrap(),
+            r#"{"clientOffset":"tab-2","text":"hello 2","channel":4}"#
+        );
         let json = serde_json::to_string(&[message(1), private.clone()]).unwrap();
         assert_eq!(
             json,

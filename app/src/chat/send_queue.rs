@@ -17,6 +17,15 @@ pub struct SavedMessage {
     /// The recipient of a private message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The channel it is posted to (`#general` when absent, as an outbox saved before
+    /// channels).
+    #[serde(default, skip_serializing_if = "is_general")]
+    pub channel: chat_protocol::channels::ChannelId,
+}
+
+/// Whether `channel` is `#general` (left out of the saved form).
+fn is_general(channel: &chat_protocol::channels::ChannelId) -> bool {
+    *channel == chat_protocol::channels::ChannelId::GENERAL
 }
 
 /// One tab's messages waiting to be sent, in the order they were typed. The head is sent;
@@ -59,6 +68,7 @@ mod tests {
             client_offset: format!("tab-{n}"),
             text: format!("hello {n}"),
             to: None,
+            channel: chat_protocol::channels::ChannelId::GENERAL,
         }
     }
 

@@ -18,7 +18,7 @@ use super::history::HISTORY_PAGE;
 use super::incoming::{Arrival, Incoming, ReplayEnd, has_older, insert_divider};
 use super::private::{self, PrivateInbox};
 use super::session::Session;
-use super::{Chat, Row, dom, nickname, outbox, presence};
+use super::{Chat, Row, channels, dom, nickname, outbox, presence};
 
 /// The client options the server put in the page's `<meta>` tags (defaults: the
 /// tutorial's 10 s and 3 retries, the client module at its usual path).
@@ -60,6 +60,7 @@ pub fn start(chat: Chat) -> Rc<Session> {
     nickname::watch(chat, &socket);
     presence::watch(chat, &socket);
     private::watch(chat, &socket, inbox);
+    channels::watch(chat, &socket);
     dom::watch_visibility(chat);
     watch_incoming(chat, &socket, incoming);
 
@@ -95,9 +96,26 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
                 web_sys::console::warn_1(&"socket: bad `chat message` event".into());
                 return true;
             };
+            let place = message.place;
+            let author = message.author.clone();
+            // Only a text with an `@` can mention anyone: the others are not copied.
+            let mentioning = message.text.contains('@').then(|| message.text.clone());
             let arrival = incoming.borrow_mut().arrive(message);
             match arrival {
                 Arrival::Show { row, live } => {
+                    let seen = place.channel == chat.current.get_untracked() && !dom::page_hidden();
+                    let arrived = channels::Arrived {
+                        channel: place.channel,
+                        seq: place.seq,
+                        author: &author,
+                        text: mentioning.as_deref().unwrap_or_default(),
+                        live,
+                        seen,
+                    };
+                    chat.nickname.with_untracked(|me| {
+                        chat.channels
+                            .update(|list| channels::count(list, arrived, me));
+                    });
                     if live && dom::page_hidden() {
                         chat.unread.update(|n| *n += 1);
                     }

@@ -238,6 +238,7 @@ mod tests {
             author: author.into(),
             created_at: at,
             recovered: false,
+            channel: chat_protocol::channels::ChannelId::GENERAL,
         }
     }
 
@@ -297,6 +298,7 @@ mod tests {
             client_offset: format!("tab-{n}"),
             text: format!("own {n}"),
             to: None,
+            channel: chat_protocol::channels::ChannelId::GENERAL,
             status: if failed {
                 crate::chat::OutgoingStatus::Failed {
                     reason: "x".into(),

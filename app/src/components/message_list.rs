@@ -35,7 +35,14 @@ pub fn MessageList() -> impl IntoView {
         // arrival, nor a page of older ones, as an aria-live list would).
         <p id="announcer" class="visually-hidden" aria-live="polite">{move || chat.announcement.get()}</p>
         <ul id="messages" class="messages" aria-label="Messages">
-            <For each=move || chat.rows.with(|rows| chat.outbox.with(|own| arrange(rows, own, &ReaderCalendar::now())))
+            <For each=move || {
+                let rows = chat.shown_rows();
+                let shown = chat.current.get();
+                chat.outbox.with(|own| {
+                    let own: Vec<Outgoing> = own.iter().filter(|o| o.channel == shown).cloned().collect();
+                    arrange(&rows, &own, &ReaderCalendar::now())
+                })
+            }
                 key=Shown::key let:shown>
                 <ShownRow shown/>
             </For>
@@ -123,6 +130,7 @@ fn MessageRow(row: Row, continued: bool) -> impl IntoView {
             author,
             created_at,
             recovered,
+            ..
         } => {
             // Accounts' names are verified by the server; a guest's is anyone's to pick.
             let guest = chat_protocol::accounts::is_guest_name(&author);

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod arrange;
+pub mod channels;
 pub mod clock;
 pub mod composer;
 pub mod connection;
@@ -10,6 +11,7 @@ pub mod presence;
 pub mod scroll;
 
 pub use account::AccountPanel;
+pub use channels::{ChannelHeader, ChannelNav};
 pub use composer::Composer;
 pub use connection::{ConnectionIndicator, ConnectionToggle};
 pub use message_list::MessageList;

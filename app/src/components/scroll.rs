@@ -13,7 +13,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat::{Chat, Row};
+use crate::chat::{ChannelId, Chat, Row};
 
 /// Within this many pixels of the bottom counts as at the bottom.
 #[cfg(feature = "hydrate")]
@@ -23,6 +23,8 @@ const AT_BOTTOM_PX: f64 = 80.0;
 /// how many private messages and notices, how many messages this page has sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ends {
+    /// The channel shown.
+    channel: ChannelId,
     lowest: Option<i64>,
     highest: Option<i64>,
     messages: usize,
@@ -33,7 +35,8 @@ struct Ends {
 
 impl Ends {
     fn of(chat: Chat) -> Self {
-        let mut ends = chat.rows.with(|rows| Self::of_rows(rows));
+        let mut ends = Self::of_rows(&chat.shown_rows());
+        ends.channel = chat.current.get();
         // Counted by sends, not by the outbox's length: a fast ack can empty it again
         // before the view looks.
         ends.outbox = chat.sent.get() as usize;
@@ -42,6 +45,7 @@ impl Ends {
 
     fn of_rows(rows: &[Row]) -> Self {
         let mut ends = Self {
+            channel: ChannelId::GENERAL,
             lowest: None,
             highest: None,
             messages: 0,
@@ -79,6 +83,13 @@ struct Change {
 impl Change {
     /// From what the list held before and after, and its rows now (to count what is new).
     fn between(before: &Ends, after: &Ends, rows: &[Row]) -> Self {
+        if before.channel != after.channel {
+            // Another channel shown: it opens at its newest message, as after a send.
+            return Self {
+                prepended: false,
+                appended: Some((0, true)),
+            };
+        }
         let own = after.outbox > before.outbox;
         let prepended =
             matches!((before.lowest, after.lowest), (Some(was), Some(now)) if now < was);
@@ -112,7 +123,7 @@ pub fn follow_new_messages(chat: Chat) {
     Effect::new(move |before: Option<Ends>| {
         let after = Ends::of(chat);
         if let Some(before) = &before {
-            let change = chat.rows.with(|rows| Change::between(before, &after, rows));
+            let change = Change::between(before, &after, &chat.shown_rows());
             #[cfg(feature = "hydrate")]
             reader.clone().after_render(chat, change);
             #[cfg(not(feature = "hydrate"))]
@@ -289,6 +300,7 @@ mod tests {
             author: "ana".into(),
             created_at: 0,
             recovered: false,
+            channel: chat_protocol::channels::ChannelId::GENERAL,
         }
     }
 

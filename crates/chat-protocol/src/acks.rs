@@ -116,6 +116,12 @@ pub struct HistoryMessage {
     pub author: String,
     /// When the server accepted it, in unix milliseconds.
     pub created_at: i64,
+    /// Its channel.
+    #[serde(default)]
+    pub channel: crate::channels::ChannelId,
+    /// Its position in its channel.
+    #[serde(default)]
+    pub seq: i64,
 }
 
 /// The `history` ack: the latest messages before the requested offset, oldest first.
@@ -276,13 +282,15 @@ mod tests {
                 server_offset: ServerOffset(1),
                 author: "ana".into(),
                 created_at: 7,
+                channel: crate::channels::ChannelId(2),
+                seq: 1,
             }],
             more: false,
         };
         let json = serde_json::to_value(&page).unwrap();
         assert_eq!(
             json,
-            json!({"messages": [{"text": "hi", "serverOffset": 1, "author": "ana", "createdAt": 7}], "more": false})
+            json!({"messages": [{"text": "hi", "serverOffset": 1, "author": "ana", "createdAt": 7, "channel": 2, "seq": 1}], "more": false})
         );
         assert_eq!(serde_json::from_value::<HistoryPage>(json).unwrap(), page);
         assert_eq!(

@@ -55,3 +55,50 @@ pub const TYPING: &str = "typing";
 /// Server → client, once per connection, before the replay: who the server took this
 /// socket to be ([`crate::acks::Identity`]).
 pub const IDENTITY: &str = "identity";
+
+/// Client → server with an ack: `(channel, text, clientOffset)`, a message to a channel one
+/// is in (ack [`crate::acks::WriteAck`]). It reaches clients as a `chat message` whose
+/// metadata names its channel and its `seq` there.
+pub const CHANNEL_MESSAGE: &str = "channel message";
+
+/// Client → server with an ack: the channels one is in and the public ones one could join
+/// ([`crate::channels::ChannelList`]).
+pub const CHANNELS: &str = "channels";
+
+/// Client → server with an ack: a new channel ([`crate::channels::CreateChannel`]; ack
+/// `{ channel }`, a [`crate::channels::ChannelInfo`]).
+pub const CHANNEL_CREATE: &str = "channel create";
+
+/// Client → server with an ack: join a public channel ([`crate::channels::ChannelRef`]; ack
+/// `{ channel }`).
+pub const CHANNEL_JOIN: &str = "channel join";
+
+/// Client → server with an ack: leave a channel ([`crate::channels::ChannelRef`]).
+pub const CHANNEL_LEAVE: &str = "channel leave";
+
+/// Client → server with an ack: add an account to a channel one is in
+/// ([`crate::channels::InviteToChannel`]).
+pub const CHANNEL_INVITE: &str = "channel invite";
+
+/// Client → server with an ack: set a channel's topic ([`crate::channels::SetTopic`]).
+pub const CHANNEL_TOPIC: &str = "channel topic";
+
+/// Client → server with an ack: who is in a channel ([`crate::channels::ChannelRef`]; ack
+/// [`crate::channels::ChannelMembers`]).
+pub const CHANNEL_MEMBERS: &str = "channel members";
+
+/// Both ways ([`crate::channels::ReadUpTo`]): a page marks a channel read up to a `seq`
+/// (with an ack); the server tells every socket of the account.
+pub const CHANNEL_READ: &str = "channel read";
+
+/// Server → client, to every socket of an account: it is now in a channel (it created or
+/// joined it, or was invited): a [`crate::channels::ChannelInfo`].
+pub const CHANNEL_JOINED: &str = "channel joined";
+
+/// Server → client, to every socket of an account: it left a channel
+/// ([`crate::channels::ChannelRef`]).
+pub const CHANNEL_LEFT: &str = "channel left";
+
+/// Server → client, to a channel's members: its topic changed
+/// ([`crate::channels::ChannelUpdated`]).
+pub const CHANNEL_UPDATED: &str = "channel updated";

@@ -6,6 +6,8 @@
 //! - [`events`]: every event name;
 //! - [`accounts`]: the credentials of an account (username, password), validated;
 //! - [`guest`]: the names of those who chat without an account;
+//! - [`channels`]: channel ids, names and topics, the requests about channels and their
+//!   answers, and `@name` mentions;
 //! - [`values`]: the validated values a client sends (text, client offset, nickname, server
 //!   offset), each parsed once at the edge into a newtype whose `Display` error is what the
 //!   client reads in its ack;
@@ -22,6 +24,7 @@
 pub mod accounts;
 pub mod acks;
 pub mod auth;
+pub mod channels;
 pub mod events;
 pub mod guest;
 pub mod message;

@@ -10,6 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::channels::ChannelId;
 use crate::values::ServerOffset;
 
 /// What a `chat message` carries after `(text, serverOffset)`: who wrote it and when.
@@ -24,6 +25,10 @@ pub struct MessageMeta<'a> {
     /// [`crate::accounts::is_guest_name`] of the author. Otherwise the name is an
     /// account's, verified by the server.
     pub guest: bool,
+    /// Its channel ([`ChannelId::GENERAL`] for everything the tutorial's client sends).
+    pub channel: ChannelId,
+    /// Its position in its channel, consecutive from 1.
+    pub seq: i64,
 }
 
 /// What a `private message` carries after `(text, privateOffset)`.
@@ -45,12 +50,22 @@ pub type ChatMessageArgs<'a> = (&'a str, ServerOffset, MessageMeta<'a>);
 /// The arguments of one `private message` to clients.
 pub type PrivateMessageArgs<'a> = (&'a str, ServerOffset, PrivateMeta<'a>);
 
-/// `(text, serverOffset, { author, createdAt, guest })`.
+/// Where a message is: its channel and its `seq` there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InChannel {
+    /// Its channel.
+    pub channel: ChannelId,
+    /// Its position in the channel, from 1.
+    pub seq: i64,
+}
+
+/// `(text, serverOffset, { author, createdAt, guest, channel, seq })`.
 pub fn chat_message_args<'a>(
     text: &'a str,
     offset: ServerOffset,
     author: &'a str,
     created_at: i64,
+    place: InChannel,
 ) -> ChatMessageArgs<'a> {
     let guest = crate::accounts::is_guest_name(author);
     (
@@ -60,6 +75,8 @@ pub fn chat_message_args<'a>(
             author,
             created_at,
             guest,
+            channel: place.channel,
+            seq: place.seq,
         },
     )
 }
@@ -96,6 +113,9 @@ pub struct ChatMessage {
     pub created_at: i64,
     /// Whether the author is a guest (`true` when the server did not say).
     pub guest: bool,
+    /// Its channel and place there (`#general`, with `seq` the server offset, from a server
+    /// that does not say).
+    pub place: InChannel,
 }
 
 impl ChatMessage {
@@ -112,6 +132,12 @@ impl ChatMessage {
             author: meta["author"].as_str().unwrap_or_default().to_owned(),
             created_at: meta["createdAt"].as_i64().unwrap_or_default(),
             guest: meta["guest"].as_bool().unwrap_or(true),
+            place: InChannel {
+                channel: meta["channel"]
+                    .as_i64()
+                    .map_or(ChannelId::GENERAL, ChannelId),
+                seq: meta["seq"].as_i64().unwrap_or(server_offset.0),
+            },
         })
     }
 }
@@ -170,18 +196,23 @@ mod tests {
 
     #[test]
     fn a_chat_message_reads_back_as_it_was_written() {
+        let place = InChannel {
+            channel: ChannelId(3),
+            seq: 9,
+        };
         let args = as_args(chat_message_args(
             "hé \"q\"",
             ServerOffset(42),
             "ana",
             1_700,
+            place,
         ));
         assert_eq!(
             args,
             vec![
                 json!("hé \"q\""),
                 json!(42),
-                json!({"author": "ana", "createdAt": 1_700, "guest": false})
+                json!({"author": "ana", "createdAt": 1_700, "guest": false, "channel": 3, "seq": 9})
             ]
         );
         assert_eq!(
@@ -192,9 +223,16 @@ mod tests {
                 author: "ana".into(),
                 created_at: 1_700,
                 guest: false,
+                place,
             })
         );
-        let by_guest = as_args(chat_message_args("hi", ServerOffset(1), "guest-3f2a", 1));
+        let by_guest = as_args(chat_message_args(
+            "hi",
+            ServerOffset(1),
+            "guest-3f2a",
+            1,
+            place,
+        ));
         assert_eq!(by_guest[2]["guest"], json!(true));
     }
 
@@ -202,6 +240,13 @@ mod tests {
     fn the_tutorials_two_arguments_are_enough() {
         let message = ChatMessage::from_args(vec![json!("hi"), json!(3)]).unwrap();
         assert_eq!((message.author.as_str(), message.created_at), ("", 0));
+        assert_eq!(
+            message.place,
+            InChannel {
+                channel: ChannelId::GENERAL,
+                seq: 3
+            }
+        );
         assert_eq!(ChatMessage::from_args(vec![json!(1), json!(3)]), None);
         assert_eq!(ChatMessage::from_args(vec![json!("hi")]), None);
     }

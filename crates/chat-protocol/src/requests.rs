@@ -86,30 +86,42 @@ pub struct HistoryRequest {
     pub before: ServerOffset,
     /// How many messages at most, 1 to [`HistoryRequest::MAX_LIMIT`].
     pub limit: u32,
+    /// Whose messages: a channel one is in (`#general` when not given).
+    pub channel: crate::channels::ChannelId,
 }
 
 impl HistoryRequest {
     /// Most messages one `history` request returns.
     pub const MAX_LIMIT: u32 = 200;
 
-    /// Validates `(beforeOffset > 0, limit 1..=200)`.
+    /// Validates `(beforeOffset > 0, limit 1..=200[, channel > 0])`.
     pub fn from_args(args: &[Value]) -> Result<Self, ValidationError> {
-        let [before, limit] = args else {
-            return Err(ValidationError::History(
-                "history needs 2 arguments (beforeOffset, limit)",
-            ));
+        let (before, limit, channel) = match args {
+            [before, limit] => (before, limit, None),
+            [before, limit, channel] => (before, limit, Some(channel)),
+            _ => {
+                return Err(ValidationError::History(
+                    "history needs 2 or 3 arguments (beforeOffset, limit[, channel])",
+                ));
+            }
         };
-        match (before.as_i64(), limit.as_u64()) {
-            (Some(before), Some(limit))
+        let channel = match channel.map(|c| c.as_i64()) {
+            None => Some(crate::channels::ChannelId::GENERAL),
+            Some(Some(id)) if id > 0 => Some(crate::channels::ChannelId(id)),
+            Some(_) => None,
+        };
+        match (before.as_i64(), limit.as_u64(), channel) {
+            (Some(before), Some(limit), Some(channel))
                 if before > 0 && (1..=u64::from(Self::MAX_LIMIT)).contains(&limit) =>
             {
                 Ok(Self {
                     before: ServerOffset(before),
                     limit: limit as u32,
+                    channel,
                 })
             }
             _ => Err(ValidationError::History(
-                "history needs (beforeOffset > 0, limit 1..=200)",
+                "history needs (beforeOffset > 0, limit 1..=200[, channel id > 0])",
             )),
         }
     }
@@ -192,27 +204,34 @@ mod tests {
             HistoryRequest::from_args(&args(json!([51, 50]))),
             Ok(HistoryRequest {
                 before: ServerOffset(51),
-                limit: 50
+                limit: 50,
+                channel: crate::channels::ChannelId::GENERAL,
             })
+        );
+        assert_eq!(
+            HistoryRequest::from_args(&args(json!([51, 50, 4]))).map(|r| r.channel),
+            Ok(crate::channels::ChannelId(4))
         );
         for bad in [
             json!([0, 50]),
             json!([5, 0]),
             json!([5, 201]),
             json!(["5", 1]),
+            json!([5, 1, 0]),
+            json!([5, 1, "general"]),
         ] {
             assert_eq!(
                 HistoryRequest::from_args(&args(bad))
                     .unwrap_err()
                     .to_string(),
-                "history needs (beforeOffset > 0, limit 1..=200)"
+                "history needs (beforeOffset > 0, limit 1..=200[, channel id > 0])"
             );
         }
         assert_eq!(
             HistoryRequest::from_args(&args(json!([5])))
                 .unwrap_err()
                 .to_string(),
-            "history needs 2 arguments (beforeOffset, limit)"
+            "history needs 2 or 3 arguments (beforeOffset, limit[, channel])"
         );
     }
 

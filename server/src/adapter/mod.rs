@@ -154,6 +154,13 @@ impl LocalSockets {
 pub struct PacketSender(Arc<ChatAdapter>);
 
 impl PacketSender {
+    /// This process's sockets in `room`.
+    pub fn sockets_in(&self, room: &str) -> std::collections::HashSet<socketioxide::socket::Sid> {
+        let mut opts = BroadcastOptions::default();
+        opts.rooms.push(Room::Owned(room.to_owned()));
+        self.0.get_local().sockets(opts).into_iter().collect()
+    }
+
     /// Queues `packet` to `socket` alone, as `socket.emit` would, without serialising its
     /// arguments again (socketioxide still frames the packet for each socket). Says when the
     /// socket's queue is full or the socket is gone.

@@ -14,7 +14,7 @@ use chat_protocol::message::{
     ChatMessageArgs, PrivateMessageArgs, chat_message_args, private_message_args,
 };
 
-use crate::domain::ServerOffset;
+use crate::domain::{ChannelId, ServerOffset};
 use crate::store::{StoredMessage, StoredPrivateMessage};
 
 /// A stored message's `chat message` arguments (the protocol's shape).
@@ -24,6 +24,7 @@ pub fn message_args(message: &StoredMessage) -> ChatMessageArgs<'_> {
         message.id,
         &message.author,
         message.created_at,
+        message.place(),
     )
 }
 
@@ -42,11 +43,16 @@ pub fn private_args(message: &StoredPrivateMessage) -> PrivateMessageArgs<'_> {
 /// offset, the metadata's keys and timestamp.
 const JSON_AROUND: usize = 96;
 
+/// Bytes of JSON for a message's channel and seq (`,"channel":…,"seq":…`).
+const JSON_CHANNEL: usize = 40;
+
 /// A committed message, ready to write to any number of sockets.
 #[derive(Debug)]
 pub struct LiveMessage {
     /// Its offset.
     pub id: ServerOffset,
+    /// Its channel: who may be given it.
+    pub channel: ChannelId,
     /// Its `chat message` event.
     pub packet: Packet,
     /// Its arguments as JSON without the brackets (`text, serverOffset, {…}`): a view into
@@ -60,12 +66,13 @@ impl LiveMessage {
         let json = event_json(
             CHAT_MESSAGE,
             message_args(message),
-            message.text.len() + message.author.len(),
+            message.text.len() + message.author.len() + JSON_CHANNEL,
         );
         // `["chat message",` before the arguments, `]` after them.
         let args = json.slice(CHAT_MESSAGE.len() + 4..json.len() - 1);
         Self {
             id: message.id,
+            channel: message.channel,
             packet: event_packet(json),
             args,
         }
@@ -152,6 +159,8 @@ mod tests {
             text: "quote \" backslash \\ newline \n emoji 🎉 <b> \u{1} end".to_owned(),
             author: "ünï \"cøde\"".to_owned(),
             created_at: 1_700_000_000_123,
+            channel: ChannelId(12),
+            seq: 7,
         };
         assert_eq!(
             CommonParser.encode(chat_message_packet(&stored)),
@@ -170,6 +179,8 @@ mod tests {
                 text: (*text).to_owned(),
                 author: (*author).to_owned(),
                 created_at: 1_700_000_000_000 + index as i64,
+                channel: ChannelId::GENERAL,
+                seq: 10 + index as i64,
             })
             .collect();
         let live: Vec<LiveMessage> = stored.iter().map(LiveMessage::encode).collect();

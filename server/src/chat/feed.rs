@@ -14,6 +14,10 @@
 //! the last message it was given, so a socket can be flushed early on its own: a sender is
 //! given its own message before its ack ([`Feed::deliver_now`]), as without a window.
 //!
+//! A socket is given the messages of the channels it is in (its rooms, see
+//! [`super::rooms`]); the others are passed over, so its position still moves through the
+//! one global order.
+//!
 //! A socket is written each live message as its own `chat message` event (the tutorial's
 //! protocol), or, if its client asked for it at connect ([`Delivery::Batched`]), everything
 //! it has not been given as `chat messages` lists. Sockets given the same messages share one
@@ -38,6 +42,7 @@ use socketioxide::{SendError, SocketError};
 use tokio::sync::{Mutex, mpsc, watch};
 
 use super::ring::{Batches, Delivery, Recent, Sent};
+use super::rooms::ChannelRooms;
 use super::sequencer::CommitSink;
 use crate::adapter::{ChatAdapter, LocalSockets};
 use crate::domain::ServerOffset;
@@ -117,6 +122,7 @@ impl LiveSocket {
         sender: &crate::adapter::PacketSender,
         count: &mut u64,
         batches: &mut Batches,
+        rooms: &mut ChannelRooms<'_>,
     ) -> Sent {
         recent.give(
             sender,
@@ -125,6 +131,7 @@ impl LiveSocket {
             self.delivery,
             count,
             batches,
+            rooms,
         )
     }
 }
@@ -243,8 +250,15 @@ impl Feed {
         let mut delivered = 0_u64;
         let mut behind = Vec::new();
         let mut batches = Batches::new();
+        let mut rooms = ChannelRooms::new(&sender);
         state.live.retain(|_, live| {
-            match live.give(&state.recent, &sender, &mut delivered, &mut batches) {
+            match live.give(
+                &state.recent,
+                &sender,
+                &mut delivered,
+                &mut batches,
+                &mut rooms,
+            ) {
                 Sent::CaughtUp => true,
                 Sent::QueueFull | Sent::NotInRing => {
                     behind.push((live.socket.clone(), live.given));
@@ -272,7 +286,13 @@ impl Feed {
             return;
         };
         let mut delivered = 0_u64;
-        let sent = live.give(&state.recent, &sender, &mut delivered, &mut Batches::new());
+        let sent = live.give(
+            &state.recent,
+            &sender,
+            &mut delivered,
+            &mut Batches::new(),
+            &mut ChannelRooms::new(&sender),
+        );
         self.metrics.deliveries.inc_by(delivered);
         match sent {
             Sent::CaughtUp => {}
@@ -324,10 +344,13 @@ impl Feed {
         if progress.after > state.recent.last() {
             return Subscribe::FeedBehind;
         }
-        match state
-            .recent
-            .send_after(&sender, socket, &mut progress.after, &mut progress.count)
-        {
+        match state.recent.send_after(
+            &sender,
+            socket,
+            &mut progress.after,
+            &mut progress.count,
+            &mut ChannelRooms::new(&sender),
+        ) {
             Sent::CaughtUp => {}
             Sent::QueueFull => return Subscribe::QueueFull,
             Sent::NotInRing => return Subscribe::NeedsReplay,

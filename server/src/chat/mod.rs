@@ -17,6 +17,7 @@
 //!   socket to the live stream exactly where its replay ended;
 //! - [`replay`]: sends a socket what it missed (at connect, or after falling behind),
 //!   respecting its queue, then joins it to the feed;
+//! - [`rooms`]: which channels a socket is in, as the adapter's rooms say;
 //! - [`limits`]: connection limits and the per-socket message rate;
 //! - [`presence`]: who is online, and the join / leave announcements;
 //! - [`from_primary`]: a worker's feed and presence fed by its primary's frames.
@@ -37,6 +38,7 @@ pub mod presence;
 pub mod queue_wait;
 pub mod replay;
 pub mod ring;
+pub mod rooms;
 pub mod sequencer;
 pub mod session;
 pub mod writer;

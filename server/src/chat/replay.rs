@@ -142,14 +142,25 @@ impl Replayer {
         progress: &mut ReplayProgress,
     ) -> Result<(), ReplayError> {
         let sender = sender(&self.sockets)?;
+        // The channels the socket is in as the replay starts (a channel joined meanwhile is
+        // caught up from the ring, or loaded by the page as the history of a new channel).
+        let channels = super::rooms::channels_of(socket);
         loop {
-            let page = self.store.messages_after(progress.after, PAGE_SIZE).await?;
+            // Everything up to `stored` is committed before the page is read, so a short
+            // page means the socket's channels hold nothing more up to it: the replay has
+            // passed over the rest (other channels' messages) and resumes after `stored`.
+            let stored = self.store.last_offset().await?;
+            let page = self
+                .store
+                .messages_after(progress.after, channels.clone(), PAGE_SIZE)
+                .await?;
             for message in &page {
                 send_when_room(&sender, socket, chat_message_packet(message)).await?;
                 progress.after = message.id;
                 progress.count += 1;
             }
             if page.len() < PAGE_SIZE as usize {
+                progress.after = progress.after.max(stored);
                 return Ok(());
             }
         }

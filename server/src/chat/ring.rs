@@ -2,10 +2,13 @@
 //! ([`LiveMessage`]), and how a run of them is queued to one socket, singly or as bounded
 //! `chat messages` lists shared by every socket given the same run.
 //!
-//! The feed keeps one ring; a socket finishing its replay is caught up from it (what was
-//! committed while its replay read the store), and every flush gives live sockets what they
-//! have not been given from it. Once the ring no longer holds everything after a socket's
-//! position, that socket must read the store instead ([`Sent::NotInRing`]).
+//! The feed keeps one ring for every channel: a socket finishing its replay is caught up
+//! from it (what was committed while its replay read the store), and every flush gives live
+//! sockets what they have not been given from it, skipping the messages of channels they
+//! are not in ([`ChannelRooms`]). Once the ring no longer holds everything after a socket's
+//! position, that socket must read the store instead ([`Sent::NotInRing`]). One ring for
+//! all channels keeps a quiet channel's cost at nothing: its recent messages are in the
+//! shared ring while they are recent, and in the store after.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -14,6 +17,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide_core::packet::Packet;
 
 use super::encoded::{LiveMessage, chat_messages_packet};
+use super::rooms::ChannelRooms;
 use crate::adapter::{ChatAdapter, PacketSender};
 use crate::domain::{MessageText, ServerOffset};
 use crate::store::StoredMessage;
@@ -115,20 +119,25 @@ impl Recent {
         Ok(self.ring.partition_point(|m| m.id <= after))
     }
 
-    /// Queues to `socket` every published message after `*after`, moving `*after` to the
-    /// last one queued and counting them in `count`.
+    /// Queues to `socket` every published message after `*after` of the channels it is in,
+    /// moving `*after` to the last one queued (or passed over) and counting them in `count`.
     pub fn send_after(
         &self,
         sender: &PacketSender,
         socket: &SocketRef<ChatAdapter>,
         after: &mut ServerOffset,
         count: &mut u64,
+        rooms: &mut ChannelRooms<'_>,
     ) -> Sent {
         let start = match self.start_after(*after) {
             Ok(start) => start,
             Err(done) => return done,
         };
         for message in self.ring.range(start..) {
+            if !rooms.sees(socket.id, message.channel) {
+                *after = message.id;
+                continue;
+            }
             match sender.send(socket, &message.packet) {
                 Ok(()) => {
                     *after = message.id;
@@ -141,9 +150,10 @@ impl Recent {
     }
 
     /// Queues to `socket`, as `chat messages` lists of at most [`LIST_BYTES`] (one, unless
-    /// more is pending), every published message after `*after`, moving `*after` to the last
-    /// one queued and counting them in `count`. Each list is encoded once per flush
-    /// (`batches`), whatever the number of sockets given it.
+    /// more is pending), every published message after `*after` of the channels it is in,
+    /// moving `*after` to the last one queued and counting them in `count`. A socket given
+    /// every message of the run shares each list with the others given it: encoded once per
+    /// flush (`batches`); one that is not in every channel of the run gets lists of its own.
     fn send_batch_after(
         &self,
         sender: &PacketSender,
@@ -151,11 +161,19 @@ impl Recent {
         after: &mut ServerOffset,
         count: &mut u64,
         batches: &mut Batches,
+        rooms: &mut ChannelRooms<'_>,
     ) -> Sent {
         let mut start = match self.start_after(*after) {
             Ok(start) => start,
             Err(done) => return done,
         };
+        if !self
+            .ring
+            .range(start..)
+            .all(|m| rooms.sees(socket.id, m.channel))
+        {
+            return self.send_own_lists(sender, socket, start, after, count, rooms);
+        }
         while start < self.ring.len() {
             let (packet, end) = batches.entry(*after).or_insert_with(|| {
                 let end = self.list_end(start);
@@ -169,6 +187,44 @@ impl Recent {
                 }
                 Err(refused) => return refused.into(),
             }
+        }
+        Sent::CaughtUp
+    }
+
+    /// [`Self::send_batch_after`] for a socket that is not in every channel of the run from
+    /// `start`: lists of the messages it is in, encoded for it alone.
+    fn send_own_lists(
+        &self,
+        sender: &PacketSender,
+        socket: &SocketRef<ChatAdapter>,
+        mut start: usize,
+        after: &mut ServerOffset,
+        count: &mut u64,
+        rooms: &mut ChannelRooms<'_>,
+    ) -> Sent {
+        while start < self.ring.len() {
+            let mut bytes = 0;
+            let mut end = start;
+            let mut listed = Vec::new();
+            for message in self.ring.range(start..) {
+                if rooms.sees(socket.id, message.channel) {
+                    bytes += message.listed_bytes();
+                    if bytes > LIST_BYTES && !listed.is_empty() {
+                        break;
+                    }
+                    listed.push(message);
+                }
+                end += 1;
+            }
+            if !listed.is_empty() {
+                let packet = chat_messages_packet(listed.iter().copied());
+                if let Err(refused) = sender.send(socket, &packet) {
+                    return refused.into();
+                }
+                *count += listed.len() as u64;
+            }
+            *after = self.ring[end - 1].id;
+            start = end;
         }
         Sent::CaughtUp
     }
@@ -188,8 +244,10 @@ impl Recent {
         end
     }
 
-    /// Queues to `socket` every published message after `*given`, the way it takes them
-    /// (`delivery`), moving `*given` to the last one queued and counting them in `count`.
+    /// Queues to `socket` every published message after `*given` of the channels it is in,
+    /// the way it takes them (`delivery`), moving `*given` to the last one queued and
+    /// counting them in `count`.
+    #[allow(clippy::too_many_arguments)] // one call site, the feed's flush
     pub fn give(
         &self,
         sender: &PacketSender,
@@ -198,10 +256,13 @@ impl Recent {
         delivery: Delivery,
         count: &mut u64,
         batches: &mut Batches,
+        rooms: &mut ChannelRooms<'_>,
     ) -> Sent {
         match delivery {
-            Delivery::PerMessage => self.send_after(sender, socket, given, count),
-            Delivery::Batched => self.send_batch_after(sender, socket, given, count, batches),
+            Delivery::PerMessage => self.send_after(sender, socket, given, count, rooms),
+            Delivery::Batched => {
+                self.send_batch_after(sender, socket, given, count, batches, rooms)
+            }
         }
     }
 }
@@ -221,6 +282,8 @@ mod tests {
                     text: "x".repeat(*length),
                     author: "ana".to_owned(),
                     created_at: 1_700_000_000_000,
+                    channel: crate::domain::ChannelId::GENERAL,
+                    seq: index as i64 + 1,
                 })
             })
             .collect();
@@ -237,6 +300,8 @@ mod tests {
             text: format!("m{id}"),
             author: "ana".to_owned(),
             created_at: 1,
+            channel: crate::domain::ChannelId::GENERAL,
+            seq: id,
         };
         let latest: Vec<_> = (41..=50).map(stored).collect();
         let mut fresh = Recent::new(ServerOffset(50));

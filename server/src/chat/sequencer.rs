@@ -173,20 +173,24 @@ async fn run<S: CommitSink>(
             Ok(Committed {
                 messages,
                 outcomes,
+                seqs,
                 created_at,
             }) => {
                 let fresh: Vec<StoredMessage> = outcomes
                     .iter()
+                    .zip(seqs)
                     .zip(messages)
                     // Private messages are not published to everyone: their handler sends
                     // them to their two users.
                     .filter(|(_, message)| message.recipient.is_none())
-                    .filter_map(|(outcome, message)| match outcome {
+                    .filter_map(|((outcome, seq), message)| match outcome {
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,
                             text: message.text.into_inner(),
                             author: message.author.into_inner(),
                             created_at,
+                            channel: message.channel,
+                            seq,
                         }),
                         WriteOutcome::Duplicate(_) => None,
                     })
@@ -275,6 +279,7 @@ mod tests {
             client_offset: ClientOffset::parse(format!("key-{key}")).unwrap(),
             author: Nickname::parse("ana").unwrap(),
             recipient: None,
+            channel: crate::domain::ChannelId::GENERAL,
         }
     }
 

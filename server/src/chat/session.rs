@@ -16,7 +16,7 @@ use super::ack::Ack;
 use super::args::EventArgs;
 use super::identity::Identity;
 use super::limits::TokenBucket;
-use crate::domain::{HistoryLimit, Nickname, ServerOffset, ValidationError};
+use crate::domain::{HistoryLimit, Nickname, ServerOffset};
 use crate::sync::lock;
 
 /// How long a client should wait before resending after a storage fault.
@@ -114,12 +114,12 @@ impl SocketSession {
     /// answer on. Over the budget, or when `parse` refuses the arguments, it acks the
     /// refusal (`{ error, retryAfterMs }`, or `{ error }` naming the broken rule) and
     /// returns `None`.
-    pub async fn budgeted<T>(
+    pub async fn budgeted<T, E: std::fmt::Display>(
         &self,
         chat: &ChatState,
         args: TryData<EventArgs>,
         ack: Ack,
-        parse: impl FnOnce(Vec<Value>) -> Result<T, ValidationError>,
+        parse: impl FnOnce(Vec<Value>) -> Result<T, E>,
     ) -> Option<(T, Ack)> {
         if let Err(refused) = self.spend_budget(chat) {
             ack.send(&refused).await;

@@ -21,8 +21,12 @@ use socketioxide_cluster::wire::{
 };
 pub use socketioxide_cluster::{FrameError, MAX_FRAME_LEN};
 
-use crate::domain::ServerOffset;
+use crate::domain::{ChannelId, ServerOffset};
 use crate::store::StoredMessage;
+
+/// The bytes of a committed message besides its text and author: id, time, channel, seq
+/// and the two length prefixes.
+const MESSAGE_FIXED_BYTES: usize = 40;
 
 /// A message from a worker to the primary, or from the primary to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub enum Frame {
         author: String,
         /// For a private message, its recipient.
         recipient: Option<String>,
+        /// The channel it is posted to.
+        channel: i64,
     },
     /// Primary → worker: the message of `request` is committed (and already broadcast).
     WriteDone {
@@ -129,6 +135,7 @@ impl Frame {
                 client_offset,
                 author,
                 recipient,
+                channel,
             } => {
                 out.put_u8(tag::WRITE);
                 out.put_u64(*request);
@@ -136,6 +143,7 @@ impl Frame {
                 put_bytes(out, client_offset.as_bytes());
                 put_bytes(out, author.as_bytes());
                 put_optional(out, recipient.as_deref());
+                out.put_i64(*channel);
             }
             Self::WriteDone {
                 request,
@@ -160,6 +168,8 @@ impl Frame {
                 for message in messages.iter() {
                     out.put_i64(message.id.0);
                     out.put_i64(message.created_at);
+                    out.put_i64(message.channel.0);
+                    out.put_i64(message.seq);
                     put_bytes(out, message.text.as_bytes());
                     put_bytes(out, message.author.as_bytes());
                 }
@@ -216,7 +226,7 @@ impl Frame {
                 Self::WriteFailed { reason, .. } => reason.len(),
                 Self::Committed { messages } => messages
                     .iter()
-                    .map(|m| m.text.len() + m.author.len() + 24)
+                    .map(|m| m.text.len() + m.author.len() + MESSAGE_FIXED_BYTES)
                     .sum(),
                 Self::PresenceReport { nickname, .. } | Self::Presence { nickname, .. } => {
                     nickname.len()
@@ -264,6 +274,7 @@ impl Frame {
                 client_offset: get_string(b)?,
                 author: get_string(b)?,
                 recipient: get_optional(b)?,
+                channel: get_i64(b)?,
             },
             tag::WRITE_DONE => Self::WriteDone {
                 request: get_u64(b)?,
@@ -277,11 +288,15 @@ impl Frame {
             },
             tag::COMMITTED => {
                 let count = get_u32(b)? as usize;
-                // Each message takes at least 24 bytes: bound the allocation by the input.
-                let mut messages = Vec::with_capacity(count.min(b.remaining() / 24));
+                // Each message takes at least MESSAGE_FIXED_BYTES: bound the allocation by the
+                // input.
+                let mut messages =
+                    Vec::with_capacity(count.min(b.remaining() / MESSAGE_FIXED_BYTES));
                 for _ in 0..count {
                     let id = ServerOffset(get_i64(b)?);
                     let created_at = get_i64(b)?;
+                    let channel = ChannelId(get_i64(b)?);
+                    let seq = get_i64(b)?;
                     let text = get_string(b)?;
                     let author = get_string(b)?;
                     messages.push(StoredMessage {
@@ -289,6 +304,8 @@ impl Frame {
                         text,
                         author,
                         created_at,
+                        channel,
+                        seq,
                     });
                 }
                 Self::Committed {
@@ -333,6 +350,7 @@ mod tests {
                 client_offset: "tab-1".into(),
                 author: "ana".into(),
                 recipient: Some("bo".into()),
+                channel: 1,
             },
             Frame::WriteDone {
                 request: 7,
@@ -367,12 +385,16 @@ mod tests {
                         text: "a".into(),
                         author: "ana".into(),
                         created_at: 1,
+                        channel: ChannelId(1),
+                        seq: 43,
                     },
                     StoredMessage {
                         id: ServerOffset(44),
                         text: "".into(),
                         author: "".into(),
                         created_at: 2,
+                        channel: ChannelId(7),
+                        seq: 1,
                     },
                 ]
                 .into(),

@@ -169,6 +169,7 @@ impl PrimaryLink {
             client_offset: message.client_offset.into_inner(),
             author: message.author.into_inner(),
             recipient: message.recipient.map(Nickname::into_inner),
+            channel: message.channel.0,
         };
         if self.send(frame).await.is_err() {
             lock(&self.inner.writes).remove(&request);

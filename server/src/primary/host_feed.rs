@@ -22,7 +22,7 @@ use super::relay::Relay;
 use crate::chat::sequencer::CommitSink;
 use crate::domain::ServerOffset;
 use crate::ipc::frame::Frame;
-use crate::store::{Store, StoredMessage};
+use crate::store::{ChannelFilter, Store, StoredMessage};
 
 /// The Redis channel every host publishes its commits on.
 pub const COMMITTED_CHANNEL: &str = "chat:committed";
@@ -106,7 +106,11 @@ impl HostFeed {
     /// this host was not listening).
     async fn catch_up(&self) {
         let after = *self.relayed.lock().await;
-        match self.store.messages_after(after, 4096).await {
+        match self
+            .store
+            .messages_after(after, ChannelFilter::All, 4096)
+            .await
+        {
             Ok(missed) if !missed.is_empty() => self.deliver(&missed).await,
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "catching up on other hosts' commits failed"),
@@ -125,7 +129,11 @@ impl HostFeed {
         let first = &fresh[0];
         while first.id.0 > relayed.0 + 1 {
             let missing = (first.id.0 - relayed.0 - 1).min(512) as u32;
-            match self.store.messages_after(*relayed, missing).await {
+            match self
+                .store
+                .messages_after(*relayed, ChannelFilter::All, missing)
+                .await
+            {
                 Ok(gap) if !gap.is_empty() => {
                     let gap: Vec<StoredMessage> =
                         gap.into_iter().filter(|m| m.id < first.id).collect();

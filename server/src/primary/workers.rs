@@ -12,7 +12,7 @@ use socketioxide_cluster::{PrimaryApp, TrySendError, WorkerHandle};
 use super::relay::Relay;
 use crate::chat::presence::Expiry;
 use crate::chat::sequencer::{Reply, Sequencer};
-use crate::domain::{ClientOffset, MessageText, NewMessage, Nickname};
+use crate::domain::{ChannelId, ClientOffset, MessageText, NewMessage, Nickname};
 use crate::ipc::frame::Frame;
 use crate::store::{WriteOutcome, WriteReceipt};
 
@@ -66,6 +66,7 @@ struct WriteFields {
     client_offset: String,
     author: String,
     recipient: Option<String>,
+    channel: i64,
 }
 
 impl PrimaryApp for WorkerTraffic {
@@ -81,6 +82,7 @@ impl PrimaryApp for WorkerTraffic {
                 client_offset,
                 author,
                 recipient,
+                channel,
             }) => self.write(
                 worker,
                 request,
@@ -89,6 +91,7 @@ impl PrimaryApp for WorkerTraffic {
                     client_offset,
                     author,
                     recipient,
+                    channel,
                 },
             ),
             Ok(Frame::PresenceReport { nickname, joined }) => {
@@ -176,5 +179,6 @@ fn validate(fields: WriteFields, max_message_bytes: usize) -> Result<NewMessage,
             .map(Nickname::parse)
             .transpose()
             .map_err(|e| e.to_string())?,
+        channel: ChannelId::from_value(&fields.channel.into()).map_err(|e| e.to_string())?,
     })
 }

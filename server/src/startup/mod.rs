@@ -143,6 +143,7 @@ impl Application {
         // one store read per socket. Before the link runs: nothing is published yet.
         match store
             .messages_before(
+                None,
                 crate::domain::ServerOffset(feed.last_published().0 + 1),
                 RING_CAPACITY as u32,
             )

@@ -8,16 +8,18 @@
 //! ([`accounts`]).
 
 pub mod accounts;
+pub mod channels;
 mod postgres;
 mod sqlite;
 
 pub use accounts::{Account, AccountError, AccountId, SessionAccount, SessionIdHash};
+pub use channels::{Channel, NewChannel};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use std::path::PathBuf;
 
-use crate::domain::{NewMessage, ServerOffset};
+use crate::domain::{ChannelId, NewMessage, ServerOffset};
 
 /// A failure of the storage engine. A message whose write failed gets an error ack saying
 /// it may be resent (never its details, which go to the log).
@@ -117,27 +119,31 @@ impl Store {
         }
     }
 
-    /// Up to `limit` messages with an id greater than `after`, in id order.
+    /// Up to `limit` messages of the channels `channels` lets through with an id greater
+    /// than `after`, in id order.
     pub async fn messages_after(
         &self,
         after: ServerOffset,
+        channels: ChannelFilter,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         match self {
-            Self::Sqlite(store) => store.messages_after(after, limit).await,
-            Self::Postgres(store) => store.messages_after(after, limit).await,
+            Self::Sqlite(store) => store.messages_after(after, channels, limit).await,
+            Self::Postgres(store) => store.messages_after(after, channels, limit).await,
         }
     }
 
-    /// Up to `limit` messages with an id below `before`, the latest of them, in id order.
+    /// Up to `limit` messages with an id below `before`, the latest of them, in id order:
+    /// of one channel, or of all (`None`).
     pub async fn messages_before(
         &self,
+        channel: Option<ChannelId>,
         before: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         match self {
-            Self::Sqlite(store) => store.messages_before(before, limit).await,
-            Self::Postgres(store) => store.messages_before(before, limit).await,
+            Self::Sqlite(store) => store.messages_before(channel, before, limit).await,
+            Self::Postgres(store) => store.messages_before(channel, before, limit).await,
         }
     }
 
@@ -185,6 +191,40 @@ pub struct StoredMessage {
     pub author: String,
     /// When the server accepted it, in unix milliseconds.
     pub created_at: i64,
+    /// Its channel.
+    #[sqlx(rename = "channel_id", try_from = "i64")]
+    pub channel: ChannelId,
+    /// Its position in its channel, from 1.
+    pub seq: i64,
+}
+
+impl StoredMessage {
+    /// Where it is: its channel and its seq there.
+    pub fn place(&self) -> chat_protocol::message::InChannel {
+        chat_protocol::message::InChannel {
+            channel: self.channel,
+            seq: self.seq,
+        }
+    }
+}
+
+/// Which channels' messages a read returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelFilter {
+    /// Every channel's (the primary's relay, and the feed's ring).
+    All,
+    /// Only these channels' (a socket's replay: the channels it is in).
+    Only(Vec<ChannelId>),
+}
+
+impl ChannelFilter {
+    /// Whether a message of `channel` passes.
+    pub fn lets_through(&self, channel: ChannelId) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(ids) => ids.contains(&channel),
+        }
+    }
 }
 
 /// A private message as stored (read from a `private_messages` row, on either database).
@@ -213,6 +253,8 @@ pub struct Committed {
     pub messages: Vec<NewMessage>,
     /// Each message's outcome.
     pub outcomes: Vec<WriteOutcome>,
+    /// Each new public message's seq in its channel (0 for duplicates and private ones).
+    pub seqs: Vec<i64>,
     /// When the batch was stored (unix milliseconds): every new row's `created_at`.
     pub created_at: i64,
 }

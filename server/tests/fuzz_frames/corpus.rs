@@ -2,7 +2,7 @@
 //! cases), how each is named on disk, and the encoding shared by every check.
 
 use bytes::BytesMut;
-use chat_server::domain::ServerOffset;
+use chat_server::domain::{ChannelId, ServerOffset};
 use chat_server::ipc::frame::Frame;
 use chat_server::store::StoredMessage;
 
@@ -36,6 +36,8 @@ pub fn corpus_frames() -> Vec<(&'static str, Frame)> {
         text: text.into(),
         author: "ana".into(),
         created_at,
+        channel: ChannelId(if id % 2 == 0 { 1 } else { 3 }),
+        seq: id,
     };
     vec![
         (
@@ -52,6 +54,7 @@ pub fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 client_offset: "Zx8YqF2mAAAB-0".into(),
                 author: "ana ✨".into(),
                 recipient: Some("bo".into()),
+                channel: 1,
             },
         ),
         (
@@ -62,6 +65,7 @@ pub fn corpus_frames() -> Vec<(&'static str, Frame)> {
                 client_offset: String::new(),
                 author: String::new(),
                 recipient: None,
+                channel: 0,
             },
         ),
         (

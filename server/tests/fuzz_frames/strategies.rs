@@ -1,7 +1,7 @@
 //! What the properties generate: texts, whole frames, and frame bodies that get far into
 //! the decoder (plausible field soups, or generated frames damaged a little).
 
-use chat_server::domain::ServerOffset;
+use chat_server::domain::{ChannelId, ServerOffset};
 use chat_server::ipc::frame::Frame;
 use chat_server::store::StoredMessage;
 use proptest::collection::vec;
@@ -39,14 +39,23 @@ pub fn arb_text() -> impl Strategy<Value = String> {
 }
 
 pub fn arb_frame() -> impl Strategy<Value = Frame> {
-    let message = (any::<i64>(), arb_text(), arb_text(), any::<i64>()).prop_map(
-        |(id, text, author, created_at)| StoredMessage {
-            id: ServerOffset(id),
-            text,
-            author,
-            created_at,
-        },
-    );
+    let message = (
+        any::<i64>(),
+        arb_text(),
+        arb_text(),
+        any::<i64>(),
+        any::<(i64, i64)>(),
+    )
+        .prop_map(
+            |(id, text, author, created_at, (channel, seq))| StoredMessage {
+                id: ServerOffset(id),
+                text,
+                author,
+                created_at,
+                channel: ChannelId(channel),
+                seq,
+            },
+        );
     prop_oneof![
         any::<i64>().prop_map(|n| Frame::Welcome {
             last_committed: ServerOffset(n)
@@ -56,15 +65,17 @@ pub fn arb_frame() -> impl Strategy<Value = Frame> {
             arb_text(),
             arb_text(),
             arb_text(),
-            proptest::option::of(arb_text())
+            proptest::option::of(arb_text()),
+            any::<i64>()
         )
             .prop_map(
-                |(request, text, client_offset, author, recipient)| Frame::Write {
+                |(request, text, client_offset, author, recipient, channel)| Frame::Write {
                     request,
                     text,
                     client_offset,
                     author,
                     recipient,
+                    channel,
                 }
             ),
         (any::<u64>(), any::<i64>(), any::<bool>(), any::<i64>()).prop_map(

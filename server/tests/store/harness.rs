@@ -1,7 +1,7 @@
 //! The store suite's harness: a fresh store of each kind, the helpers its scenarios share,
 //! and the macro that runs every scenario against both.
 
-use chat_server::domain::{ClientOffset, MessageText, NewMessage, Nickname};
+use chat_server::domain::{ChannelId, ClientOffset, MessageText, NewMessage, Nickname};
 use chat_server::store::{Store, StoreError, StoreLocation, WriteOutcome};
 
 /// `insert_batch` on a borrowed batch, checking that the committed batch comes back as given.
@@ -81,6 +81,7 @@ pub fn message(text: &str, key: &str) -> NewMessage {
         client_offset: ClientOffset::parse(key.into()).unwrap(),
         author: Nickname::parse("ana").unwrap(),
         recipient: None,
+        channel: ChannelId::GENERAL,
     }
 }
 

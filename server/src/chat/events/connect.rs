@@ -22,10 +22,11 @@ use crate::chat::feed::Joining;
 use crate::chat::identity::{GuestPolicy, Identity, starting_name};
 use crate::chat::limits::ConnectionRefused;
 use crate::chat::replay::{self, ReplayError};
+use crate::chat::sequencer::now_millis;
 use crate::chat::session::SocketSession;
 use crate::chat::{ChatState, session_room, user_room};
-use crate::domain::ServerOffset;
-use crate::store::StoreError;
+use crate::domain::{ChannelId, ServerOffset};
+use crate::store::{AccountId, StoreError};
 
 /// Why a socket was not admitted; the text reaches the client as its `connect_error`.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,10 @@ pub async fn admit_and_register(
 ) -> Result<(), ConnectRefused> {
     let auth = ConnectAuth::parse(auth.0.as_ref().ok());
     let identity = identify(&socket, &chat).await?;
+    let channels = match &identity {
+        Identity::Account { id, .. } => channel_rooms(&chat, *id).await?,
+        Identity::Guest { .. } => Vec::new(),
+    };
     let address = socket
         .req_parts()
         .extensions
@@ -69,6 +74,7 @@ pub async fn admit_and_register(
     } = &identity
     {
         socket.join([user_room(username), session_room(session)]);
+        socket.join(channels);
     }
     socket.extensions.insert(Arc::new(SocketSession::new(
         identity,
@@ -83,6 +89,30 @@ pub async fn admit_and_register(
     // Reported here, before CONNECT, so that the disconnect handler's report comes after it.
     chat.presence.joined(nickname.as_str()).await;
     Ok(())
+}
+
+/// The rooms of the channels `account` is in (other than `#general`, which every socket
+/// receives), making it a member of `#general` on its first connection.
+async fn channel_rooms(
+    chat: &ChatState,
+    account: AccountId,
+) -> Result<Vec<String>, ConnectRefused> {
+    let channels = chat
+        .store
+        .channel_ids_of(account)
+        .await
+        .map_err(ConnectRefused::Accounts)?;
+    if !channels.contains(&ChannelId::GENERAL) {
+        chat.store
+            .ensure_general_member(account, now_millis())
+            .await
+            .map_err(ConnectRefused::Accounts)?;
+    }
+    Ok(channels
+        .into_iter()
+        .filter(|channel| *channel != ChannelId::GENERAL)
+        .map(ChannelId::room)
+        .collect())
 }
 
 /// Who the socket is: the account its handshake's session cookie signs in, else a guest

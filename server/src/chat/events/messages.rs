@@ -1,4 +1,5 @@
-//! `chat message`: the tutorial's event. Validate, store, broadcast, then ack.
+//! `chat message`, the tutorial's event (to `#general`), and `channel message`, the same to
+//! any channel one is in. Validate, check, store, broadcast, then ack.
 
 use std::sync::Arc;
 
@@ -10,12 +11,14 @@ use crate::chat::ChatState;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::identity::Identity;
+use crate::chat::rooms;
 use crate::chat::session::{SocketSession, storage_unavailable};
-use crate::domain::NewMessage;
+use crate::domain::{ChannelId, NewMessage};
 use crate::store::{WriteError, WriteOutcome, WriteReceipt};
 
 /// `chat message` (text, clientOffset) + ack: validate, store, broadcast, then ack. Signed
 /// with the socket's account, or as its guest name (refused under `--guests read-only`).
+/// Always to `#general`: the tutorial's client knows no other channel.
 ///
 /// Bad input is acked with `{ error }`; a message over the rate limit with `{ error,
 /// retryAfterMs }`; a storage failure too (nothing was stored: the same message may be sent
@@ -33,9 +36,59 @@ pub async fn on_chat_message(
     let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
         return;
     };
+    post(&socket, &chat, &session, message, ack).await;
+}
+
+/// `channel message` (channel, text, clientOffset) + ack: as `chat message`, to a channel
+/// the socket is in. Posting to a channel one is not in, or to one that does not exist, is
+/// an `{ error }` ack: nothing is stored or sent. Guests post to `#general` only.
+pub async fn on_channel_message(
+    socket: SocketRef<ChatAdapter>,
+    args: TryData<EventArgs>,
+    ack: Ack,
+    State(chat): State<ChatState>,
+    Extension(session): Extension<Arc<SocketSession>>,
+) {
+    let max_bytes = chat.max_message_bytes;
+    let parse = |args| NewMessage::channel_from_event_args(args, max_bytes);
+    let Some((message, ack)) = session.budgeted(&chat, args, ack, parse).await else {
+        return;
+    };
+    if !rooms::is_in(&socket, message.channel) {
+        chat.metrics.refuse("not_in_channel");
+        let error = match chat.store.channel(message.channel).await {
+            Ok(Some(channel)) => format!("you are not in #{}: join it first", channel.name),
+            Ok(None) => format!("there is no channel {}", message.channel),
+            Err(_) => {
+                ack.send(&storage_unavailable()).await;
+                return;
+            }
+        };
+        ack.send(&Refused::permanent(error)).await;
+        return;
+    }
+    post(&socket, &chat, &session, message, ack).await;
+}
+
+/// Signs `message` with the socket's identity, stores it, gives the sender its own message,
+/// then acks its offset.
+async fn post(
+    socket: &SocketRef<ChatAdapter>,
+    chat: &ChatState,
+    session: &SocketSession,
+    message: NewMessage,
+    ack: Ack,
+) {
     let message = match &session.identity {
         Identity::Account { id, .. } => message.by_account(session.nickname(), id.0),
-        Identity::Guest { may_post: true } => message.by_guest(session.nickname()),
+        Identity::Guest { may_post: true } if message.channel == ChannelId::GENERAL => {
+            message.by_guest(session.nickname())
+        }
+        Identity::Guest { may_post: true } => {
+            let error = "guests post in #general only: sign in to post in other channels";
+            ack.send(&Refused::permanent(error)).await;
+            return;
+        }
         Identity::Guest { may_post: false } => {
             chat.metrics.refuse("guest_read_only");
             let error = "guests may read but not post here: sign in to post";

@@ -3,7 +3,8 @@
 //!
 //! - [`connect`]: admitting a socket (limits, its connect `auth`), its replay, its
 //!   disconnect;
-//! - [`messages`]: `chat message`, the tutorial's event;
+//! - [`messages`]: `chat message`, the tutorial's event, and `channel message`;
+//! - [`channels`]: creating, joining, leaving, inviting to and reading channels;
 //! - [`private`]: `private message`;
 //! - [`history`]: `history` pages;
 //! - [`people`]: `nickname`, `users`, `typing`, `online`.
@@ -11,6 +12,7 @@
 //! What they share per socket is its [`super::session::SocketSession`]; what they share
 //! per process is [`super::ChatState`].
 
+pub mod channels;
 pub mod connect;
 pub mod history;
 pub mod messages;
@@ -20,7 +22,9 @@ pub mod private;
 pub use connect::{ConnectRefused, admit_and_register, on_connect, on_disconnect};
 
 use chat_protocol::events::{
-    CHAT_MESSAGE, HISTORY, NICKNAME, ONLINE, PRIVATE_MESSAGE, TYPING, USERS,
+    CHANNEL_CREATE, CHANNEL_INVITE, CHANNEL_JOIN, CHANNEL_LEAVE, CHANNEL_MEMBERS, CHANNEL_MESSAGE,
+    CHANNEL_READ, CHANNEL_TOPIC, CHANNELS, CHAT_MESSAGE, HISTORY, NICKNAME, ONLINE,
+    PRIVATE_MESSAGE, TYPING, USERS,
 };
 use socketioxide::extract::{Event, SocketRef};
 
@@ -35,6 +39,15 @@ fn register(socket: &SocketRef<ChatAdapter>) {
     socket.on(TYPING, people::on_typing);
     socket.on(HISTORY, history::on_history);
     socket.on(PRIVATE_MESSAGE, private::on_private_message);
+    socket.on(CHANNEL_MESSAGE, messages::on_channel_message);
+    socket.on(CHANNELS, channels::on_channels);
+    socket.on(CHANNEL_CREATE, channels::on_channel_create);
+    socket.on(CHANNEL_JOIN, channels::on_channel_join);
+    socket.on(CHANNEL_LEAVE, channels::on_channel_leave);
+    socket.on(CHANNEL_INVITE, channels::on_channel_invite);
+    socket.on(CHANNEL_TOPIC, channels::on_channel_topic);
+    socket.on(CHANNEL_MEMBERS, channels::on_channel_members);
+    socket.on(CHANNEL_READ, channels::on_channel_read);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
 }

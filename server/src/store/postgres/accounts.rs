@@ -12,7 +12,7 @@ use crate::store::{Account, AccountId, SessionAccount, SessionIdHash, StoreError
 
 impl PostgresStore {
     /// [`StoreError::ReadOnly`] unless the store was opened for writing.
-    fn check_writable(&self) -> Result<(), StoreError> {
+    pub(super) fn check_writable(&self) -> Result<(), StoreError> {
         if self.writable {
             Ok(())
         } else {

@@ -8,6 +8,7 @@
 //! more than SQLite itself (see BENCHMARKS.md). Accounts and sessions are in [`accounts`].
 
 mod accounts;
+mod channels;
 mod connection;
 mod queries;
 mod readers;
@@ -22,8 +23,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use self::readers::Readers;
 use self::writer::WriterThread;
-use super::{Committed, StoreError, StoredMessage, StoredPrivateMessage};
-use crate::domain::{NewMessage, ServerOffset};
+use super::{ChannelFilter, Committed, StoreError, StoredMessage, StoredPrivateMessage};
+use crate::domain::{ChannelId, NewMessage, ServerOffset};
 
 /// Messages stored in one SQLite file.
 #[derive(Clone, Debug)]
@@ -74,35 +75,38 @@ impl SqliteStore {
         let writer = self.writer.as_ref().ok_or(StoreError::ReadOnly)?;
         writer
             .run(move |connection| {
-                let outcomes = queries::insert_batch(connection, &batch, created_at)?;
+                let (outcomes, seqs) = queries::insert_batch(connection, &batch, created_at)?;
                 Ok(Committed {
                     messages: batch,
                     outcomes,
+                    seqs,
                     created_at,
                 })
             })
             .await
     }
 
-    /// Up to `limit` messages with an id greater than `after`, in id order.
+    /// See [`super::Store::messages_after`].
     pub async fn messages_after(
         &self,
         after: ServerOffset,
+        channels: ChannelFilter,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.readers
-            .run(move |connection| queries::messages_after(connection, after, limit))
+            .run(move |connection| queries::messages_after(connection, after, &channels, limit))
             .await
     }
 
-    /// Up to `limit` messages with an id below `before`, the latest of them, in id order.
+    /// See [`super::Store::messages_before`].
     pub async fn messages_before(
         &self,
+        channel: Option<ChannelId>,
         before: ServerOffset,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.readers
-            .run(move |connection| queries::messages_before(connection, before, limit))
+            .run(move |connection| queries::messages_before(connection, channel, before, limit))
             .await
     }
 

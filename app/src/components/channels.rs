@@ -1,0 +1,153 @@
+//! The channel list: the channels one is in with their unread and mention badges, the one
+//! shown marked as current; a form to create one and the public ones to join (for accounts;
+//! a guest is in `#general` only); and, above the messages, the shown channel's name, topic
+//! and a Leave button. The forms are `<details>` and plain buttons: keyboard-usable as they
+//! are.
+
+use leptos::prelude::*;
+
+use crate::chat::{ChannelId, ChannelInfo, Chat, JoinableChannel};
+
+/// The channels one is in, and (signed in) creating and joining more.
+#[component]
+pub fn ChannelNav() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    view! {
+        <nav class="channels" aria-label="Channels">
+            <h2>"Channels"</h2>
+            <ul>
+                <For each=move || chat.channels.get() key=|c| (c.id, c.unread, c.mentions, c.name.clone()) let:info>
+                    <ChannelItem info/>
+                </For>
+            </ul>
+            <Show when=move || !chat.guest.get()>
+                <NewChannel/>
+                <Joinable/>
+            </Show>
+            <p class="channel-error" role="alert">{move || chat.channel_error.get()}</p>
+        </nav>
+    }
+}
+
+/// One channel: a button that shows it, with its badges.
+#[component]
+fn ChannelItem(info: ChannelInfo) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let ChannelInfo {
+        id,
+        name,
+        private,
+        unread,
+        mentions,
+        ..
+    } = info;
+    let current = move || chat.current.get() == id;
+    let label = match (unread, mentions) {
+        (0, _) => name.clone(),
+        (n, 0) => format!("{name}, {n} unread"),
+        (n, m) => format!("{name}, {n} unread, {m} mentioning you"),
+    };
+    view! {
+        <li>
+            <button type="button" class="channel" class:unread={unread > 0}
+                aria-current=move || current().then_some("page") aria-label=label
+                data-channel=id.0 on:click=move |_| chat.switch_channel(id)>
+                <span class="hash" aria-hidden="true">{if private { "🔒" } else { "#" }}</span>
+                <span class="name">{name.clone()}</span>
+                {(mentions > 0).then(|| view! { <span class="badge mention" aria-hidden="true">{format!("@{mentions}")}</span> })}
+                {(unread > 0).then(|| view! { <span class="badge unread-count" aria-hidden="true">{unread}</span> })}
+            </button>
+        </li>
+    }
+}
+
+/// "New channel": a name and whether it is private.
+#[component]
+fn NewChannel() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let name = NodeRef::<leptos::html::Input>::new();
+    let private = NodeRef::<leptos::html::Input>::new();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let (Some(name), Some(private)) = (name.get(), private.get()) else {
+            return;
+        };
+        let typed = name.value();
+        if typed.trim().is_empty() {
+            return;
+        }
+        chat.create_channel(typed.trim().to_owned(), private.checked());
+        name.set_value("");
+    };
+    view! {
+        <details class="new-channel">
+            <summary>"New channel"</summary>
+            <form on:submit=submit>
+                <label>"Name" <input node_ref=name name="channel-name" maxlength="32" autocomplete="off" placeholder="e.g. dev-ops"/></label>
+                <label class="check"><input node_ref=private type="checkbox" name="private"/>" Private (invite only)"</label>
+                <button type="submit">"Create"</button>
+            </form>
+        </details>
+    }
+}
+
+/// The public channels one is not in, each with a Join button.
+#[component]
+fn Joinable() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    view! {
+        <Show when=move || chat.joinable.with(|j| !j.is_empty())>
+            <details class="joinable">
+                <summary>{move || format!("Browse channels ({})", chat.joinable.with(Vec::len))}</summary>
+                <ul>
+                    <For each=move || chat.joinable.get() key=|c| c.id let:channel>
+                        <JoinableItem channel/>
+                    </For>
+                </ul>
+            </details>
+        </Show>
+    }
+}
+
+/// A public channel to join.
+#[component]
+fn JoinableItem(channel: JoinableChannel) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let id = channel.id;
+    let members = match channel.members {
+        1 => "1 member".to_owned(),
+        n => format!("{n} members"),
+    };
+    view! {
+        <li>
+            <span class="name">{format!("#{}", channel.name)}</span>
+            " " <span class="members">{members}</span>
+            <button type="button" class="join" aria-label=format!("Join #{}", channel.name)
+                on:click=move |_| chat.join_channel(id)>"Join"</button>
+        </li>
+    }
+}
+
+/// Above the messages: the channel shown, its topic, and Leave (not for `#general`).
+#[component]
+pub fn ChannelHeader() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let shown = move || {
+        let current = chat.current.get();
+        chat.channels
+            .with(|c| c.iter().find(|info| info.id == current).cloned())
+    };
+    view! {
+        <div class="channel-header">
+            <h2 class="channel-title">
+                {move || format!("#{}", shown().map_or_else(|| "general".to_owned(), |c| c.name))}
+            </h2>
+            <span class="topic">{move || shown().map(|c| c.topic).unwrap_or_default()}</span>
+            <Show when=move || chat.current.get() != ChannelId::GENERAL>
+                <button type="button" class="leave" on:click=move |_| chat.leave_channel(chat.current.get_untracked())>
+                    "Leave"
+                </button>
+            </Show>
+        </div>
+    }
+}
