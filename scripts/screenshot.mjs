@@ -1,5 +1,6 @@
 // Takes the README screenshots (desktop, and `-phone.png` beside it): three signed-in people chatting; Ben is back from a
-// disconnect, has a private message from Cleo, and sees Ana typing. Use a fresh database
+// disconnect, has a private message from Cleo, two unread messages (one mentioning him) in
+// #rust, and sees Ana typing. Use a fresh database
 // (the three accounts are signed up here).
 // Usage: start the server (e.g. scripts/run.sh, or target/debug/chat-server --db /tmp/shot.db),
 // then: node scripts/screenshot.mjs [url] [out.png]
@@ -12,7 +13,7 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
 const open = async (username) => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 600 }, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 640 }, deviceScaleFactor: 1 });
   // Signs up through the form's endpoint; the context keeps the session cookie.
   const signUp = await context.request.post(new URL("/auth/sign-up", url).href, {
     form: { username, password: `${username} password` },
@@ -43,6 +44,19 @@ await ben.waitForSelector("#messages li.divider");
 await cleo.locator(".online").getByRole("button", { name: "ben" }).click();
 await say(cleo, "Psst, this one is only for you.");
 await ben.waitForSelector("#messages li.private");
+// Ana opens #rust, invites Ben and mentions him there: his channel list shows the badges.
+await ana.locator(".channels summary", { hasText: "New channel" }).click();
+await ana.getByLabel("Name").fill("rust");
+await ana.getByRole("button", { name: "Create" }).click();
+await ana.waitForSelector(".channel-title:has-text('#rust')");
+await ana.locator(".channel-header summary", { hasText: "Invite" }).click();
+await ana.getByLabel("Username").fill("ben");
+await ana.locator(".channel-header form").getByRole("button", { name: "Invite" }).click();
+await ben.waitForSelector(".channels .channel:has-text('rust')");
+await say(ana, "The release notes are in here.");
+await say(ana, "@ben can you check the benchmarks?");
+await ben.waitForSelector(".channels .channel .mention");
+await ana.locator(".channels .channel", { hasText: "general" }).click();
 await ana.getByRole("textbox", { name: "Message" }).pressSequentially("Welcome b", { delay: 30 });
 await ben.waitForSelector(".typing:has-text('ana is typing')");
 await ben.getByRole("textbox", { name: "Message" }).fill("Got both, marked as recovered.");

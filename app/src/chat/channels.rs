@@ -92,7 +92,7 @@ pub fn needs_marking(channels: &[ChannelInfo], shown: ChannelId) -> Option<ReadU
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{create, join, leave, switch_to, watch};
+pub use browser::{create, invite, join, leave, switch_to, watch};
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -102,11 +102,11 @@ mod browser {
     use chat_protocol::acks::Answer;
     use chat_protocol::channels::{
         ChannelId, ChannelInfo, ChannelJoined, ChannelList, ChannelRef, ChannelUpdated, Done,
-        ReadUpTo,
+        InviteToChannel, ReadUpTo,
     };
     use chat_protocol::events::{
-        CHANNEL_CREATE, CHANNEL_JOIN, CHANNEL_JOINED, CHANNEL_LEAVE, CHANNEL_LEFT, CHANNEL_READ,
-        CHANNEL_UPDATED, CHANNELS, REPLAY_DONE,
+        CHANNEL_CREATE, CHANNEL_INVITE, CHANNEL_JOIN, CHANNEL_JOINED, CHANNEL_LEAVE, CHANNEL_LEFT,
+        CHANNEL_READ, CHANNEL_UPDATED, CHANNELS, REPLAY_DONE,
     };
     use leptos::prelude::*;
     use leptos::task::spawn_local;
@@ -247,12 +247,28 @@ mod browser {
             let answer = socket
                 .emit_with_ack::<_, Answer<Done>>(CHANNEL_LEAVE, &ChannelRef { channel })
                 .await;
-            match answer {
-                Ok(Answer::Done(_)) => chat.channel_error.set(String::new()),
-                Ok(Answer::Refused(refused)) => chat.channel_error.set(refused.error),
-                Err(error) => chat.channel_error.set(error.to_string()),
-            }
+            report(chat, answer);
         });
+    }
+
+    /// Adds `username` to `channel` (their tabs are told by the server).
+    pub fn invite(chat: Chat, socket: Socket, channel: ChannelId, username: String) {
+        let request = InviteToChannel { channel, username };
+        spawn_local(async move {
+            let answer = socket
+                .emit_with_ack::<_, Answer<Done>>(CHANNEL_INVITE, &request)
+                .await;
+            report(chat, answer);
+        });
+    }
+
+    /// Shows why a request was refused, or clears the last refusal.
+    fn report(chat: Chat, answer: Result<Answer<Done>, leptos_socketio::EmitError>) {
+        match answer {
+            Ok(Answer::Done(_)) => chat.channel_error.set(String::new()),
+            Ok(Answer::Refused(refused)) => chat.channel_error.set(refused.error),
+            Err(error) => chat.channel_error.set(error.to_string()),
+        }
     }
 
     /// Adds a joined channel to the list and shows it, or says why not.

@@ -351,6 +351,16 @@ impl Chat {
         let _ = channel;
     }
 
+    /// Adds the account `username` to `channel`.
+    pub fn invite_to_channel(self, channel: ChannelId, username: String) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            channels::invite(self, session.socket.clone(), channel, username);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (channel, username);
+    }
+
     /// Leaves `channel`.
     pub fn leave_channel(self, channel: ChannelId) {
         #[cfg(feature = "hydrate")]

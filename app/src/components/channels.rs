@@ -42,20 +42,22 @@ fn ChannelItem(info: ChannelInfo) -> impl IntoView {
         ..
     } = info;
     let current = move || chat.current.get() == id;
-    let label = match (unread, mentions) {
-        (0, _) => name.clone(),
-        (n, 0) => format!("{name}, {n} unread"),
-        (n, m) => format!("{name}, {n} unread, {m} mentioning you"),
-    };
     view! {
         <li>
             <button type="button" class="channel" class:unread={unread > 0}
-                aria-current=move || current().then_some("page") aria-label=label
+                aria-current=move || current().then_some("page")
                 data-channel=id.0 on:click=move |_| chat.switch_channel(id)>
                 <span class="hash" aria-hidden="true">{if private { "🔒" } else { "#" }}</span>
                 <span class="name">{name.clone()}</span>
-                {(mentions > 0).then(|| view! { <span class="badge mention" aria-hidden="true">{format!("@{mentions}")}</span> })}
-                {(unread > 0).then(|| view! { <span class="badge unread-count" aria-hidden="true">{unread}</span> })}
+                // The counts are read out with what they count.
+                {(mentions > 0).then(|| view! {
+                    <span class="count-badge mention"><span class="n">{format!("@{mentions}")}</span>
+                        <span class="visually-hidden">" mentioning you"</span></span>
+                })}
+                {(unread > 0).then(|| view! {
+                    <span class="count-badge unread-count"><span class="n">{unread}</span>
+                        <span class="visually-hidden">" unread"</span></span>
+                })}
             </button>
         </li>
     }
@@ -128,6 +130,33 @@ fn JoinableItem(channel: JoinableChannel) -> impl IntoView {
     }
 }
 
+/// "Invite": adds an account to the channel shown (the only way into a private one).
+#[component]
+fn Invite() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let name = NodeRef::<leptos::html::Input>::new();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(name) = name.get() else {
+            return;
+        };
+        let typed = name.value().trim().to_owned();
+        if !typed.is_empty() {
+            chat.invite_to_channel(chat.current.get_untracked(), typed);
+            name.set_value("");
+        }
+    };
+    view! {
+        <details class="invite">
+            <summary>"Invite"</summary>
+            <form on:submit=submit>
+                <label>"Username" <input node_ref=name name="invitee" maxlength="32" autocomplete="off"/></label>
+                <button type="submit">"Invite"</button>
+            </form>
+        </details>
+    }
+}
+
 /// Above the messages: the channel shown, its topic, and Leave (not for `#general`).
 #[component]
 pub fn ChannelHeader() -> impl IntoView {
@@ -144,6 +173,7 @@ pub fn ChannelHeader() -> impl IntoView {
             </h2>
             <span class="topic">{move || shown().map(|c| c.topic).unwrap_or_default()}</span>
             <Show when=move || chat.current.get() != ChannelId::GENERAL>
+                <Invite/>
                 <button type="button" class="leave" on:click=move |_| chat.leave_channel(chat.current.get_untracked())>
                     "Leave"
                 </button>
