@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
+import { channelChurn } from "./channel-churn.mjs";
 import { connectClient, signUp, startCluster } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -209,103 +210,9 @@ describe("channels on two workers", () => {
 describe("per-channel churn on two workers", () => {
   test("readers in 3 channels hopping between workers get each channel's messages once, in order, without a gap", async () => {
     const cluster = await startCluster(2);
-    const clients = [];
     try {
-      const [a, b] = cluster.urls;
-      const owner = await account(a, `own${run}`);
-      clients.push(owner.client);
-      const channels = [];
-      for (const name of ["red", "green", "blue"]) {
-        channels.push((await call(owner.client, "channel create", { name: `${name}-${run}` })).channel.id);
-      }
-      // 9 readers: each in one, two or all three channels (and #general).
-      const readers = [];
-      for (let i = 0; i < 9; i++) {
-        const name = `rd${i}${run}`;
-        const { client, cookie } = await account(i % 2 ? a : b, name);
-        const mine = [[0], [1], [2], [0, 1], [1, 2], [0, 2], [0, 1, 2], [0, 1, 2], [2]][i].map((k) => channels[k]);
-        for (const channel of mine) assert.ok((await call(client, "channel join", { channel })).channel);
-        client.close();
-        readers.push({ cookie, mine, received: [], reconnects: 0 });
-      }
-      // Senders: one per channel, on alternating workers, plus #general.
-      const senders = [];
-      for (const [k, channel] of channels.entries()) {
-        const { client } = await account(k % 2 ? a : b, `snd${k}${run}`);
-        assert.ok((await call(client, "channel join", { channel })).channel);
-        senders.push({ client, channel });
-        clients.push(client);
-      }
-      senders.push({ client: owner.client, channel: GENERAL });
-      let stopping = false;
-      const acked = new Map(); // channel -> [seq…] by ack order (from the store's replay below)
-      let sent = 0;
-      const sending = senders.map(async ({ client, channel }, k) => {
-        for (let n = 0; !stopping; n++) {
-          const ack = await post(client, channel, `c${channel}-${n}`, `churn-${k}-${n}`);
-          assert.ok(ack.serverOffset > 0, JSON.stringify(ack));
-          sent++;
-          await sleep(15 + Math.random() * 10);
-        }
-      });
-      const hop = async (r) => {
-        while (!stopping) {
-          const url = cluster.urls[Math.floor(Math.random() * 2)];
-          const last = r.received.at(-1)?.offset ?? 0;
-          const socket = io(url, {
-            auth: { serverOffset: last }, transports: ["websocket"], reconnection: false, forceNew: true,
-            extraHeaders: { cookie: r.cookie },
-          });
-          socket.on("chat message", (text, offset, meta) => r.received.push({ text, offset, channel: meta.channel, seq: meta.seq }));
-          await new Promise((ok) => { socket.once("connect", ok); socket.once("connect_error", ok); });
-          await sleep(500 + Math.random() * 500);
-          socket.disconnect();
-          r.reconnects++;
-        }
-      };
-      const hopping = readers.map(hop);
-      await sleep(10_000);
-      stopping = true;
-      await Promise.all(sending);
-      await Promise.all(hopping);
-      // What each channel holds, from the store: its latest seq.
-      const lastSeq = new Map();
-      for (const info of (await call(owner.client, "channels")).channels) lastSeq.set(info.id, info.lastSeq);
-      for (const channel of channels) acked.set(channel, lastSeq.get(channel));
-      // A final connection per reader catches up on the rest.
-      await Promise.all(readers.map(async (r, i) => {
-        const c = await connectClient(cluster.urls[i % 2], { serverOffset: r.received.at(-1)?.offset ?? 0 }, { cookie: r.cookie });
-        await c.until(() => c.replayDone, 20000);
-        r.received.push(...c.received.map((m) => ({ text: m.text, offset: m.offset, channel: m.rest[0].channel, seq: m.rest[0].seq })));
-        c.close();
-      }));
-      let missing = 0, duplicates = 0, outOfOrder = 0, foreign = 0;
-      const perChannel = new Map(channels.map((c) => [c, { missing: 0, duplicates: 0, outOfOrder: 0 }]));
-      for (const r of readers) {
-        for (const m of r.received) if (m.channel !== GENERAL && !r.mine.includes(m.channel)) foreign++;
-        for (const channel of r.mine) {
-          const seqs = r.received.filter((m) => m.channel === channel).map((m) => m.seq);
-          const tally = perChannel.get(channel);
-          const seen = new Set();
-          seqs.forEach((s, k) => {
-            if (seen.has(s)) { duplicates++; tally.duplicates++; }
-            if (k > 0 && s <= seqs[k - 1]) { outOfOrder++; tally.outOfOrder++; }
-            seen.add(s);
-          });
-          for (let s = 1; s <= acked.get(channel); s++) if (!seen.has(s)) { missing++; tally.missing++; }
-        }
-      }
-      const reconnects = readers.reduce((n, r) => n + r.reconnects, 0);
-      const figures = channels.map((c) => `#${c}: ${acked.get(c)} messages, ${perChannel.get(c).missing} missing, ${perChannel.get(c).duplicates} duplicates, ${perChannel.get(c).outOfOrder} out of order`);
-      console.log(`channel churn: ${sent} sent, ${reconnects} reconnects; ${figures.join("; ")}; ${foreign} from channels not joined`);
-      assert.equal(foreign, 0);
-      assert.equal(missing, 0);
-      assert.equal(duplicates, 0);
-      assert.equal(outOfOrder, 0);
-      assert.ok(reconnects >= 9 * 8, `only ${reconnects} reconnects`);
-      for (const channel of channels) assert.ok(acked.get(channel) > 50, `#${channel} got only ${acked.get(channel)}`);
+      await channelChurn(cluster.urls, "channel churn");
     } finally {
-      for (const c of clients) c.close();
       await cluster.stop();
     }
   });

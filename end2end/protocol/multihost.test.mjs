@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { io } from "socket.io-client";
+import { channelChurn } from "./channel-churn.mjs";
 import { connectClient, disconnected, postForm, signUp, freePorts, freshPostgresDatabase, graceElapsed, isConsecutiveFrom, offsets, stallReport, startCluster, tallyDeliveries, waitFor } from "./server.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -154,6 +155,11 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     assert.ok(isConsecutiveFrom(offsets(audit), base + 1));
     audit.close();
     for (const s of senders) s.close();
+  });
+
+  // Last: its channels' messages sit between #general's offsets from here on.
+  test("churn per channel across both hosts: each reader gets each of its channels' messages once, in order, without a gap", async () => {
+    await channelChurn(urls, "multi-host channel churn");
   });
 });
 
