@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the load harness against a release server (a primary with 2 workers on ports
 # 4100-4101, fresh database) and prints each mode's table and JSON line.
-# Usage: scripts/bench.sh [fanout|idle|hold|storm|writes|replay|all] [extra chat-bench args...]
+# Usage: scripts/bench.sh [fanout|channels|idle|hold|storm|writes|replay|all] [extra chat-bench args...]
 # CHAT_BENCH_WORKERS=N runs N workers (ports 4100 … 4100+N-1): a crowd larger than
 # ~19,000 per worker needs more workers than cores (20,000 file descriptors per process).
 # Build first: cargo leptos build --release && cargo build --release -p chat-bench
@@ -38,6 +38,7 @@ case "$mode" in
   storm) run storm "$@" ;;
   writes) run writes "$@" ;;
   replay) run replay "$@" ;;
+  channels) run channels "$@" ;;
   all)
     run fanout --clients 200 --senders 20 --rate 10 --duration 10   # 200 msg/s in, 40k deliveries/s
     run fanout --clients 1000 --senders 50 --rate 10 --duration 10  # 500 msg/s in, 500k deliveries/s

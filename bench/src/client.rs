@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_protocol::auth::AuthRequest;
-use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES};
+use chat_protocol::events::{CHANNEL_MESSAGE, CHAT_MESSAGE, CHAT_MESSAGES};
 
 use crate::websocket::{self, WebSocket};
 
@@ -19,9 +19,20 @@ pub type Ws = WebSocket;
 /// Opens a socket on `port` with the given connect `auth` JSON and waits for the namespace
 /// CONNECT reply.
 pub async fn connect(host: &str, port: u16, auth: &str) -> anyhow::Result<Ws> {
+    connect_as(host, port, auth, None).await
+}
+
+/// [`connect`], signed in with a session `cookie` (`name=value`) when one is given.
+pub async fn connect_as(
+    host: &str,
+    port: u16,
+    auth: &str,
+    cookie: Option<&str>,
+) -> anyhow::Result<Ws> {
+    let headers = cookie.map_or_else(String::new, |c| format!("Cookie: {c}\r\n"));
     let mut ws = tokio::time::timeout(
         Duration::from_secs(30),
-        WebSocket::connect(host, port, PATH),
+        WebSocket::connect_with(host, port, PATH, &headers),
     )
     .await
     .context("websocket connect timed out")??;
@@ -172,6 +183,47 @@ pub fn batch_messages(list: &str) -> impl Iterator<Item = (&str, i64)> {
 /// The `chat message` packet for `text` with ack id `ack`.
 pub fn chat_message(ack: u64, text: &str, client_offset: &str) -> String {
     format!(r#"42{ack}["{CHAT_MESSAGE}","{text}","{client_offset}"]"#)
+}
+
+/// Where a client posts: `#general` with the tutorial's `chat message`, or a channel with
+/// `channel message`.
+#[derive(Debug, Clone, Copy)]
+pub enum PostTo {
+    /// `chat message`.
+    General,
+    /// `channel message` to this channel id.
+    Channel(i64),
+}
+
+impl PostTo {
+    /// The packet that posts `text` with ack id `ack`.
+    pub fn packet(self, ack: u64, text: &str, client_offset: &str) -> String {
+        match self {
+            Self::General => chat_message(ack, text, client_offset),
+            Self::Channel(channel) => {
+                format!(r#"42{ack}["{CHANNEL_MESSAGE}",{channel},"{text}","{client_offset}"]"#)
+            }
+        }
+    }
+}
+
+/// Emits `event` with one JSON argument and waits for its ack (setup only: other frames
+/// read meanwhile are dropped). Returns the ack's argument.
+pub async fn request(
+    ws: &mut Ws,
+    ack: u64,
+    event: &str,
+    arg: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    ws.send_text(&format!("42{ack}{}", serde_json::json!([event, arg])))
+        .await?;
+    loop {
+        let text = next_text(ws).await?;
+        if let Some(rest) = text.strip_prefix(&format!("43{ack}")) {
+            let mut args: Vec<serde_json::Value> = serde_json::from_str(rest)?;
+            return Ok(args.pop().unwrap_or_default());
+        }
+    }
 }
 
 #[cfg(test)]

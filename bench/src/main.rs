@@ -67,6 +67,30 @@ pub enum Mode {
         #[arg(long, default_value_t = 0.0)]
         sign_ins_per_s: f64,
     },
+    /// Channels: C channels of M signed-in accounts each, each channel's first member
+    /// sending R msg/s to it (compare `--channels 100 --members 10` with `--channels 1
+    /// --members 1000`: the same deliveries/s); optionally N quiet channels created first
+    /// to measure their memory. Start the server with a high --sign-in-attempts.
+    Channels {
+        /// Channels written to.
+        #[arg(long, default_value_t = 10)]
+        channels: usize,
+        /// Accounts per channel.
+        #[arg(long, default_value_t = 10)]
+        members: usize,
+        /// Messages per second per channel.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Seconds of sending.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Live messages in lists (as the Leptos page asks).
+        #[arg(long)]
+        batched: bool,
+        /// Quiet channels created before the run (their memory is reported).
+        #[arg(long, default_value_t = 0)]
+        idle_channels: usize,
+    },
     /// Idle connections: hold C clients and report RSS per connection and connects/s.
     Idle {
         /// Connections to open.
@@ -182,6 +206,24 @@ async fn main() -> anyhow::Result<()> {
                 sign_ins_per_s: *sign_ins_per_s,
             };
             modes::fanout(&cli, load).await?
+        }
+        Mode::Channels {
+            channels,
+            members,
+            rate,
+            duration,
+            batched,
+            idle_channels,
+        } => {
+            let load = modes::ChannelsLoad {
+                channels: *channels,
+                members: *members,
+                rate: *rate,
+                duration: *duration,
+                batched: *batched,
+                idle_channels: *idle_channels,
+            };
+            modes::channels(&cli, load).await?
         }
         Mode::Idle { clients, hold } => modes::idle(&cli, *clients, *hold).await?,
         Mode::Hold {

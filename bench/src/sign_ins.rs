@@ -23,6 +23,28 @@ pub struct SignInStats {
 
 /// Posts one account form and returns the status code.
 async fn post(host: &str, port: u16, path: &str, body: &str) -> anyhow::Result<u16> {
+    Ok(post_for_cookie(host, port, path, body).await?.0)
+}
+
+/// Signs up `username` (password `bench password 1`) and returns its session cookie
+/// (`name=value`).
+pub async fn sign_up(host: &str, port: u16, username: &str) -> anyhow::Result<String> {
+    let body = format!("username={username}&password=bench+password+1");
+    let (status, cookie) = post_for_cookie(host, port, "/auth/sign-up", &body).await?;
+    anyhow::ensure!(
+        status == 200,
+        "sign-up of {username} answered {status} (start the server with a high --sign-in-attempts)"
+    );
+    cookie.ok_or_else(|| anyhow::anyhow!("sign-up of {username} set no cookie"))
+}
+
+/// Posts one account form; returns the status code and the first cookie it sets.
+async fn post_for_cookie(
+    host: &str,
+    port: u16,
+    path: &str,
+    body: &str,
+) -> anyhow::Result<(u16, Option<String>)> {
     let mut stream = TcpStream::connect((host, port)).await?;
     stream.set_nodelay(true)?;
     let request = format!(
@@ -39,7 +61,22 @@ async fn post(host: &str, port: u16, path: &str, body: &str) -> anyhow::Result<u
         .and_then(|line| line.get(9..12))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("not an HTTP answer"))?;
-    Ok(status)
+    let head = String::from_utf8_lossy(&answer);
+    let cookie = head
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        });
+    Ok((status, cookie))
 }
 
 /// Signs up one account for the run (on `ports[0]`), then signs it in `rate` times a

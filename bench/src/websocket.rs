@@ -83,8 +83,14 @@ pub fn connect_from(source: std::net::Ipv4Addr) {
 }
 
 impl WebSocket {
-    /// Connects to `host:port` and upgrades `path` to a websocket.
-    pub async fn connect(host: &str, port: u16, path: &str) -> Result<Self, WsError> {
+    /// Connects to `host:port` and upgrades `path` to a websocket, with more request header
+    /// lines (`Name: value\r\n` each, e.g. a session cookie; empty for none).
+    pub async fn connect_with(
+        host: &str,
+        port: u16,
+        path: &str,
+        headers: &str,
+    ) -> Result<Self, WsError> {
         let mut stream = match SOURCE.get() {
             Some(&source) => {
                 let server = tokio::net::lookup_host((host, port))
@@ -117,7 +123,7 @@ impl WebSocket {
         stream.set_nodelay(true)?;
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await?;
         let mut ws = Self {

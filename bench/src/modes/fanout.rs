@@ -20,13 +20,13 @@ fn parse_stamp(text: &str) -> Option<u64> {
 
 /// What one fan-out client saw.
 #[derive(Default)]
-struct ClientStats {
-    deliveries: u64,
-    latency: Histogram,
-    ack_latency: Histogram,
-    sent: u64,
-    acked: u64,
-    out_of_order: u64,
+pub(crate) struct ClientStats {
+    pub deliveries: u64,
+    pub latency: Histogram,
+    pub ack_latency: Histogram,
+    pub sent: u64,
+    pub acked: u64,
+    pub out_of_order: u64,
 }
 
 impl ClientStats {
@@ -87,16 +87,15 @@ pub async fn fanout(cli: &Cli, load: FanoutLoad) -> anyhow::Result<Report> {
     });
     let mut tasks = JoinSet::new();
     for (index, ws) in sockets.into_iter().enumerate() {
-        let sending = index < senders;
-        tasks.spawn(run_fanout_client(
-            ws,
+        let plan = ClientPlan {
             index,
-            sending,
+            sends_to: (index < senders).then_some(client::PostTo::General),
             rate,
             base,
             stop_sending,
             stop_reading,
-        ));
+        };
+        tasks.spawn(run_fanout_client(ws, plan));
     }
     let mut total = ClientStats::default();
     while let Some(stats) = tasks.join_next().await {
@@ -165,16 +164,35 @@ pub async fn fanout(cli: &Cli, load: FanoutLoad) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// What one fan-out client does, besides reading everything.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientPlan {
+    /// Its number (in its texts and client offsets).
+    pub index: usize,
+    /// Where it posts, if it sends.
+    pub sends_to: Option<client::PostTo>,
+    /// Messages per second when it sends.
+    pub rate: f64,
+    /// When the run started (stamps are nanoseconds since).
+    pub base: Instant,
+    /// When sending stops.
+    pub stop_sending: Instant,
+    /// When reading stops.
+    pub stop_reading: Instant,
+}
+
 /// One fan-out client: reads everything; a sender also sends on a timer.
-async fn run_fanout_client(
-    mut ws: Ws,
-    index: usize,
-    sending: bool,
-    rate: f64,
-    base: Instant,
-    stop_sending: Instant,
-    stop_reading: Instant,
-) -> anyhow::Result<ClientStats> {
+pub(crate) async fn run_fanout_client(mut ws: Ws, plan: ClientPlan) -> anyhow::Result<ClientStats> {
+    let ClientPlan {
+        index,
+        sends_to,
+        rate,
+        base,
+        stop_sending,
+        stop_reading,
+    } = plan;
+    let sending = sends_to.is_some();
+    let post = sends_to.unwrap_or(client::PostTo::General);
     let mut stats = ClientStats::default();
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Spread senders' first ticks over one period so they do not fire in lockstep.
@@ -215,7 +233,7 @@ async fn run_fanout_client(
                 let n = stats.sent;
                 let stamp = base.elapsed().as_nanos();
                 let text = format!("t={stamp} c={index} n={n}");
-                ws.send_text(&client::chat_message(n, &text, &format!("bench-{}-{index}-{n}", std::process::id()))).await?;
+                ws.send_text(&post.packet(n, &text, &format!("bench-{}-{index}-{n}", std::process::id()))).await?;
                 sent_at.insert(n, Instant::now());
                 stats.sent += 1;
             }

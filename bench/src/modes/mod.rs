@@ -2,6 +2,7 @@
 //! processes' [`hold_part`], [`storm`], [`writes`], [`replay`]), and what they share: the report,
 //! connecting many clients, the server's usage.
 
+mod channels;
 mod fanout;
 mod hold;
 mod hold_part;
@@ -10,6 +11,7 @@ mod replay;
 mod storm;
 mod writes;
 
+pub use channels::{ChannelsLoad, channels};
 pub use fanout::{FanoutLoad, fanout};
 pub use hold::{HoldLoad, hold};
 pub use hold_part::hold_part;
