@@ -14,8 +14,8 @@ use chat_protocol::message::ChatMessage;
 use leptos::prelude::*;
 use leptos_socketio::{Options, Socket, random_id};
 
-use super::history::HISTORY_PAGE;
-use super::incoming::{Arrival, Incoming, ReplayEnd, has_older, insert_divider};
+use super::history::{self, HISTORY_PAGE};
+use super::incoming::{Arrival, Incoming, ReplayEnd, first_offset_in, has_older, insert_divider};
 use super::private::{self, PrivateInbox};
 use super::session::Session;
 use super::{Chat, Row, channels, dom, nickname, outbox, presence};
@@ -164,6 +164,7 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
             }
         })
         .keep();
+    let history_socket = socket.clone();
     socket
         .on::<(ReplayDone,)>(REPLAY_DONE, move |_| {
             let end = incoming.borrow_mut().replay_done();
@@ -172,6 +173,15 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
                 ReplayEnd::FirstConnection => {
                     let older = chat.rows.with_untracked(|rows| has_older(rows));
                     chat.has_older.set(older);
+                    // The latest messages may all be other channels': then the one shown
+                    // loads its own latest page.
+                    let shown = chat.current.get_untracked();
+                    if chat
+                        .rows
+                        .with_untracked(|rows| first_offset_in(rows, shown).is_none())
+                    {
+                        history::load_older(chat, history_socket.clone());
+                    }
                 }
                 ReplayEnd::Recovered { before, count } => {
                     chat.rows.update(|rows| insert_divider(rows, before, count));
