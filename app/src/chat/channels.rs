@@ -322,20 +322,20 @@ mod tests {
     #[test]
     fn live_messages_of_others_not_seen_are_unread_and_mentions_counted_apart() {
         let mut channels = vec![info(1, "general", 10), info(4, "dev", 3)];
-        count(&mut channels, arrived(4, 4, "ana", "hi"), "bo");
-        count(&mut channels, arrived(4, 5, "ana", "hey @Bo"), "bo");
-        count(&mut channels, arrived(4, 6, "bo", "mine @bo"), "bo");
-        count(&mut channels, arrived(4, 6, "ana", "again"), "bo");
+        count(&mut channels, arrived(4, 4, "ana", "hi"), "bob");
+        count(&mut channels, arrived(4, 5, "ana", "hey @Bob"), "bob");
+        count(&mut channels, arrived(4, 6, "bob", "mine @bob"), "bob");
+        count(&mut channels, arrived(4, 6, "ana", "again"), "bob");
         let seen = Arrived {
             seen: true,
-            ..arrived(1, 11, "ana", "@bo")
+            ..arrived(1, 11, "ana", "@bob")
         };
-        count(&mut channels, seen, "bo");
+        count(&mut channels, seen, "bob");
         let replayed = Arrived {
             live: false,
             ..arrived(1, 12, "ana", "old")
         };
-        count(&mut channels, replayed, "bo");
+        count(&mut channels, replayed, "bob");
         assert_eq!((channels[1].unread, channels[1].mentions), (2, 1));
         assert_eq!(channels[1].last_seq, 6, "a repeat is not counted twice");
         assert_eq!((channels[0].unread, channels[0].last_seq), (0, 12));
@@ -346,8 +346,8 @@ mod tests {
     #[test]
     fn a_marker_at_the_latest_message_clears_the_counts_one_behind_keeps_them() {
         let mut channels = vec![info(4, "dev", 3)];
-        count(&mut channels, arrived(4, 4, "ana", "@bo"), "bo");
-        count(&mut channels, arrived(4, 5, "ana", "x"), "bo");
+        count(&mut channels, arrived(4, 4, "ana", "@bob"), "bob");
+        count(&mut channels, arrived(4, 5, "ana", "x"), "bob");
         assert_eq!(
             needs_marking(&channels, ChannelId(4)),
             Some(ReadUpTo {
