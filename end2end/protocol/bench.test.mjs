@@ -56,6 +56,14 @@ describe("chat-bench smoke", () => {
     assert.ok(Number.isFinite(r.rss_bytes_per_idle_channel));
   });
 
+  test("channels --batched: lists carry each channel's messages to its members only, all of them, in order", async () => {
+    const r = await bench("channels", "--channels", "4", "--members", "3", "--rate", "10", "--duration", "1", "--batched");
+    assert.ok(r.acked >= 4, JSON.stringify(r));
+    assert.equal(r.deliveries, r.acked * 3);
+    assert.equal(r.lost, 0);
+    assert.equal(r.out_of_order, 0);
+  });
+
   test("fanout --sign-ins-per-s: sign-ins succeed beside the fan-out, which loses nothing", async () => {
     const r = await bench("fanout", "--clients", "20", "--senders", "4", "--rate", "10", "--duration", "1", "--sign-ins-per-s", "5");
     assert.equal(r.lost, 0);

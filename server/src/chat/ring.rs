@@ -19,16 +19,34 @@ use socketioxide_core::packet::Packet;
 use super::encoded::{LiveMessage, chat_messages_packet};
 use super::rooms::ChannelRooms;
 use crate::adapter::{ChatAdapter, PacketSender};
-use crate::domain::{MessageText, ServerOffset};
+use crate::domain::{ChannelId, MessageText, ServerOffset};
 use crate::store::StoredMessage;
 pub use chat_protocol::auth::Delivery;
 
 /// How many recent messages the ring keeps for sockets finishing their replay.
 pub const RING_CAPACITY: usize = 4096;
 
-/// `chat messages` events encoded during one flush, by the offset their messages follow,
-/// with the ring index after their last message: sockets given the same messages share one.
-pub type Batches = HashMap<ServerOffset, (Packet, usize)>;
+/// `chat messages` events encoded during one flush, so that sockets given the same
+/// messages share one encoding: for sockets given every message, by the offset their
+/// messages follow (with the ring index after the list's last message); for sockets in only
+/// some of the run's channels, by that offset and those channels (each list with the ring
+/// index after the last message it passed, and how many it holds).
+#[derive(Default)]
+pub struct Batches {
+    every: HashMap<ServerOffset, (Packet, usize)>,
+    some: HashMap<(ServerOffset, Vec<ChannelId>), Lists>,
+}
+
+/// Lists for the sockets in some of a run's channels: each packet with the ring index after
+/// the last message it passed, and how many messages it holds.
+type Lists = Vec<(Packet, usize, u64)>;
+
+impl Batches {
+    /// None encoded yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 /// Most bytes of messages in one `chat messages` list (a list holds at least one message):
 /// about the largest `chat message` at the default size limit. A socket's queue holds a
@@ -167,15 +185,37 @@ impl Recent {
             Ok(start) => start,
             Err(done) => return done,
         };
-        if !self
-            .ring
-            .range(start..)
-            .all(|m| rooms.sees(socket.id, m.channel))
-        {
-            return self.send_own_lists(sender, socket, start, after, count, rooms);
+        let mut seen: Vec<ChannelId> = Vec::new();
+        let mut all = true;
+        for message in self.ring.range(start..) {
+            if rooms.sees(socket.id, message.channel) {
+                if !seen.contains(&message.channel) {
+                    seen.push(message.channel);
+                }
+            } else {
+                all = false;
+            }
+        }
+        if !all {
+            seen.sort_unstable();
+            let lists = batches
+                .some
+                .entry((*after, seen))
+                .or_insert_with(|| self.lists_of(socket, start, rooms));
+            for (packet, end, listed) in lists.iter() {
+                if let Err(refused) = sender.send(socket, packet) {
+                    return refused.into();
+                }
+                *count += listed;
+                *after = self.ring[end - 1].id;
+            }
+            if let Some(last) = self.ring.back() {
+                *after = last.id;
+            }
+            return Sent::CaughtUp;
         }
         while start < self.ring.len() {
-            let (packet, end) = batches.entry(*after).or_insert_with(|| {
+            let (packet, end) = batches.every.entry(*after).or_insert_with(|| {
                 let end = self.list_end(start);
                 (chat_messages_packet(self.ring.range(start..end)), end)
             });
@@ -191,17 +231,17 @@ impl Recent {
         Sent::CaughtUp
     }
 
-    /// [`Self::send_batch_after`] for a socket that is not in every channel of the run from
-    /// `start`: lists of the messages it is in, encoded for it alone.
-    fn send_own_lists(
+    /// The lists [`Self::send_batch_after`] gives a socket that is not in every channel of
+    /// the run from `start`: its channels' messages, each list with the ring index after the
+    /// last message it passed and how many it holds. Every socket in the same channels of
+    /// the run is given the same lists.
+    fn lists_of(
         &self,
-        sender: &PacketSender,
         socket: &SocketRef<ChatAdapter>,
         mut start: usize,
-        after: &mut ServerOffset,
-        count: &mut u64,
         rooms: &mut ChannelRooms<'_>,
-    ) -> Sent {
+    ) -> Lists {
+        let mut lists = Vec::new();
         while start < self.ring.len() {
             let mut bytes = 0;
             let mut end = start;
@@ -217,16 +257,12 @@ impl Recent {
                 end += 1;
             }
             if !listed.is_empty() {
-                let packet = chat_messages_packet(listed.iter().copied());
-                if let Err(refused) = sender.send(socket, &packet) {
-                    return refused.into();
-                }
-                *count += listed.len() as u64;
+                let count = listed.len() as u64;
+                lists.push((chat_messages_packet(listed.into_iter()), end, count));
             }
-            *after = self.ring[end - 1].id;
             start = end;
         }
-        Sent::CaughtUp
+        lists
     }
 
     /// The ring index after the last message of a list starting at `start`: as many as fit
