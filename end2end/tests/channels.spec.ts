@@ -3,14 +3,22 @@
 // mention badges count what arrives elsewhere and agree across two tabs of one account
 // once it is read; after Disconnect/Connect each channel recovers what it missed.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { openChat, send, signUpThroughPage, tag, userTag, waitLive } from "./support";
 
 const otherWorker = (baseURL: string) => baseURL.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
 
-/** A signed-up account's page (on the other worker when `elsewhere`). */
+// Every context a test opens is closed after it: pages left open would go on rendering
+// every later test's messages on the same 2 cores.
+const opened: BrowserContext[] = [];
+test.afterEach(async () => {
+  await Promise.all(opened.splice(0).map((context) => context.close()));
+});
+
+/** A signed-up account's page (on the other worker when `baseURL` names it). */
 async function accountPage(browser: Browser, name: string, baseURL?: string): Promise<Page> {
   const context = await browser.newContext(baseURL ? { baseURL } : {});
+  opened.push(context);
   const page = await openChat(context);
   await signUpThroughPage(page, name);
   return page;

@@ -7,6 +7,10 @@ import { messageTexts, openChat, seedMessages, send, tag } from "./support";
 const seed = seedMessages;
 
 test("load older pages back through 200 messages in order with no duplicates", async ({ browser, baseURL }) => {
+  // Seeding 200 messages one ack at a time through the rate limit takes several seconds on
+  // its own; the rest of the test, rendering 200 rows and paging, more than that on 2 busy
+  // cores (21.6 s in one full run, over 30 s in another).
+  test.setTimeout(60_000);
   const t = tag("paged");
   await seed(baseURL!, t, 200);
   const page = await openChat(await browser.newContext());
