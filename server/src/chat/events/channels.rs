@@ -146,6 +146,11 @@ pub async fn on_channels(
     State(chat): State<ChatState>,
     Extension(session): Extension<Arc<SocketSession>>,
 ) {
+    // Two queries each: spent from the socket's budget like every costly request.
+    if let Err(refused) = session.spend_budget(&chat) {
+        ack.send(&refused).await;
+        return;
+    }
     let Some((account, username)) = session.identity.account() else {
         let general = ChannelInfo {
             id: ChannelId::GENERAL,
