@@ -165,7 +165,8 @@ mod browser {
         Effect::new(move |_| {
             let shown = chat.current.get();
             let due = chat.channels.with(|c| needs_marking(c, shown));
-            if due.is_none() || pending.get() || page_hidden() {
+            // A guest has no read markers (the server keeps them per account).
+            if due.is_none() || pending.get() || page_hidden() || chat.guest.get() {
                 return;
             }
             pending.set(true);
