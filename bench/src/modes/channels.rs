@@ -260,13 +260,7 @@ pub async fn channels(cli: &Cli, load: ChannelsLoad) -> anyhow::Result<Report> {
     }
     let mut total = ClientStats::default();
     while let Some(stats) = tasks.join_next().await {
-        let stats = stats??;
-        total.deliveries += stats.deliveries;
-        total.latency.merge(&stats.latency);
-        total.ack_latency.merge(&stats.ack_latency);
-        total.sent += stats.sent;
-        total.acked += stats.acked;
-        total.out_of_order += stats.out_of_order;
+        total.absorb(&stats??);
     }
     let after = server_usage(cli);
     let own_after = procfs::own_usage();

@@ -30,6 +30,16 @@ pub(crate) struct ClientStats {
 }
 
 impl ClientStats {
+    /// Adds what another client saw.
+    pub(crate) fn absorb(&mut self, other: &Self) {
+        self.deliveries += other.deliveries;
+        self.latency.merge(&other.latency);
+        self.ack_latency.merge(&other.ack_latency);
+        self.sent += other.sent;
+        self.acked += other.acked;
+        self.out_of_order += other.out_of_order;
+    }
+
     /// Counts one delivered message (read at `now`, ns since the base) after `*last`.
     fn delivered(&mut self, text: &str, offset: i64, last: &mut i64, now: u64) {
         if offset <= *last {
@@ -99,13 +109,7 @@ pub async fn fanout(cli: &Cli, load: FanoutLoad) -> anyhow::Result<Report> {
     }
     let mut total = ClientStats::default();
     while let Some(stats) = tasks.join_next().await {
-        let stats = stats??;
-        total.deliveries += stats.deliveries;
-        total.latency.merge(&stats.latency);
-        total.ack_latency.merge(&stats.ack_latency);
-        total.sent += stats.sent;
-        total.acked += stats.acked;
-        total.out_of_order += stats.out_of_order;
+        total.absorb(&stats??);
     }
     let sign_ins = match sign_ins {
         Some(task) => Some(task.await??),
