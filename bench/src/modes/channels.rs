@@ -113,6 +113,11 @@ async fn request(
     }
 }
 
+/// Creates the channel `name` on `ws`; returns its id.
+async fn create_channel(ws: &mut Ws, ack: &mut u64, name: &str) -> anyhow::Result<i64> {
+    joined_id(&request(ws, ack, "channel create", &json!({ "name": name })).await?)
+}
+
 /// Runs `work` on every socket at once (each gets its index), and gives the sockets back
 /// in order.
 async fn on_each<F, Fut>(sockets: Vec<Ws>, work: F) -> anyhow::Result<Vec<Ws>>
@@ -180,14 +185,7 @@ pub async fn channels(cli: &Cli, load: ChannelsLoad) -> anyhow::Result<Report> {
                 break;
             }
             let name = format!("q{run}-{index}-{k}");
-            let answer = request(
-                &mut ws,
-                &mut ack,
-                "channel create",
-                &json!({ "name": name }),
-            )
-            .await?;
-            joined_id(&answer)?;
+            create_channel(&mut ws, &mut ack, &name).await?;
         }
         Ok(ws)
     })
@@ -205,14 +203,8 @@ pub async fn channels(cli: &Cli, load: ChannelsLoad) -> anyhow::Result<Report> {
             if index % members == 0 {
                 let name = format!("c{run}-{}", index / members);
                 let mut ack = 1_000_000;
-                let answer = request(
-                    &mut ws,
-                    &mut ack,
-                    "channel create",
-                    &json!({ "name": name }),
-                )
-                .await?;
-                crate::sync_lock(&created)[index / members] = joined_id(&answer)?;
+                let id = create_channel(&mut ws, &mut ack, &name).await?;
+                crate::sync_lock(&created)[index / members] = id;
             }
             Ok(ws)
         }
