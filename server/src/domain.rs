@@ -30,8 +30,6 @@ pub struct NewMessage {
     pub client_offset: ClientOffset,
     /// Who sent it (the sending socket's nickname; [`Nickname::anonymous`] until set).
     pub author: Nickname,
-    /// For a private message, the only other user who may read it.
-    pub recipient: Option<Nickname>,
     /// The channel it is posted to (`#general` for the tutorial's `chat message`).
     pub channel: ChannelId,
 }
@@ -48,7 +46,6 @@ impl NewMessage {
             text,
             client_offset,
             author: Nickname::anonymous(),
-            recipient: None,
             channel: ChannelId::GENERAL,
         })
     }
@@ -75,20 +72,21 @@ impl NewMessage {
     }
 
     /// Validates the raw arguments of a `private message` event: exactly `(to, text,
-    /// clientOffset)` ([`PrivateMessageRequest`]).
+    /// clientOffset)` ([`PrivateMessageRequest`]): who it is to, and the message, whose
+    /// channel (the direct channel of the two) the handler sets.
     pub fn private_from_event_args(
         args: Vec<Value>,
         max_bytes: usize,
-    ) -> Result<Self, ValidationError> {
+    ) -> Result<(Nickname, Self), ValidationError> {
         let PrivateMessageRequest { to, message } =
             PrivateMessageRequest::from_args(args, max_bytes)?;
-        Ok(Self {
+        let message = Self {
             text: message.text,
             client_offset: message.client_offset,
             author: Nickname::anonymous(),
-            recipient: Some(to),
             channel: ChannelId::GENERAL,
-        })
+        };
+        Ok((to, message))
     }
 
     /// The same message, written by the signed-in account `account`, named `author`: its
@@ -156,10 +154,9 @@ mod tests {
     }
 
     #[test]
-    fn a_public_message_has_no_recipient_until_signed_by_its_author() {
+    fn a_message_is_anonymous_until_signed_by_its_author() {
         let message = NewMessage::from_event_args(args(json!(["hi", "abc-1"])), 4096).unwrap();
         assert_eq!(message.author, Nickname::anonymous());
-        assert_eq!(message.recipient, None);
         let ana = Nickname::parse("ana").unwrap();
         assert_eq!(message.by_account(ana.clone(), 7).author, ana);
     }
@@ -218,14 +215,10 @@ mod tests {
     }
 
     #[test]
-    fn a_private_message_keeps_its_recipient() {
-        let message =
+    fn a_private_message_names_its_recipient() {
+        let (to, message) =
             NewMessage::private_from_event_args(args(json!(["bo", "psst", "k"])), 4096).unwrap();
-        assert_eq!(
-            message.recipient.map(Nickname::into_inner).as_deref(),
-            Some("bo")
-        );
-        assert_eq!(message.text.as_str(), "psst");
+        assert_eq!((to.as_str(), message.text.as_str()), ("bo", "psst"));
         assert_eq!(
             NewMessage::private_from_event_args(args(json!(["psst", "k"])), 4096),
             Err(ValidationError::PrivateArgumentCount(2))

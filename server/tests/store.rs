@@ -12,7 +12,7 @@ use chat_server::store::{ChannelFilter, Store, StoreLocation, WriteOutcome};
 #[macro_use]
 mod harness;
 
-use harness::{Fresh, WriteBatch, message, private};
+use harness::{Fresh, WriteBatch, message};
 
 /// Accounts and sessions, through the same macro (`accounts::sqlite::…`, `accounts::postgres::…`).
 #[path = "store/accounts.rs"]
@@ -36,7 +36,6 @@ store_suite!(
     history_pages_back_before_an_offset,
     text_and_author_are_stored_verbatim,
     reopening_keeps_messages_and_ids_keep_growing,
-    private_messages_have_their_own_sequence_and_reach_only_their_two_users,
     concurrent_writers_get_consecutive_ids_and_store_each_message_once,
 );
 
@@ -257,62 +256,6 @@ async fn reopening_keeps_messages_and_ids_keep_growing(fresh: Fresh) {
     let reader = Store::open_read_only(&fresh.location).await.unwrap();
     assert_eq!(reader.last_offset().await.unwrap(), ServerOffset(2));
     assert!(reader.write(&[message("c", "k3")], 3).await.is_err());
-}
-
-async fn private_messages_have_their_own_sequence_and_reach_only_their_two_users(fresh: Fresh) {
-    let store = fresh.open().await;
-    let out = store
-        .write(
-            &[
-                message("public 1", "p1"),
-                private("ana to bo", "x1", "ana", "bo"),
-                message("public 2", "p2"),
-                private("bo to cy", "x2", "bo", "cy"),
-                private("ana to bo", "x1", "ana", "bo"),
-            ],
-            1,
-        )
-        .await
-        .unwrap();
-    assert_eq!(out[0], WriteOutcome::Inserted(ServerOffset(1)));
-    assert_eq!(out[2], WriteOutcome::Inserted(ServerOffset(2)));
-    let WriteOutcome::Inserted(first_private) = out[1] else {
-        panic!("{out:?}")
-    };
-    assert!(matches!(out[3], WriteOutcome::Inserted(id) if id > first_private));
-    assert_eq!(out[4], WriteOutcome::Duplicate(first_private));
-    // Public messages never include private ones, and stay consecutive.
-    let public = store
-        .messages_after(ServerOffset(0), ChannelFilter::All, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        public.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
-        ["public 1", "public 2"]
-    );
-    let texts = |nick: &'static str| {
-        let store = store.clone();
-        async move {
-            store
-                .private_messages_after(nick, ServerOffset(0), 10)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|m| (m.text, m.from, m.to))
-                .collect::<Vec<_>>()
-        }
-    };
-    let ana_to_bo = ("ana to bo".to_owned(), "ana".to_owned(), "bo".to_owned());
-    let bo_to_cy = ("bo to cy".to_owned(), "bo".to_owned(), "cy".to_owned());
-    assert_eq!(texts("ana").await, std::slice::from_ref(&ana_to_bo));
-    assert_eq!(texts("bo").await, [ana_to_bo, bo_to_cy.clone()]);
-    assert_eq!(texts("cy").await, [bo_to_cy]);
-    assert!(texts("eve").await.is_empty());
-    let after = store
-        .private_messages_after("bo", first_private, 10)
-        .await
-        .unwrap();
-    assert_eq!(after.len(), 1);
 }
 
 /// Two writers on one store (two primaries, i.e. two hosts) committing at once: ids are

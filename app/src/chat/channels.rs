@@ -69,14 +69,13 @@ pub fn total_unread(channels: &[ChannelInfo], shown: ChannelId) -> u64 {
         .sum()
 }
 
-/// Adds or replaces `info` (a channel joined, here or in another tab), keeping `#general`
-/// first and the rest by name.
+/// Adds or replaces `info` (a channel joined, here or in another tab), keeping the server's
+/// order: `#general` first, the other channels by name, then the private conversations by
+/// the other person's name ([`super::direct::list_order`]).
 pub fn upsert(channels: &mut Vec<ChannelInfo>, info: ChannelInfo) {
     channels.retain(|c| c.id != info.id);
     channels.push(info);
-    channels.sort_by(|a, b| {
-        (a.id != ChannelId::GENERAL, &a.name).cmp(&(b.id != ChannelId::GENERAL, &b.name))
-    });
+    channels.sort_by_key(super::direct::list_order);
 }
 
 /// Whether the shown channel has something to mark read: its latest message is after the
@@ -92,7 +91,7 @@ pub fn needs_marking(channels: &[ChannelInfo], shown: ChannelId) -> Option<ReadU
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{create, invite, join, leave, switch_to, watch};
+pub use browser::{create, invite, join, leave, shown_if_joined, switch_to, watch};
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -208,7 +207,6 @@ mod browser {
     /// Shows `channel`: its latest page is loaded if none of it is shown yet.
     pub fn switch_to(chat: Chat, socket: Socket, channel: ChannelId) {
         chat.current.set(channel);
-        chat.private_to.set(None);
         let loaded = chat
             .rows
             .with_untracked(|rows| first_offset_in(rows, channel).is_some());
@@ -273,7 +271,7 @@ mod browser {
     }
 
     /// Adds a joined channel to the list and shows it, or says why not.
-    fn shown_if_joined(
+    pub(crate) fn shown_if_joined(
         chat: Chat,
         socket: Socket,
         answer: Result<Answer<ChannelJoined>, leptos_socketio::EmitError>,
@@ -301,6 +299,7 @@ mod tests {
             id: ChannelId(id),
             name: name.into(),
             private: false,
+            direct_with: None,
             topic: String::new(),
             last_seq,
             last_read: last_seq,

@@ -16,7 +16,8 @@
 //! - [`send_queue`]: the order own messages go out in (one at a time, as typed);
 //! - [`history`]: "load older messages";
 //! - [`presence`]: who is online, join / leave notices, typing;
-//! - [`private`]: private messages;
+//! - [`direct`]: private conversations (the direct channels of two): opening one, and how
+//!   the list names and orders them;
 //! - [`nickname`]: the name this page writes as (the server's `identity`);
 //! - [`rows`]: what the message list is made of, and which rows a channel shows;
 //! - `session` (browser): what the handlers and actions share (the socket, the tab id);
@@ -26,6 +27,7 @@
 
 pub mod ack_outcome;
 pub mod channels;
+pub mod direct;
 #[cfg(feature = "hydrate")]
 pub(crate) mod dom;
 pub mod history;
@@ -33,7 +35,6 @@ pub mod incoming;
 pub mod nickname;
 pub mod outbox;
 pub mod presence;
-pub mod private;
 pub mod rows;
 pub mod send_queue;
 #[cfg(feature = "hydrate")]
@@ -68,8 +69,6 @@ pub struct Chat {
     pub announcement: RwSignal<String>,
     /// How many messages this page has sent (the view follows each one).
     pub sent: RwSignal<u64>,
-    /// Whether the first replay is done: private messages after it are live.
-    pub settled: RwSignal<bool>,
     /// Whether the online list is shown on a narrow screen (where it is a drawer).
     pub show_online: RwSignal<bool>,
     /// Whether the page is interactive (hydrated, its socket opened): until then the
@@ -91,8 +90,6 @@ pub struct Chat {
     pub loading_older: RwSignal<bool>,
     /// How many messages arrived below while the reader was scrolled up (the pill).
     pub new_below: RwSignal<usize>,
-    /// The user the composer writes to privately (none: everyone).
-    pub private_to: RwSignal<Option<String>>,
     /// The channel shown, and written to.
     pub current: RwSignal<ChannelId>,
     /// The channels this user is in (`#general` first), with their unread and mention
@@ -120,7 +117,6 @@ impl Chat {
             ready: RwSignal::new(false),
             show_online: RwSignal::new(false),
             announcement: RwSignal::new(String::new()),
-            settled: RwSignal::new(false),
             sent: RwSignal::new(0),
             online: RwSignal::new(Vec::new()),
             online_more: RwSignal::new(0),
@@ -129,7 +125,6 @@ impl Chat {
             has_older: RwSignal::new(false),
             loading_older: RwSignal::new(false),
             new_below: RwSignal::new(0),
-            private_to: RwSignal::new(None),
             current: RwSignal::new(ChannelId::GENERAL),
             channels: RwSignal::new(Vec::new()),
             joinable: RwSignal::new(Vec::new()),
@@ -165,12 +160,7 @@ impl Chat {
         self.sent.update(|n| *n += 1);
         #[cfg(feature = "hydrate")]
         if let Some(session) = self.session() {
-            outbox::send(
-                self,
-                session,
-                text.to_owned(),
-                self.private_to.get_untracked(),
-            );
+            outbox::send(self, session, text.to_owned());
         }
         true
     }
@@ -215,6 +205,17 @@ impl Chat {
         let _ = (channel, username);
     }
 
+    /// Opens the private conversation with the account `username` (made on first use) and
+    /// shows it.
+    pub fn open_direct(self, username: String) {
+        #[cfg(feature = "hydrate")]
+        if let Some(session) = self.session() {
+            direct::open(self, session.socket.clone(), username);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = username;
+    }
+
     /// Leaves `channel`.
     pub fn leave_channel(self, channel: ChannelId) {
         #[cfg(feature = "hydrate")]
@@ -226,7 +227,7 @@ impl Chat {
     }
 
     /// The rows of the channel shown: its messages, the dividers before them and, in
-    /// `#general`, the notices and private messages.
+    /// `#general`, the notices.
     pub fn shown_rows(self) -> Vec<Row> {
         let shown = self.current.get();
         self.rows.with(|rows| rows_of(rows, shown))

@@ -108,9 +108,9 @@ mod browser {
     use crate::chat::session::Session;
     use crate::chat::{Chat, newest_public_offset};
 
-    /// Queues `text` in the outbox and emits it: to the current channel, or privately to
-    /// `to`.
-    pub fn send(chat: Chat, session: Rc<Session>, text: String, to: Option<String>) {
+    /// Queues `text` in the outbox and emits it to the channel shown (a private
+    /// conversation is a channel too).
+    pub fn send(chat: Chat, session: Rc<Session>, text: String) {
         let n = session.sent.get() + 1;
         session.sent.set(n);
         let client_offset = client_offset(&session.tab_id, n);
@@ -122,7 +122,7 @@ mod browser {
             SavedMessage {
                 client_offset,
                 text,
-                to,
+                to: None,
                 channel: chat.current.get_untracked(),
             },
             Some(after),

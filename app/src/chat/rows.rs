@@ -1,5 +1,5 @@
-//! What the message list is made of: [`Row`]s (stored messages, private messages, notices,
-//! the recovered-messages divider), the [`Outgoing`] own messages not yet acked, and which
+//! What the message list is made of: [`Row`]s (stored messages of any channel, private
+//! conversations' too, notices, the recovered-messages divider), the [`Outgoing`] own messages not yet acked, and which
 //! rows a channel shows. Pure data and rules, no signals.
 
 use chat_protocol::channels::ChannelId;
@@ -22,19 +22,6 @@ pub enum Row {
         recovered: bool,
         /// Its channel.
         channel: ChannelId,
-    },
-    /// A private message to or from this user.
-    Private {
-        /// Its offset among private messages (also the row's key).
-        offset: i64,
-        /// Its text.
-        text: String,
-        /// Its sender.
-        from: String,
-        /// Its recipient.
-        to: String,
-        /// When the server accepted it, in unix milliseconds.
-        created_at: i64,
     },
     /// A notice such as "ana joined" or "ana left".
     Notice {
@@ -60,9 +47,6 @@ impl Row {
     pub fn announcement(&self, me: &str) -> Option<String> {
         match self {
             Self::Message { author, text, .. } if author != me => Some(format!("{author}: {text}")),
-            Self::Private { from, text, .. } if from != me => {
-                Some(format!("private message from {from}: {text}"))
-            }
             _ => None,
         }
     }
@@ -73,7 +57,6 @@ impl Row {
             Self::Message { offset, .. } => format!("m{offset}"),
             Self::RecoveredDivider { before, .. } => format!("d{before}"),
             Self::Notice { id, .. } => format!("n{id}"),
-            Self::Private { offset, .. } => format!("p{offset}"),
         }
     }
 }
@@ -100,7 +83,8 @@ pub struct Outgoing {
     pub client_offset: String,
     /// Its text.
     pub text: String,
-    /// The recipient, for a private message.
+    /// The recipient of a private message taken over from a page from before private
+    /// messages were channels ([`super::send_queue::SavedMessage::to`]).
     pub to: Option<String>,
     /// The channel it is posted to.
     pub channel: ChannelId,
@@ -147,7 +131,7 @@ pub fn rows_of(rows: &[Row], channel: ChannelId) -> Vec<Row> {
         .filter(|row| match row {
             Row::Message { channel: c, .. } => *c == channel,
             Row::RecoveredDivider { before, .. } => in_channel(*before),
-            Row::Private { .. } | Row::Notice { .. } => channel == ChannelId::GENERAL,
+            Row::Notice { .. } => channel == ChannelId::GENERAL,
         })
         .cloned()
         .collect()

@@ -14,7 +14,9 @@ pub struct SavedMessage {
     pub client_offset: String,
     /// Its text.
     pub text: String,
-    /// The recipient of a private message.
+    /// The recipient of a private message saved by a page from before private messages
+    /// were channels: resent as `private message` (which the server posts into the
+    /// conversation), never to `channel`. This page saves none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// The channel it is posted to (`#general` when absent, as an outbox saved before

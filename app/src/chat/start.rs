@@ -1,7 +1,7 @@
 //! Opening the page's socket (browser only): the connect auth, every concern's handlers
-//! ([`super::presence`], [`super::private`], the outbox's saved messages), and the public
-//! messages' `chat message` / `chat messages` / `replay done` events turned into rows
-//! through [`Incoming`]. The top of the chat's modules: it imports the others, none
+//! ([`super::presence`], [`super::channels`], the outbox's saved messages), and the
+//! messages' `chat message` / `chat messages` / `replay done` events (every channel's,
+//! private conversations' too) turned into rows through [`Incoming`]. The top of the chat's modules: it imports the others, none
 //! imports it.
 
 use std::cell::{Cell, RefCell};
@@ -16,7 +16,6 @@ use leptos_socketio::{Options, Socket, random_id};
 
 use super::history::{self, HISTORY_PAGE};
 use super::incoming::{Arrival, Incoming, ReplayEnd, first_offset_in, has_older, insert_divider};
-use super::private::{self, PrivateInbox};
 use super::session::Session;
 use super::{Chat, Row, channels, dom, nickname, outbox, presence};
 
@@ -39,17 +38,14 @@ fn options() -> Options {
 /// Connects and wires the socket's events into `chat`.
 pub fn start(chat: Chat) -> Rc<Session> {
     let incoming = Rc::new(RefCell::new(Incoming::default()));
-    let inbox = Rc::new(RefCell::new(PrivateInbox::default()));
     chat.nickname.set(nickname::saved_nickname());
     let auth = {
         let incoming = incoming.clone();
-        let inbox = inbox.clone();
         // Called before every connection attempt: each one replays what is missing.
         move || AuthRequest {
             batched: Some(true),
             server_offset: Some(incoming.borrow().last_offset()),
             history_limit: Some(HISTORY_PAGE),
-            private_offset: Some(inbox.borrow().last_offset()),
             nickname: Some(chat.nickname.get_untracked()),
         }
     };
@@ -59,7 +55,6 @@ pub fn start(chat: Chat) -> Rc<Session> {
 
     nickname::watch(chat, &socket);
     presence::watch(chat, &socket);
-    private::watch(chat, &socket, inbox);
     channels::watch(chat, &socket);
     dom::watch_visibility(chat);
     watch_incoming(chat, &socket, incoming);
@@ -168,7 +163,6 @@ fn watch_incoming(chat: Chat, socket: &Socket, incoming: Rc<RefCell<Incoming>>) 
     socket
         .on::<(ReplayDone,)>(REPLAY_DONE, move |_| {
             let end = incoming.borrow_mut().replay_done();
-            chat.settled.set(true);
             match end {
                 ReplayEnd::FirstConnection => {
                     let older = chat.rows.with_untracked(|rows| has_older(rows));

@@ -1,10 +1,9 @@
 //! How rows are shown: in what order, under which day, and grouped how. Pure (tested
 //! natively); the calendar (the reader's time zone, the day's name) is passed in.
 //!
-//! - Public messages keep their offset order (the order everyone agrees on); private
-//!   messages and notices are placed by their time among them, so a reload no longer puts
-//!   private messages above the history, nor one's own "joined" above the messages before
-//!   it.
+//! - Messages keep their offset order (the order everyone agrees on); notices are placed
+//!   by their time among them, so a reload no longer puts one's own "joined" above the
+//!   messages before it.
 //! - One's own messages not yet stored (sending, or failed) stand after the public message
 //!   that was the newest when they were typed ([`Outgoing::after`]), not below everything:
 //!   a failed message stays where it was written while newer ones arrive below it.
@@ -71,7 +70,7 @@ impl Shown {
 /// When a row happened (unix ms; 0 when unknown).
 fn time_of(row: &Row) -> i64 {
     match row {
-        Row::Message { created_at, .. } | Row::Private { created_at, .. } => *created_at,
+        Row::Message { created_at, .. } => *created_at,
         Row::Notice { at, .. } => *at,
         Row::RecoveredDivider { .. } => 0,
     }
@@ -88,7 +87,7 @@ fn offset_of(row: &Row) -> i64 {
     match row {
         Row::Message { offset, .. } => *offset,
         Row::RecoveredDivider { before, .. } => *before,
-        Row::Private { .. } | Row::Notice { .. } => i64::MAX,
+        Row::Notice { .. } => i64::MAX,
     }
 }
 
@@ -247,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn private_messages_and_notices_are_placed_by_time_among_public_ones() {
+    fn notices_are_placed_by_time_among_messages() {
         let t = 20 * DAY;
         let rows = vec![
             Row::Notice {
@@ -255,12 +254,10 @@ mod tests {
                 text: "me joined".into(),
                 at: t + 500,
             },
-            Row::Private {
-                offset: 1,
-                text: "psst".into(),
-                from: "bo".into(),
-                to: "me".into(),
-                created_at: t + 150,
+            Row::Notice {
+                id: 2,
+                text: "bo joined".into(),
+                at: t + 150,
             },
             message(1, "ana", t + 100),
             message(2, "ana", t + 200),
@@ -268,7 +265,7 @@ mod tests {
         ];
         assert_eq!(
             keys(&arrange(&rows, &[], &Utc)),
-            ["m1", "p1", "m2", "m3", "n1"]
+            ["m1", "n2", "m2", "m3", "n1"]
         );
     }
 

@@ -1,22 +1,34 @@
 //! The channel list: the channels one is in with their unread and mention badges, the one
-//! shown marked as current; a form to create one and the public ones to join (for accounts;
-//! a guest is in `#general` only); and, above the messages, the shown channel's name, topic
-//! and a Leave button. The forms are `<details>` and plain buttons: keyboard-usable as they
-//! are.
+//! shown marked as current, then one's private conversations (named by the other person);
+//! a form to create a channel and the public ones to join (for accounts; a guest is in
+//! `#general` only); and, above the messages, the shown channel's name, topic and a Leave
+//! button (a conversation has neither topic nor Leave). The forms are `<details>` and plain
+//! buttons: keyboard-usable as they are.
 
 use leptos::prelude::*;
 
+use crate::chat::direct::label;
 use crate::chat::{ChannelId, ChannelInfo, Chat, JoinableChannel};
 
-/// The channels one is in, and (signed in) creating and joining more.
+/// The channels one is in, and (signed in) creating and joining more; then the private
+/// conversations.
 #[component]
 pub fn ChannelNav() -> impl IntoView {
     let chat = expect_context::<Chat>();
+    let listed = move |direct: bool| {
+        chat.channels.with(|c| {
+            c.iter()
+                .filter(|info| info.direct_with.is_some() == direct)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let key = |c: &ChannelInfo| (c.id, c.unread, c.mentions, label(c));
     view! {
         <nav class="channels" aria-label="Channels">
             <h2>"Channels"</h2>
             <ul>
-                <For each=move || chat.channels.get() key=|c| (c.id, c.unread, c.mentions, c.name.clone()) let:info>
+                <For each=move || listed(false) key=key let:info>
                     <ChannelItem info/>
                 </For>
             </ul>
@@ -24,38 +36,54 @@ pub fn ChannelNav() -> impl IntoView {
                 <NewChannel/>
                 <Joinable/>
             </Show>
+            <Show when=move || !listed(true).is_empty()>
+                <h2 class="direct-heading">"Direct messages"</h2>
+                <ul class="direct">
+                    <For each=move || listed(true) key=key let:info>
+                        <ChannelItem info/>
+                    </For>
+                </ul>
+            </Show>
             <p class="channel-error" role="alert">{move || chat.channel_error.get()}</p>
         </nav>
     }
 }
 
-/// One channel: a button that shows it, with its badges.
+/// One channel or conversation: a button that shows it, with its badges. In a
+/// conversation every message is addressed to the reader, so its unread count wears the
+/// mention badge's colour.
 #[component]
 fn ChannelItem(info: ChannelInfo) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let ChannelInfo {
         id,
-        name,
         private,
         unread,
         mentions,
+        ref direct_with,
         ..
     } = info;
+    let (shown_name, icon) = match direct_with {
+        Some(other) => (other.clone(), "@"),
+        None => (info.name.clone(), if private { "🔒" } else { "#" }),
+    };
+    let direct = direct_with.is_some();
     let current = move || chat.current.get() == id;
     view! {
         <li>
-            <button type="button" class="channel" class:unread={unread > 0}
+            <button type="button" class="channel" class:unread={unread > 0} class:direct=direct
                 aria-current=move || current().then_some("page")
-                data-channel=id.0 on:click=move |_| chat.switch_channel(id)>
-                <span class="hash" aria-hidden="true">{if private { "🔒" } else { "#" }}</span>
-                <span class="name">{name.clone()}</span>
+                data-channel=id.0 data-direct-with=direct_with.clone()
+                on:click=move |_| chat.switch_channel(id)>
+                <span class="hash" aria-hidden="true">{icon}</span>
+                <span class="name">{shown_name}</span>
                 // The counts are read out with what they count.
                 {(mentions > 0).then(|| view! {
                     <span class="count-badge mention"><span class="n">{format!("@{mentions}")}</span>
                         <span class="visually-hidden">" mentioning you"</span></span>
                 })}
                 {(unread > 0).then(|| view! {
-                    <span class="count-badge unread-count"><span class="n">{unread}</span>
+                    <span class="count-badge unread-count" class:mention=direct><span class="n">{unread}</span>
                         <span class="visually-hidden">" unread"</span></span>
                 })}
             </button>
@@ -157,7 +185,8 @@ fn Invite() -> impl IntoView {
     }
 }
 
-/// Above the messages: the channel shown, its topic, and Leave (not for `#general`).
+/// Above the messages: the channel shown, its topic, and Invite and Leave (not for
+/// `#general`; a private conversation says what it is instead).
 #[component]
 pub fn ChannelHeader() -> impl IntoView {
     let chat = expect_context::<Chat>();
@@ -166,13 +195,21 @@ pub fn ChannelHeader() -> impl IntoView {
         chat.channels
             .with(|c| c.iter().find(|info| info.id == current).cloned())
     };
+    let direct = move || shown().is_some_and(|c| c.direct_with.is_some());
+    let topic = move || match shown() {
+        Some(c) if c.direct_with.is_some() => {
+            "Private conversation: only the two of you read it".to_owned()
+        }
+        Some(c) => c.topic,
+        None => String::new(),
+    };
     view! {
         <div class="channel-header">
             <h2 class="channel-title">
-                {move || format!("#{}", shown().map_or_else(|| "general".to_owned(), |c| c.name))}
+                {move || shown().map_or_else(|| "#general".to_owned(), |c| label(&c))}
             </h2>
-            <span class="topic">{move || shown().map(|c| c.topic).unwrap_or_default()}</span>
-            <Show when=move || chat.current.get() != ChannelId::GENERAL>
+            <span class="topic">{topic}</span>
+            <Show when=move || chat.current.get() != ChannelId::GENERAL && !direct()>
                 <Invite/>
                 <button type="button" class="leave" on:click=move |_| chat.leave_channel(chat.current.get_untracked())>
                     "Leave"

@@ -103,13 +103,6 @@ pub fn Composer() -> impl IntoView {
     };
     view! {
         <form id="form" class="composer" on:submit=submit>
-            {move || chat.private_to.get().map(|to| view! {
-                <span class="private-to">
-                    "Private to " <strong>{to}</strong>
-                    <button type="button" class="link" aria-label="Back to everyone"
-                        on:click=move |_| chat.private_to.set(None)>"✕"</button>
-                </span>
-            })}
             <label for="input" class="visually-hidden">"Message"</label>
             <input id="input" node_ref=input autocomplete="off" aria-describedby="limit"
                 placeholder=move || match (chat.ready.get(), chat.can_post.get()) {

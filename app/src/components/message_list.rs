@@ -119,7 +119,7 @@ fn Avatar(name: String) -> impl IntoView {
 }
 
 /// One row: a message (the first of a group with its author's name and avatar, the next
-/// ones under it), a private message, a notice or the recovered-messages divider.
+/// ones under it), a notice or the recovered-messages divider.
 #[component]
 fn MessageRow(row: Row, continued: bool) -> impl IntoView {
     let chat = expect_context::<Chat>();
@@ -154,26 +154,6 @@ fn MessageRow(row: Row, continued: bool) -> impl IntoView {
             .into_any()
         }
         Row::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
-        Row::Private {
-            offset,
-            text,
-            from,
-            to,
-            created_at,
-        } => view! {
-            <li class="message private" data-private-offset=offset>
-                <Avatar name=from.clone()/>
-                <span class="meta">
-                    <span class="author">{from}</span>
-                    " → "
-                    <span class="recipient">{to}</span>
-                    <span class="badge private-badge">"private"</span>
-                </span>
-                <Time millis=created_at/>
-                <span class="text" dir="auto">{text}</span>
-            </li>
-        }
-        .into_any(),
         Row::RecoveredDivider { count, .. } => {
             let noun = if count == 1 { "message" } else { "messages" };
             view! {

@@ -71,7 +71,7 @@ fn OnlineUser(name: String) -> impl IntoView {
                 <button type="button" class="link user" title="Send a private message"
                     on:click={
                         let target = target.clone();
-                        move |_| chat.private_to.set(Some(target.clone()))
+                        move |_| chat.open_direct(target.clone())
                     }>
                     {target.clone()}
                 </button>

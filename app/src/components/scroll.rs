@@ -19,8 +19,8 @@ use crate::chat::{ChannelId, Chat, Row};
 #[cfg(feature = "hydrate")]
 const AT_BOTTOM_PX: f64 = 80.0;
 
-/// What the list holds, as far as the view cares: the lowest and highest public offset,
-/// how many private messages and notices, how many messages this page has sent.
+/// What the list holds, as far as the view cares: the lowest and highest offset, how many
+/// notices, how many messages this page has sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ends {
     /// The channel shown.
@@ -28,7 +28,6 @@ struct Ends {
     lowest: Option<i64>,
     highest: Option<i64>,
     messages: usize,
-    private: usize,
     notices: usize,
     outbox: usize,
 }
@@ -49,7 +48,6 @@ impl Ends {
             lowest: None,
             highest: None,
             messages: 0,
-            private: 0,
             notices: 0,
             outbox: 0,
         };
@@ -60,7 +58,6 @@ impl Ends {
                     ends.lowest = Some(ends.lowest.map_or(*offset, |low| low.min(*offset)));
                     ends.highest = Some(ends.highest.map_or(*offset, |high| high.max(*offset)));
                 }
-                Row::Private { .. } => ends.private += 1,
                 Row::Notice { .. } => ends.notices += 1,
                 Row::RecoveredDivider { .. } => {}
             }
@@ -104,9 +101,8 @@ impl Change {
             .messages
             .saturating_sub(before.messages)
             .saturating_sub(older);
-        let private = after.private.saturating_sub(before.private);
         let notices = after.notices > before.notices;
-        let messages = newer + private + usize::from(own);
+        let messages = newer + usize::from(own);
         let appended = (messages > 0 || notices).then_some((messages, own));
         Self {
             prepended,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::channels::ChannelId;
 use crate::values::ServerOffset;
 
 fn is_false(value: &bool) -> bool {
@@ -21,12 +22,15 @@ pub struct Stored {
     pub duplicate: bool,
 }
 
-/// The ack of a stored `private message`.
+/// The ack of a stored `private message`: as [`Stored`], with the direct channel of the
+/// two accounts it was posted in (made by this message when it is their first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PrivateStored {
-    /// Where it is stored among private messages.
-    pub private_offset: ServerOffset,
+pub struct DirectStored {
+    /// Where it is stored.
+    pub server_offset: ServerOffset,
+    /// The direct channel it is in.
+    pub channel: ChannelId,
     /// Whether it had been stored before.
     #[serde(default, skip_serializing_if = "is_false")]
     pub duplicate: bool,
@@ -62,16 +66,16 @@ impl Refused {
     }
 }
 
-/// A write's ack (`chat message`, `private message`) as a client reads it: [`Stored`],
-/// [`PrivateStored`] or [`Refused`]. The tutorial's server acks with nothing, which also
+/// A write's ack (`chat message`, `channel message`, `private message`) as a client reads
+/// it: [`Stored`], [`DirectStored`] or [`Refused`]. The tutorial's server acks with nothing, which also
 /// means stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WriteAck {
-    /// Set when a public message was stored.
+    /// Set when the message was stored.
     pub server_offset: Option<ServerOffset>,
-    /// Set when a private message was stored.
-    pub private_offset: Option<ServerOffset>,
+    /// Set when a private message was stored: its direct channel.
+    pub channel: Option<ChannelId>,
     /// Whether it had been stored before.
     #[serde(default)]
     pub duplicate: bool,
@@ -224,16 +228,20 @@ mod tests {
         assert_eq!(ack.server_offset, Some(ServerOffset(5)));
         assert!(ack.error.is_none());
 
-        let private = serde_json::to_value(PrivateStored {
-            private_offset: ServerOffset(2),
+        let private = serde_json::to_value(DirectStored {
+            server_offset: ServerOffset(2),
+            channel: ChannelId(4),
             duplicate: true,
         })
         .unwrap();
-        assert_eq!(private, json!({"privateOffset": 2, "duplicate": true}));
+        assert_eq!(
+            private,
+            json!({"serverOffset": 2, "channel": 4, "duplicate": true})
+        );
         let ack: WriteAck = serde_json::from_value(private).unwrap();
         assert_eq!(
-            (ack.private_offset, ack.duplicate),
-            (Some(ServerOffset(2)), true)
+            (ack.server_offset, ack.channel, ack.duplicate),
+            (Some(ServerOffset(2)), Some(ChannelId(4)), true)
         );
 
         let refused = serde_json::to_value(Refused::retry_after("slow down", 250)).unwrap();

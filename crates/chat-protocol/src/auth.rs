@@ -17,15 +17,13 @@ use crate::values::{HistoryLimit, ServerOffset};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthRequest {
-    /// The highest public offset this client has seen: the server replays what follows.
+    /// The highest offset this client has seen: the server replays what follows, in every
+    /// channel the socket is in (private conversations included: they are channels too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_offset: Option<i64>,
     /// A fresh page (no `serverOffset`) wants only the latest N messages replayed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_limit: Option<u32>,
-    /// The highest private offset this client has seen.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_offset: Option<i64>,
     /// The guest name this client would like (`guest-…`), when it is not signed in;
     /// ignored otherwise, and when it is not a guest name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,12 +46,11 @@ pub enum Delivery {
 /// A connect `auth`, validated: what the server knows of a client from its handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectAuth {
-    /// Replay public messages after this offset (0: all, or see `history_limit`).
+    /// Replay the messages of the socket's channels after this offset (0: all, or see
+    /// `history_limit`).
     pub server_offset: ServerOffset,
     /// With no `server_offset`: replay only the latest N.
     pub history_limit: Option<HistoryLimit>,
-    /// Replay this user's private messages after this offset.
-    pub private_offset: ServerOffset,
     /// The guest name the client proposed, if it proposed a valid one.
     pub guest_name: Option<GuestName>,
     /// How the socket takes live messages.
@@ -64,7 +61,8 @@ impl ConnectAuth {
     /// Parses a client's `auth` (`None` when it sent none, or something that is not JSON).
     /// Offsets that are missing, negative or malformed mean 0; a `historyLimit` outside
     /// 1–10000 means none; `batched` is on only for `true`; a `nickname` that is not a guest
-    /// name is ignored.
+    /// name is ignored. A `privateOffset` (sent by pages from before private messages were
+    /// channels) is ignored too: the one `serverOffset` covers them now.
     pub fn parse(auth: Option<&Value>) -> Self {
         let field = |name: &str| auth.and_then(|auth| auth.get(name));
         let guest_name = field("nickname")
@@ -73,7 +71,6 @@ impl ConnectAuth {
         Self {
             server_offset: ServerOffset::lenient(field("serverOffset")),
             history_limit: HistoryLimit::lenient(field("historyLimit")),
-            private_offset: ServerOffset::lenient(field("privateOffset")),
             guest_name,
             delivery: match field("batched") {
                 Some(Value::Bool(true)) => Delivery::Batched,
@@ -97,7 +94,6 @@ mod tests {
                 ConnectAuth {
                     server_offset: ServerOffset(0),
                     history_limit: None,
-                    private_offset: ServerOffset(0),
                     guest_name: None,
                     delivery: Delivery::PerMessage,
                 }
@@ -113,8 +109,6 @@ mod tests {
         assert_eq!(offset(json!({"serverOffset": 1.5})), ServerOffset(0));
         assert_eq!(offset(json!({"serverOffset": 12})), ServerOffset(12));
         assert_eq!(offset(json!({"serverOffset": " 7"})), ServerOffset(7));
-        let private = ConnectAuth::parse(Some(&json!({"privateOffset": 4})));
-        assert_eq!(private.private_offset, ServerOffset(4));
     }
 
     #[test]
@@ -134,19 +128,17 @@ mod tests {
         let request = AuthRequest {
             server_offset: Some(41),
             history_limit: Some(50),
-            private_offset: Some(2),
             nickname: Some("guest-ana".into()),
             batched: Some(true),
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(
             json,
-            json!({"serverOffset": 41, "historyLimit": 50, "privateOffset": 2, "nickname": "guest-ana", "batched": true})
+            json!({"serverOffset": 41, "historyLimit": 50, "nickname": "guest-ana", "batched": true})
         );
         let parsed = ConnectAuth::parse(Some(&json));
         assert_eq!(parsed.server_offset, ServerOffset(41));
         assert_eq!(parsed.history_limit.map(HistoryLimit::get), Some(50));
-        assert_eq!(parsed.private_offset, ServerOffset(2));
         assert_eq!(parsed.guest_name.unwrap().as_str(), "guest-ana");
         assert_eq!(parsed.delivery, Delivery::Batched);
         assert_eq!(

@@ -40,8 +40,10 @@ pub const USER_LEFT: &str = "user left";
 /// instead of a join and a leave ([`crate::acks::UserRenamed`]).
 pub const USER_RENAMED: &str = "user renamed";
 
-/// Both ways. Client → server: `(to, text, clientOffset)` with an ack; server → client:
-/// `(text, privateOffset, { from, to, createdAt })`, only to the sockets of both users.
+/// Client → server with an ack: `(to, text, clientOffset)`, shorthand for a `channel
+/// message` into the direct channel of the sender and the account `to` (found, or made
+/// with both as its members, on their first message; ack [`crate::acks::DirectStored`]).
+/// It reaches them as a `chat message` in that channel, like any other.
 pub const PRIVATE_MESSAGE: &str = "private message";
 
 /// Client → server with an ack: a page of older messages
@@ -60,6 +62,11 @@ pub const IDENTITY: &str = "identity";
 /// is in (ack [`crate::acks::WriteAck`]). It reaches clients as a `chat message` whose
 /// metadata names its channel and its `seq` there.
 pub const CHANNEL_MESSAGE: &str = "channel message";
+
+/// Client → server with an ack: the direct channel of this account and another
+/// ([`crate::channels::OpenDirect`]; ack `{ channel }`), made when they have none yet: what
+/// a page opens when its user picks someone to write to privately.
+pub const CHANNEL_DIRECT: &str = "channel direct";
 
 /// Client → server with an ack: the channels one is in and the public ones one could join
 /// ([`crate::channels::ChannelList`]).

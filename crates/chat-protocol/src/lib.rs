@@ -13,7 +13,7 @@
 //!   client reads in its ack;
 //! - [`requests`]: the arguments of client → server events, validated;
 //! - [`message`]: a message's event arguments, server → client (`chat message`,
-//!   `chat messages`, `private message`);
+//!   `chat messages`: private messages too, as messages of direct channels);
 //! - [`acks`]: every ack and every small payload (`replay done`, `user joined`, `typing`);
 //! - [`auth`]: the connect `auth`, built by a client and parsed once by the server.
 //!

@@ -1,11 +1,11 @@
 //! A message's event arguments, server → client, written once for both directions: the
-//! server builds them with [`chat_message_args`] / [`private_message_args`], a client reads
-//! them with [`ChatMessage::from_args`] / [`PrivateMessage::from_args`].
+//! server builds them with [`chat_message_args`], a client reads them with
+//! [`ChatMessage::from_args`].
 //!
-//! `chat message` is `(text, serverOffset, { author, createdAt, guest })`: the tutorial's two
-//! arguments, then ours (the tutorial's client ignores a third argument). A `chat messages`
-//! list holds the same argument lists, one per message. `private message` is `(text,
-//! privateOffset, { from, to, createdAt })`.
+//! `chat message` is `(text, serverOffset, { author, createdAt, guest, channel, seq })`: the
+//! tutorial's two arguments, then ours (the tutorial's client ignores a third argument). A
+//! `chat messages` list holds the same argument lists, one per message. Every message is in
+//! a channel, private ones too (a direct channel of two), so this is the only shape.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -31,24 +31,9 @@ pub struct MessageMeta<'a> {
     pub seq: i64,
 }
 
-/// What a `private message` carries after `(text, privateOffset)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrivateMeta<'a> {
-    /// The sender.
-    pub from: &'a str,
-    /// The recipient.
-    pub to: &'a str,
-    /// When the server accepted it, in unix milliseconds.
-    pub created_at: i64,
-}
-
 /// The arguments of one `chat message` to clients (also one element of a `chat messages`
 /// list).
 pub type ChatMessageArgs<'a> = (&'a str, ServerOffset, MessageMeta<'a>);
-
-/// The arguments of one `private message` to clients.
-pub type PrivateMessageArgs<'a> = (&'a str, ServerOffset, PrivateMeta<'a>);
 
 /// Where a message is: its channel and its `seq` there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,25 +62,6 @@ pub fn chat_message_args<'a>(
             guest,
             channel: place.channel,
             seq: place.seq,
-        },
-    )
-}
-
-/// `(text, privateOffset, { from, to, createdAt })`.
-pub fn private_message_args<'a>(
-    text: &'a str,
-    offset: ServerOffset,
-    from: &'a str,
-    to: &'a str,
-    created_at: i64,
-) -> PrivateMessageArgs<'a> {
-    (
-        text,
-        offset,
-        PrivateMeta {
-            from,
-            to,
-            created_at,
         },
     )
 }
@@ -138,39 +104,6 @@ impl ChatMessage {
                     .map_or(ChannelId::GENERAL, ChannelId),
                 seq: meta["seq"].as_i64().unwrap_or(server_offset.0),
             },
-        })
-    }
-}
-
-/// A `private message` as a client reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrivateMessage {
-    /// Its text.
-    pub text: String,
-    /// Its position among private messages.
-    pub private_offset: ServerOffset,
-    /// Who sent it.
-    pub from: String,
-    /// Who it was sent to.
-    pub to: String,
-    /// When the server accepted it, in unix milliseconds.
-    pub created_at: i64,
-}
-
-impl PrivateMessage {
-    /// Reads `(text, privateOffset, { from, to, createdAt })`; `None` when the text or the
-    /// offset is missing or of the wrong type.
-    pub fn from_args(args: Vec<Value>) -> Option<Self> {
-        let mut args = args.into_iter();
-        let text = string(args.next()?)?;
-        let private_offset = ServerOffset(args.next()?.as_i64()?);
-        let meta = args.next().unwrap_or_default();
-        Some(Self {
-            text,
-            private_offset,
-            from: meta["from"].as_str().unwrap_or_default().to_owned(),
-            to: meta["to"].as_str().unwrap_or_default().to_owned(),
-            created_at: meta["createdAt"].as_i64().unwrap_or_default(),
         })
     }
 }
@@ -249,26 +182,5 @@ mod tests {
         );
         assert_eq!(ChatMessage::from_args(vec![json!(1), json!(3)]), None);
         assert_eq!(ChatMessage::from_args(vec![json!("hi")]), None);
-    }
-
-    #[test]
-    fn a_private_message_reads_back_as_it_was_written() {
-        let args = as_args(private_message_args(
-            "psst",
-            ServerOffset(7),
-            "ana",
-            "bo",
-            9,
-        ));
-        assert_eq!(
-            PrivateMessage::from_args(args),
-            Some(PrivateMessage {
-                text: "psst".into(),
-                private_offset: ServerOffset(7),
-                from: "ana".into(),
-                to: "bo".into(),
-                created_at: 9,
-            })
-        );
     }
 }

@@ -195,7 +195,7 @@ impl Nickname {
 }
 
 /// A message's position in the global order: its row id. Clients resume from the highest one
-/// they have seen. Private messages have a sequence of their own, with the same type.
+/// they have seen, whatever channels they are in.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]

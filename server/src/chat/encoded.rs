@@ -9,13 +9,11 @@ use serde::Serialize;
 use socketioxide_core::packet::Packet;
 use socketioxide_core::{Str, Value};
 
-use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES, PRIVATE_MESSAGE};
-use chat_protocol::message::{
-    ChatMessageArgs, PrivateMessageArgs, chat_message_args, private_message_args,
-};
+use chat_protocol::events::{CHAT_MESSAGE, CHAT_MESSAGES};
+use chat_protocol::message::{ChatMessageArgs, chat_message_args};
 
 use crate::domain::{ChannelId, ServerOffset};
-use crate::store::{StoredMessage, StoredPrivateMessage};
+use crate::store::StoredMessage;
 
 /// A stored message's `chat message` arguments (the protocol's shape).
 pub fn message_args(message: &StoredMessage) -> ChatMessageArgs<'_> {
@@ -25,17 +23,6 @@ pub fn message_args(message: &StoredMessage) -> ChatMessageArgs<'_> {
         &message.author,
         message.created_at,
         message.place(),
-    )
-}
-
-/// A stored private message's `private message` arguments (the protocol's shape).
-pub fn private_args(message: &StoredPrivateMessage) -> PrivateMessageArgs<'_> {
-    private_message_args(
-        &message.text,
-        message.id,
-        &message.from,
-        &message.to,
-        message.created_at,
     )
 }
 
@@ -108,15 +95,6 @@ pub fn chat_messages_packet<'a>(messages: impl Iterator<Item = &'a LiveMessage> 
     }
     json.push_str("]]");
     event_packet(json.into())
-}
-
-/// The `private message` event of `message`: `(text, privateOffset, { from, to, createdAt })`.
-pub fn private_message_packet(message: &StoredPrivateMessage) -> Packet {
-    event_packet(event_json(
-        PRIVATE_MESSAGE,
-        private_args(message),
-        message.text.len() + message.from.len() + message.to.len(),
-    ))
 }
 
 /// A `/` namespace event packet without ack id, from its JSON (`[event, args…]`, the
@@ -192,21 +170,6 @@ mod tests {
         assert_eq!(
             CommonParser.encode(chat_messages_packet(live[2..].iter())),
             emitted(CHAT_MESSAGES, &(vec![message_args(&stored[2])],))
-        );
-    }
-
-    #[test]
-    fn a_private_message_is_encoded_as_emit_would() {
-        let stored = StoredPrivateMessage {
-            id: ServerOffset(7),
-            text: "psst\t\"".to_owned(),
-            from: "alice".to_owned(),
-            to: "bob".to_owned(),
-            created_at: 1_700_000_000_999,
-        };
-        assert_eq!(
-            CommonParser.encode(private_message_packet(&stored)),
-            emitted(PRIVATE_MESSAGE, &private_args(&stored))
         );
     }
 }

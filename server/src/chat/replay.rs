@@ -16,7 +16,7 @@ use socketioxide::SocketError;
 use socketioxide::extract::SocketRef;
 use socketioxide_core::packet::Packet;
 
-use super::encoded::{chat_message_packet, private_message_packet};
+use super::encoded::chat_message_packet;
 use super::feed::{Behind, Feed, FellBehind, Joining, ReplayProgress, Subscribe};
 use super::queue_wait::{QueueBackoff, STALL_LIMIT};
 use crate::adapter::{ChatAdapter, LocalSockets, PacketSender};
@@ -162,32 +162,6 @@ impl Replayer {
             if page.len() < PAGE_SIZE as usize {
                 progress.after = progress.after.max(stored);
                 return Ok(());
-            }
-        }
-    }
-
-    /// Sends `socket` every private message of `nickname` after `after` (its own
-    /// sequence), page by page. Returns how many.
-    pub async fn replay_private(
-        &self,
-        socket: &SocketRef<ChatAdapter>,
-        nickname: &str,
-        mut after: ServerOffset,
-    ) -> Result<u64, ReplayError> {
-        let sender = sender(&self.sockets)?;
-        let mut count = 0;
-        loop {
-            let page = self
-                .store
-                .private_messages_after(nickname, after, PAGE_SIZE)
-                .await?;
-            for message in &page {
-                send_when_room(&sender, socket, private_message_packet(message)).await?;
-                after = message.id;
-                count += 1;
-            }
-            if page.len() < PAGE_SIZE as usize {
-                return Ok(count);
             }
         }
     }

@@ -180,9 +180,6 @@ async fn run<S: CommitSink>(
                     .iter()
                     .zip(seqs)
                     .zip(messages)
-                    // Private messages are not published to everyone: their handler sends
-                    // them to their two users.
-                    .filter(|(_, message)| message.recipient.is_none())
                     .filter_map(|((outcome, seq), message)| match outcome {
                         WriteOutcome::Inserted(id) => Some(StoredMessage {
                             id: *id,
@@ -278,7 +275,6 @@ mod tests {
             text: MessageText::parse(format!("message {key}"), 4096).unwrap(),
             client_offset: ClientOffset::parse(format!("key-{key}")).unwrap(),
             author: Nickname::parse("ana").unwrap(),
-            recipient: None,
             channel: crate::domain::ChannelId::GENERAL,
         }
     }

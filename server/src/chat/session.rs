@@ -34,12 +34,10 @@ pub fn storage_unavailable() -> Refused {
 /// What a socket's connect `auth` asked to be replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplayRequest {
-    /// Public messages after this offset.
+    /// The messages of the socket's channels after this offset.
     pub server_offset: ServerOffset,
     /// With no offset: only the latest N.
     pub history_limit: Option<HistoryLimit>,
-    /// Private messages after this offset.
-    pub private_offset: ServerOffset,
 }
 
 /// What the server keeps per socket, in its extensions.
@@ -78,7 +76,6 @@ impl SocketSession {
             replay: ReplayRequest {
                 server_offset: auth.server_offset,
                 history_limit: auth.history_limit,
-                private_offset: auth.private_offset,
             },
         }
     }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use socketioxide_cluster::wire::{
-    begin_frame, end_frame, finish, get_i64, get_optional, get_string, get_u8, get_u32, get_u64,
-    put_bytes, put_optional, split_frame,
+    begin_frame, end_frame, finish, get_i64, get_string, get_u8, get_u32, get_u64, put_bytes,
+    split_frame,
 };
 pub use socketioxide_cluster::{FrameError, MAX_FRAME_LEN};
 
@@ -47,8 +47,6 @@ pub enum Frame {
         client_offset: String,
         /// The author's nickname.
         author: String,
-        /// For a private message, its recipient.
-        recipient: Option<String>,
         /// The channel it is posted to.
         channel: i64,
     },
@@ -134,7 +132,6 @@ impl Frame {
                 text,
                 client_offset,
                 author,
-                recipient,
                 channel,
             } => {
                 out.put_u8(tag::WRITE);
@@ -142,7 +139,6 @@ impl Frame {
                 put_bytes(out, text.as_bytes());
                 put_bytes(out, client_offset.as_bytes());
                 put_bytes(out, author.as_bytes());
-                put_optional(out, recipient.as_deref());
                 out.put_i64(*channel);
             }
             Self::WriteDone {
@@ -215,14 +211,8 @@ impl Frame {
                     text,
                     client_offset,
                     author,
-                    recipient,
                     ..
-                } => {
-                    text.len()
-                        + client_offset.len()
-                        + author.len()
-                        + recipient.as_ref().map_or(0, String::len)
-                }
+                } => text.len() + client_offset.len() + author.len(),
                 Self::WriteFailed { reason, .. } => reason.len(),
                 Self::Committed { messages } => messages
                     .iter()
@@ -273,7 +263,6 @@ impl Frame {
                 text: get_string(b)?,
                 client_offset: get_string(b)?,
                 author: get_string(b)?,
-                recipient: get_optional(b)?,
                 channel: get_i64(b)?,
             },
             tag::WRITE_DONE => Self::WriteDone {
@@ -349,7 +338,6 @@ mod tests {
                 text: "héllo <b>".into(),
                 client_offset: "tab-1".into(),
                 author: "ana".into(),
-                recipient: Some("bo".into()),
                 channel: 1,
             },
             Frame::WriteDone {

@@ -19,7 +19,7 @@ use socketioxide_cluster::{ClusterDriver, WorkerApp, WorkerLink};
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{Frame, FrameError};
-use crate::domain::{NewMessage, Nickname, ServerOffset};
+use crate::domain::{NewMessage, ServerOffset};
 use crate::store::{StoredMessage, WriteError, WriteOutcome, WriteReceipt};
 use crate::sync::lock;
 
@@ -168,7 +168,6 @@ impl PrimaryLink {
             text: message.text.into_inner(),
             client_offset: message.client_offset.into_inner(),
             author: message.author.into_inner(),
-            recipient: message.recipient.map(Nickname::into_inner),
             channel: message.channel.0,
         };
         if self.send(frame).await.is_err() {

@@ -65,7 +65,6 @@ struct WriteFields {
     text: String,
     client_offset: String,
     author: String,
-    recipient: Option<String>,
     channel: i64,
 }
 
@@ -81,7 +80,6 @@ impl PrimaryApp for WorkerTraffic {
                 text,
                 client_offset,
                 author,
-                recipient,
                 channel,
             }) => self.write(
                 worker,
@@ -90,7 +88,6 @@ impl PrimaryApp for WorkerTraffic {
                     text,
                     client_offset,
                     author,
-                    recipient,
                     channel,
                 },
             ),
@@ -173,12 +170,6 @@ fn validate(fields: WriteFields, max_message_bytes: usize) -> Result<NewMessage,
         text: MessageText::parse(fields.text, max_message_bytes).map_err(|e| e.to_string())?,
         client_offset: ClientOffset::parse(fields.client_offset).map_err(|e| e.to_string())?,
         author: Nickname::parse(&fields.author).map_err(|e| e.to_string())?,
-        recipient: fields
-            .recipient
-            .as_deref()
-            .map(Nickname::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?,
         channel: ChannelId::from_value(&fields.channel.into()).map_err(|e| e.to_string())?,
     })
 }

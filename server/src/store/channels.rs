@@ -21,8 +21,39 @@ pub struct Channel {
     pub name: String,
     /// Whether only invited members may join.
     pub private: bool,
+    /// Whether it is the direct channel of two accounts (a private conversation: nobody
+    /// joins or is invited, neither leaves, it has no topic).
+    pub direct: bool,
     /// Its topic.
     pub topic: String,
+}
+
+impl Channel {
+    /// How a refusal names it: `#name`, or "that private conversation" for a direct channel
+    /// (whose stored name is a key, not a name).
+    pub fn label(&self) -> String {
+        if self.direct {
+            "that private conversation".to_owned()
+        } else {
+            format!("#{}", self.name)
+        }
+    }
+}
+
+/// The direct channel of two accounts, as [`Store::direct_channel`] found or made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectChannel {
+    /// Its id.
+    pub id: ChannelId,
+    /// Whether this call made it (and made both accounts its members).
+    pub created: bool,
+}
+
+/// The `name_key` of the direct channel of `a` and `b`: `direct:<lower id>:<higher id>`, a
+/// key no channel name can take (names have no `:`), the same for either order.
+pub fn direct_key(a: AccountId, b: AccountId) -> String {
+    let (low, high) = if a.0 <= b.0 { (a.0, b.0) } else { (b.0, a.0) };
+    format!("direct:{low}:{high}")
 }
 
 /// A new channel's settings.
@@ -58,6 +89,17 @@ impl Store {
         now: i64,
     ) -> Result<Option<ChannelId>, StoreError> {
         each_store!(self, store => store.create_channel(channel, now).await)
+    }
+
+    /// The direct channel of `a` and `b` (a conversation with oneself when they are the
+    /// same), made with both as its members, having read nothing, unless it exists.
+    pub async fn direct_channel(
+        &self,
+        a: AccountId,
+        b: AccountId,
+        now: i64,
+    ) -> Result<DirectChannel, StoreError> {
+        each_store!(self, store => store.direct_channel(a, b, now).await)
     }
 
     /// The channel `id`, if it exists.
@@ -110,8 +152,9 @@ impl Store {
         each_store!(self, store => store.channel_ids_of(account).await)
     }
 
-    /// The channels `account` is in, as it sees them (`#general` first, then by name):
-    /// with their latest seq, its read marker and its unread and mention counts.
+    /// The channels `account` is in, as it sees them (`#general` first, then the others by
+    /// name, then its direct channels by the other account's name): with their latest seq,
+    /// its read marker and its unread and mention counts.
     /// `username` is the account's name, whose own messages are never unread.
     pub async fn channels_of(
         &self,

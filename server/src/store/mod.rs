@@ -13,7 +13,7 @@ mod postgres;
 mod sqlite;
 
 pub use accounts::{Account, AccountError, AccountId, SessionAccount, SessionIdHash};
-pub use channels::{Channel, NewChannel};
+pub use channels::{Channel, DirectChannel, NewChannel};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -106,7 +106,7 @@ impl Store {
     /// Stores a batch in one transaction and reports, in input order, each message's id and
     /// whether it is new. A client offset already stored (earlier, or earlier in this batch)
     /// is a duplicate and writes nothing. Either the whole batch commits or none of it does.
-    /// Public messages get consecutive ids in batch order; private ones, their own sequence.
+    /// New messages get consecutive ids in batch order, and each its channel's next seq.
     /// The batch comes back with the outcomes, so its texts are published without a copy.
     pub async fn insert_batch(
         &self,
@@ -144,19 +144,6 @@ impl Store {
         match self {
             Self::Sqlite(store) => store.messages_before(channel, before, limit).await,
             Self::Postgres(store) => store.messages_before(channel, before, limit).await,
-        }
-    }
-
-    /// Up to `limit` private messages sent or received by `nickname` after `after`.
-    pub async fn private_messages_after(
-        &self,
-        nickname: &str,
-        after: ServerOffset,
-        limit: u32,
-    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
-        match self {
-            Self::Sqlite(store) => store.private_messages_after(nickname, after, limit).await,
-            Self::Postgres(store) => store.private_messages_after(nickname, after, limit).await,
         }
     }
 
@@ -227,25 +214,6 @@ impl ChannelFilter {
     }
 }
 
-/// A private message as stored (read from a `private_messages` row, on either database).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StoredPrivateMessage {
-    /// Its position among private messages.
-    #[sqlx(try_from = "i64")]
-    pub id: ServerOffset,
-    /// Its text.
-    #[sqlx(rename = "content")]
-    pub text: String,
-    /// Who sent it.
-    #[sqlx(rename = "sender")]
-    pub from: String,
-    /// Who may read it besides the sender.
-    #[sqlx(rename = "recipient")]
-    pub to: String,
-    /// When the server accepted it, in unix milliseconds.
-    pub created_at: i64,
-}
-
 /// A committed batch: its messages, and what happened to each, in the same order.
 #[derive(Debug)]
 pub struct Committed {
@@ -253,7 +221,7 @@ pub struct Committed {
     pub messages: Vec<NewMessage>,
     /// Each message's outcome.
     pub outcomes: Vec<WriteOutcome>,
-    /// Each new public message's seq in its channel (0 for duplicates and private ones).
+    /// Each new message's seq in its channel (0 for duplicates).
     pub seqs: Vec<i64>,
     /// When the batch was stored (unix milliseconds): every new row's `created_at`.
     pub created_at: i64,

@@ -65,16 +65,14 @@ pub fn arb_frame() -> impl Strategy<Value = Frame> {
             arb_text(),
             arb_text(),
             arb_text(),
-            proptest::option::of(arb_text()),
             any::<i64>()
         )
             .prop_map(
-                |(request, text, client_offset, author, recipient, channel)| Frame::Write {
+                |(request, text, client_offset, author, channel)| Frame::Write {
                     request,
                     text,
                     client_offset,
                     author,
-                    recipient,
                     channel,
                 }
             ),

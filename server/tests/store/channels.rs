@@ -14,6 +14,7 @@ store_suite!(
     replay_and_history_read_only_the_channels_asked_for,
     members_join_leave_and_read_markers_only_move_forward,
     unread_counts_others_messages_and_mentions_after_the_marker,
+    two_accounts_have_one_direct_channel_that_only_they_are_in,
 );
 
 async fn account(store: &Store, name: &str) -> AccountId {
@@ -259,4 +260,86 @@ async fn unread_counts_others_messages_and_mentions_after_the_marker(fresh: Fres
     store.mark_read(dev, bo, 1).await.unwrap();
     assert_eq!(counts(store.channels_of(bo, "Bob").await.unwrap()), (2, 1));
     assert_eq!(counts(store.channels_of(ana, "ana").await.unwrap()), (1, 0));
+}
+
+async fn two_accounts_have_one_direct_channel_that_only_they_are_in(fresh: Fresh) {
+    let store = fresh.open().await;
+    let (ana, bo, cy) = (
+        account(&store, "ana").await,
+        account(&store, "Bob").await,
+        account(&store, "cyd").await,
+    );
+    let made = store.direct_channel(ana, bo, 5).await.unwrap();
+    assert!(made.created);
+    let again = store.direct_channel(bo, ana, 6).await.unwrap();
+    assert_eq!(
+        (again.id, again.created),
+        (made.id, false),
+        "one per pair, either way"
+    );
+    let with_cy = store.direct_channel(ana, cy, 7).await.unwrap();
+    assert_ne!(with_cy.id, made.id);
+    let own = store.direct_channel(cy, cy, 8).await.unwrap();
+    assert!(
+        own.created,
+        "a conversation with oneself is a channel of one"
+    );
+
+    let found = store.channel(made.id).await.unwrap().unwrap();
+    assert!(found.direct && found.private);
+    assert_eq!(store.members(made.id).await.unwrap(), ["ana", "Bob"]);
+    assert!(!store.is_member(made.id, cy).await.unwrap());
+    assert!(
+        store.joinable_channels(cy).await.unwrap().is_empty(),
+        "nobody else is offered it"
+    );
+
+    store
+        .write(
+            &[
+                posted("hi bo", "d1", made.id, "ana"),
+                posted("hi ana", "d2", made.id, "Bob"),
+            ],
+            9,
+        )
+        .await
+        .unwrap();
+    let listed = |account, username: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .channels_of(account, username)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.id, c.direct_with, c.unread))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(ana, "ana").await,
+        [
+            (made.id, Some("Bob".to_owned()), 1),
+            (with_cy.id, Some("cyd".to_owned()), 0),
+        ],
+        "named by the other account, in its order, after the channels (none here)"
+    );
+    assert_eq!(
+        listed(bo, "Bob").await,
+        [(made.id, Some("ana".to_owned()), 1)]
+    );
+    assert_eq!(
+        listed(cy, "cyd").await,
+        [
+            (with_cy.id, Some("ana".to_owned()), 0),
+            (own.id, Some("cyd".to_owned()), 0),
+        ]
+    );
+    let dev = channel(&store, "dev", ana).await.unwrap();
+    let ids: Vec<ChannelId> = listed(ana, "ana").await.into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        ids,
+        [dev, made.id, with_cy.id],
+        "channels before conversations"
+    );
 }

@@ -80,16 +80,7 @@ pub fn message(text: &str, key: &str) -> NewMessage {
         text: MessageText::parse(text.into(), 4096).unwrap(),
         client_offset: ClientOffset::parse(key.into()).unwrap(),
         author: Nickname::parse("ana").unwrap(),
-        recipient: None,
         channel: ChannelId::GENERAL,
-    }
-}
-
-pub fn private(text: &str, key: &str, from: &str, to: &str) -> NewMessage {
-    NewMessage {
-        author: Nickname::parse(from).unwrap(),
-        recipient: Some(Nickname::parse(to).unwrap()),
-        ..message(text, key)
     }
 }
 

@@ -3,7 +3,10 @@
 //! Every message belongs to one channel. `#general` ([`ChannelId::GENERAL`]) is everyone's
 //! and is the tutorial's stream: a client that knows nothing of channels (the tutorial's
 //! page) sends and receives `#general` only. Signed-in users create more channels, public
-//! (anyone signed in may join) or private (members invite members).
+//! (anyone signed in may join) or private (members invite members). A private conversation
+//! is a channel too: the *direct* channel of two accounts ([`ChannelInfo::direct_with`]),
+//! made by their first `private message` or `channel direct`, which nobody else can join
+//! and neither can leave, so one mechanism carries every message.
 //!
 //! A message's place is two numbers: its `serverOffset`, its position in the one global
 //! order every socket receives its channels' messages in (what a client resumes from), and
@@ -21,7 +24,8 @@ mod payloads;
 
 pub use payloads::{
     ChannelInfo, ChannelJoined, ChannelList, ChannelMembers, ChannelRef, ChannelUpdated,
-    CreateChannel, Done, InviteToChannel, JoinableChannel, ReadUpTo, SetTopic, object_arg,
+    CreateChannel, Done, InviteToChannel, JoinableChannel, OpenDirect, ReadUpTo, SetTopic,
+    object_arg,
 };
 
 /// Why a request about a channel was refused. The text is sent to the client verbatim.

@@ -13,10 +13,15 @@ use super::{ChannelError, ChannelId, ChannelName, ChannelTopic};
 pub struct ChannelInfo {
     /// Its id.
     pub id: ChannelId,
-    /// Its name, without `#`.
+    /// Its name, without `#` (for a direct channel, a key of the server's that is not a
+    /// channel name: show [`Self::direct_with`] instead).
     pub name: String,
-    /// Whether only invited members may join.
+    /// Whether only invited members may join (direct channels are).
     pub private: bool,
+    /// For a direct channel (a private conversation of two), the other account's username
+    /// (one's own in a conversation with oneself); `None` for every other channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_with: Option<String>,
     /// Its topic (may be empty).
     pub topic: String,
     /// The `seq` of its latest message (0: none yet).
@@ -79,6 +84,14 @@ pub struct InviteToChannel {
     pub username: String,
 }
 
+/// `channel direct` ({ username }): the direct channel of this account and `username`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenDirect {
+    /// Who to write to.
+    pub username: String,
+}
+
 /// `channel topic` ({ channel, topic }): sets a channel's topic (any member may).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -127,7 +140,8 @@ pub struct ChannelUpdated {
     pub topic: String,
 }
 
-/// The ack of `channel create` and `channel join`: the channel, as its new member sees it.
+/// The ack of `channel create`, `channel join` and `channel direct`: the channel, as its
+/// new member sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelJoined {
     /// The channel.

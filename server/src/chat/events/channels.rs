@@ -32,9 +32,10 @@ use crate::chat::{ChatState, user_room};
 use crate::domain::{ChannelId, Username};
 use crate::store::{AccountId, Channel, NewChannel, StoreError};
 
-/// Why a channel request was refused: sent as its `{ error }` ack.
+/// Why a channel request was refused: sent as its `{ error }` ack. A channel is named by
+/// its label ([`Channel::label`]: `#name`, or "that private conversation").
 #[derive(Debug, thiserror::Error)]
-enum Refusal {
+pub(super) enum Refusal {
     #[error("sign in to use channels other than #general")]
     Guest,
     #[error(transparent)]
@@ -45,13 +46,21 @@ enum Refusal {
     NameTaken(String),
     #[error("#{0} is private: ask one of its members to invite you")]
     Private(String),
-    #[error("you are not in #{0}")]
+    #[error("that private conversation is between two others: nobody else can join it")]
+    OthersConversation,
+    #[error("you are not in {0}")]
     NotMember(String),
     #[error("everyone is in #general: it cannot be left")]
     LeaveGeneral,
+    #[error("a private conversation cannot be left")]
+    LeaveConversation,
+    #[error("a private conversation is between two: make a private channel to talk with more")]
+    InviteToConversation,
+    #[error("a private conversation has no topic")]
+    ConversationTopic,
     #[error("no account is named {0}")]
     NoSuchAccount(String),
-    #[error("{0} is already in #{1}")]
+    #[error("{0} is already in {1}")]
     AlreadyMember(String, String),
     #[error("storage unavailable, retry")]
     Store(#[from] StoreError),
@@ -59,7 +68,7 @@ enum Refusal {
 
 /// Parses the request, runs `handle` for a signed-in account, and acks its answer or its
 /// refusal.
-async fn answer<R, T, F>(
+pub(super) async fn answer<R, T, F>(
     event: &'static str,
     args: TryData<EventArgs>,
     ack: Ack,
@@ -110,12 +119,12 @@ async fn member_of(
     if chat.store.is_member(id, account).await? {
         Ok(channel)
     } else {
-        Err(Refusal::NotMember(channel.name))
+        Err(Refusal::NotMember(channel.label()))
     }
 }
 
 /// `channel` as `account` sees it now.
-async fn info_for(
+pub(super) async fn info_for(
     chat: &ChatState,
     channel: ChannelId,
     account: AccountId,
@@ -131,7 +140,11 @@ async fn info_for(
 
 /// Puts every socket of `username`, on every worker and host, in `channel`'s room, and
 /// tells them (`channel joined`) how they see it.
-async fn join_everywhere(io: &SocketIo<ChatAdapter>, username: &str, info: &ChannelInfo) {
+pub(super) async fn join_everywhere(
+    io: &SocketIo<ChatAdapter>,
+    username: &str,
+    info: &ChannelInfo,
+) {
     let account_room = user_room(username);
     if let Err(error) = io.to(account_room.clone()).join(info.id.room()).await {
         tracing::warn!(%error, "a remote join failed; the account's other sockets join on reconnect");
@@ -156,6 +169,7 @@ pub async fn on_channels(
             id: ChannelId::GENERAL,
             name: "general".to_owned(),
             private: false,
+            direct_with: None,
             topic: String::new(),
             last_seq: 0,
             last_read: 0,
@@ -223,7 +237,11 @@ pub async fn on_channel_join(
     let handle = |request: ChannelRef, account, username: String| async move {
         let channel = existing(chat, request.channel).await?;
         if channel.private && !chat.store.is_member(channel.id, account).await? {
-            return Err(Refusal::Private(channel.name));
+            return Err(if channel.direct {
+                Refusal::OthersConversation
+            } else {
+                Refusal::Private(channel.name)
+            });
         }
         chat.store
             .add_member(channel.id, account, now_millis())
@@ -250,8 +268,11 @@ pub async fn on_channel_leave(
             return Err(Refusal::LeaveGeneral);
         }
         let channel = existing(chat, request.channel).await?;
+        if channel.direct {
+            return Err(Refusal::LeaveConversation);
+        }
         if !chat.store.remove_member(channel.id, account).await? {
-            return Err(Refusal::NotMember(channel.name));
+            return Err(Refusal::NotMember(channel.label()));
         }
         let account_room = user_room(&username);
         if let Err(error) = io.to(account_room.clone()).leave(channel.id.room()).await {
@@ -275,6 +296,9 @@ pub async fn on_channel_invite(
     let (chat, io) = (&chat, &io);
     let handle = |request: InviteToChannel, account, _username: String| async move {
         let channel = member_of(chat, request.channel, account).await?;
+        if channel.direct {
+            return Err(Refusal::InviteToConversation);
+        }
         let invitee = match Username::parse(&request.username) {
             Ok(name) => chat.store.account_by_username(&name.key()).await?,
             Err(_) => None,
@@ -287,7 +311,7 @@ pub async fn on_channel_invite(
             .add_member(channel.id, invitee.id, now_millis())
             .await?
         {
-            return Err(Refusal::AlreadyMember(invitee.username, channel.name));
+            return Err(Refusal::AlreadyMember(invitee.username, channel.label()));
         }
         let info = info_for(chat, channel.id, invitee.id, &invitee.username).await?;
         join_everywhere(io, &invitee.username, &info).await;
@@ -308,6 +332,9 @@ pub async fn on_channel_topic(
     let (chat, io) = (&chat, &io);
     let handle = |request: SetTopic, account, _username: String| async move {
         let channel = member_of(chat, request.channel, account).await?;
+        if channel.direct {
+            return Err(Refusal::ConversationTopic);
+        }
         chat.store.set_topic(channel.id, &request.topic).await?;
         let updated = ChannelUpdated {
             channel: channel.id,
@@ -359,7 +386,7 @@ pub async fn on_channel_read(
             .await?
         else {
             let channel = existing(chat, request.channel).await?;
-            return Err(Refusal::NotMember(channel.name));
+            return Err(Refusal::NotMember(channel.label()));
         };
         let marker = ReadUpTo {
             channel: request.channel,

@@ -222,16 +222,7 @@ pub async fn on_connect(socket: SocketRef<ChatAdapter>, State(chat): State<ChatS
         tracing::debug!(sid = %socket.id, %error, "identity not sent");
     }
 
-    // Private messages first (few; their own sequence), then the public replay. Only an
-    // account has private messages.
-    if let Some((_, username)) = session.identity.account()
-        && let Err(error) = chat
-            .replayer
-            .replay_private(&socket, username, session.replay.private_offset)
-            .await
-    {
-        tracing::debug!(sid = %socket.id, %error, "private replay ended early");
-    }
+    // One replay for all the socket's channels, its direct ones (private messages) too.
     match chat
         .replayer
         .replay_then_go_live(&socket, from, Joining::Connect)

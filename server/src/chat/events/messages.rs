@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chat_protocol::acks::{Refused, Stored};
+use serde::Serialize;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
 use crate::adapter::ChatAdapter;
@@ -57,7 +58,8 @@ pub async fn on_channel_message(
     if !rooms::is_in(&socket, message.channel) {
         chat.metrics.refuse("not_in_channel");
         let error = match chat.store.channel(message.channel).await {
-            Ok(Some(channel)) => format!("you are not in #{}: join it first", channel.name),
+            Ok(Some(channel)) if channel.direct => format!("you are not in {}", channel.label()),
+            Ok(Some(channel)) => format!("you are not in {}: join it first", channel.label()),
             Ok(None) => format!("there is no channel {}", message.channel),
             Err(_) => {
                 ack.send(&storage_unavailable()).await;
@@ -71,13 +73,29 @@ pub async fn on_channel_message(
 }
 
 /// Signs `message` with the socket's identity, stores it, gives the sender its own message,
-/// then acks its offset.
+/// then acks its offset ([`Stored`]).
 async fn post(
     socket: &SocketRef<ChatAdapter>,
     chat: &ChatState,
     session: &SocketSession,
     message: NewMessage,
     ack: Ack,
+) {
+    let stored = |outcome: WriteOutcome| Stored {
+        server_offset: outcome.id(),
+        duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
+    };
+    post_then(socket, chat, session, message, ack, stored).await;
+}
+
+/// [`post`], acking a committed message with `reply` of its outcome.
+pub(super) async fn post_then<R: Serialize>(
+    socket: &SocketRef<ChatAdapter>,
+    chat: &ChatState,
+    session: &SocketSession,
+    message: NewMessage,
+    ack: Ack,
+    reply: impl FnOnce(WriteOutcome) -> R,
 ) {
     let message = match &session.identity {
         Identity::Account { id, .. } => message.by_account(session.nickname(), id.0),
@@ -100,11 +118,7 @@ async fn post(
         Ok(WriteReceipt { outcome, .. }) => {
             // The sender sees its message before the ack, even inside a delivery window.
             chat.feed.deliver_now(socket.id).await;
-            let reply = Stored {
-                server_offset: outcome.id(),
-                duplicate: matches!(outcome, WriteOutcome::Duplicate(_)),
-            };
-            ack.send(&reply).await;
+            ack.send(&reply(outcome)).await;
         }
         Err(error @ WriteError::Storage(_)) => {
             tracing::warn!(sid = %socket.id, %error, "message not stored; error ack");

@@ -5,7 +5,8 @@
 //!   disconnect;
 //! - [`messages`]: `chat message`, the tutorial's event, and `channel message`;
 //! - [`channels`]: creating, joining, leaving, inviting to and reading channels;
-//! - [`private`]: `private message`;
+//! - [`direct`]: private conversations, the direct channels of two (`channel direct`,
+//!   `private message`);
 //! - [`history`]: `history` pages;
 //! - [`people`]: `nickname`, `users`, `typing`, `online`.
 //!
@@ -14,17 +15,17 @@
 
 pub mod channels;
 pub mod connect;
+pub mod direct;
 pub mod history;
 pub mod messages;
 pub mod people;
-pub mod private;
 
 pub use connect::{ConnectRefused, admit_and_register, on_connect, on_disconnect};
 
 use chat_protocol::events::{
-    CHANNEL_CREATE, CHANNEL_INVITE, CHANNEL_JOIN, CHANNEL_LEAVE, CHANNEL_MEMBERS, CHANNEL_MESSAGE,
-    CHANNEL_READ, CHANNEL_TOPIC, CHANNELS, CHAT_MESSAGE, HISTORY, NICKNAME, ONLINE,
-    PRIVATE_MESSAGE, TYPING, USERS,
+    CHANNEL_CREATE, CHANNEL_DIRECT, CHANNEL_INVITE, CHANNEL_JOIN, CHANNEL_LEAVE, CHANNEL_MEMBERS,
+    CHANNEL_MESSAGE, CHANNEL_READ, CHANNEL_TOPIC, CHANNELS, CHAT_MESSAGE, HISTORY, NICKNAME,
+    ONLINE, PRIVATE_MESSAGE, TYPING, USERS,
 };
 use socketioxide::extract::{Event, SocketRef};
 
@@ -38,7 +39,8 @@ fn register(socket: &SocketRef<ChatAdapter>) {
     socket.on(USERS, people::on_users);
     socket.on(TYPING, people::on_typing);
     socket.on(HISTORY, history::on_history);
-    socket.on(PRIVATE_MESSAGE, private::on_private_message);
+    socket.on(PRIVATE_MESSAGE, direct::on_private_message);
+    socket.on(CHANNEL_DIRECT, direct::on_channel_direct);
     socket.on(CHANNEL_MESSAGE, messages::on_channel_message);
     socket.on(CHANNELS, channels::on_channels);
     socket.on(CHANNEL_CREATE, channels::on_channel_create);

@@ -6,14 +6,24 @@ use chat_protocol::channels::{ChannelInfo, ChannelTopic, JoinableChannel};
 
 use super::PostgresStore;
 use crate::domain::ChannelId;
-use crate::store::channels::{Channel, NewChannel};
+use crate::store::channels::{Channel, DirectChannel, NewChannel, direct_key};
 use crate::store::{AccountId, StoreError};
 
 /// A channel's highest seq (0 before its first message), `$1` being the channel.
 const LAST_SEQ: &str = "COALESCE((SELECT MAX(seq) FROM messages WHERE channel_id = $1), 0)";
 
 /// A `channels_of` row.
-type InfoRow = (i64, String, bool, String, i64, i64, i64, i64);
+type InfoRow = (
+    i64,
+    String,
+    bool,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 
 impl PostgresStore {
     /// See [`crate::store::Store::create_channel`].
@@ -50,17 +60,69 @@ impl PostgresStore {
         Ok(id.map(ChannelId))
     }
 
+    /// See [`crate::store::Store::direct_channel`].
+    pub async fn direct_channel(
+        &self,
+        a: AccountId,
+        b: AccountId,
+        now: i64,
+    ) -> Result<DirectChannel, StoreError> {
+        self.check_writable()?;
+        let key = direct_key(a, b);
+        let mut tx = self.pool.begin().await?;
+        let made: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO channels (name, name_key, private, direct, topic, created_by, created_at) \
+             VALUES ($1, $1, TRUE, TRUE, '', $2, $3) ON CONFLICT (name_key) DO NOTHING RETURNING id",
+        )
+        .bind(&key)
+        .bind(a.0)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let channel = match made {
+            Some(id) => {
+                for account in [a, b] {
+                    sqlx::query(
+                        "INSERT INTO channel_members (channel_id, account_id, last_read, joined_at) \
+                         VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(account.0)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                DirectChannel {
+                    id: ChannelId(id),
+                    created: true,
+                }
+            }
+            None => DirectChannel {
+                id: ChannelId(
+                    sqlx::query_scalar("SELECT id FROM channels WHERE name_key = $1")
+                        .bind(&key)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+                created: false,
+            },
+        };
+        tx.commit().await?;
+        Ok(channel)
+    }
+
     /// See [`crate::store::Store::channel`].
     pub async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
-        let row: Option<(i64, String, bool, String)> =
-            sqlx::query_as("SELECT id, name, private, topic FROM channels WHERE id = $1")
+        let row: Option<(i64, String, bool, bool, String)> =
+            sqlx::query_as("SELECT id, name, private, direct, topic FROM channels WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(id, name, private, topic)| Channel {
+        Ok(row.map(|(id, name, private, direct, topic)| Channel {
             id: ChannelId(id),
             name,
             private,
+            direct,
             topic,
         }))
     }
@@ -140,9 +202,12 @@ impl PostgresStore {
              (SELECT COUNT(*) FROM messages WHERE channel_id = c.id \
                  AND seq > m.last_read AND author <> $2), \
              (SELECT COUNT(*) FROM mentions WHERE account_id = $1 \
-                 AND channel_id = c.id AND seq > m.last_read) \
+                 AND channel_id = c.id AND seq > m.last_read), \
+             CASE WHEN c.direct THEN COALESCE((SELECT a.username \
+                 FROM channel_members o JOIN accounts a ON a.id = o.account_id \
+                 WHERE o.channel_id = c.id AND o.account_id <> $1), $2) END AS direct_with \
              FROM channel_members m JOIN channels c ON c.id = m.channel_id \
-             WHERE m.account_id = $1 ORDER BY c.id <> 1, c.name",
+             WHERE m.account_id = $1 ORDER BY c.id <> 1, c.direct, direct_with, c.name",
         )
         .bind(account.0)
         .bind(username)
@@ -151,15 +216,18 @@ impl PostgresStore {
         Ok(rows
             .into_iter()
             .map(
-                |(id, name, private, topic, last_read, last_seq, unread, mentions)| ChannelInfo {
-                    id: ChannelId(id),
-                    name,
-                    private,
-                    topic,
-                    last_read,
-                    last_seq,
-                    unread: unread as u64,
-                    mentions: mentions as u64,
+                |(id, name, private, topic, last_read, last_seq, unread, mentions, direct_with)| {
+                    ChannelInfo {
+                        id: ChannelId(id),
+                        name,
+                        private,
+                        direct_with,
+                        topic,
+                        last_read,
+                        last_seq,
+                        unread: unread as u64,
+                        mentions: mentions as u64,
+                    }
                 },
             )
             .collect())

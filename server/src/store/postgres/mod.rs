@@ -17,9 +17,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::{
-    ChannelFilter, Committed, StoreError, StoredMessage, StoredPrivateMessage, WriteOutcome,
-};
+use super::{ChannelFilter, Committed, StoreError, StoredMessage, WriteOutcome};
 use crate::domain::{ChannelId, NewMessage, ServerOffset};
 
 /// Rows per multi-row statement (5 bound values each, far below PostgreSQL's limit).
@@ -94,17 +92,13 @@ impl PostgresStore {
             .await?;
         let mut outcomes = vec![WriteOutcome::Duplicate(ServerOffset(0)); batch.len()];
         let mut seqs = vec![0; batch.len()];
-        let public: Vec<(usize, &NewMessage)> = batch
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.recipient.is_none())
-            .collect();
-        let mut next_seqs = last_seqs(&mut tx, &public).await?;
+        let numbered: Vec<(usize, &NewMessage)> = batch.iter().enumerate().collect();
+        let mut next_seqs = last_seqs(&mut tx, &numbered).await?;
         let mut at = Next {
             id: &mut next,
             seqs: &mut next_seqs,
         };
-        for chunk in public.chunks(ROWS_PER_STATEMENT) {
+        for chunk in numbered.chunks(ROWS_PER_STATEMENT) {
             insert_chunk(
                 &mut tx,
                 chunk,
@@ -114,11 +108,6 @@ impl PostgresStore {
                 &mut seqs,
             )
             .await?;
-        }
-        for (at, message) in batch.iter().enumerate() {
-            if message.recipient.is_some() {
-                outcomes[at] = insert_private(&mut tx, message, created_at).await?;
-            }
         }
         tx.commit().await?;
         Ok((outcomes, seqs))
@@ -192,25 +181,6 @@ impl PostgresStore {
         Ok(messages)
     }
 
-    /// See [`super::Store::private_messages_after`].
-    pub async fn private_messages_after(
-        &self,
-        nickname: &str,
-        after: ServerOffset,
-        limit: u32,
-    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
-        let rows = sqlx::query_as(
-            "SELECT id, content, created_at, sender, recipient FROM private_messages \
-             WHERE id > $1 AND (sender = $2 OR recipient = $2) ORDER BY id LIMIT $3",
-        )
-        .bind(after.0)
-        .bind(nickname)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
-    }
-
     /// See [`super::Store::last_offset`].
     pub async fn last_offset(&self) -> Result<ServerOffset, StoreError> {
         let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
@@ -237,9 +207,9 @@ struct Next<'a> {
 /// read under the table lock.
 async fn last_seqs(
     tx: &mut sqlx::PgConnection,
-    public: &[(usize, &NewMessage)],
+    batch: &[(usize, &NewMessage)],
 ) -> Result<HashMap<ChannelId, i64>, StoreError> {
-    let mut channels: Vec<i64> = public.iter().map(|(_, m)| m.channel.0).collect();
+    let mut channels: Vec<i64> = batch.iter().map(|(_, m)| m.channel.0).collect();
     channels.sort_unstable();
     channels.dedup();
     let found: Vec<(i64, i64)> = sqlx::query_as(
@@ -253,7 +223,7 @@ async fn last_seqs(
     Ok(last)
 }
 
-/// Stores one chunk of public messages: look up the client offsets already stored, then
+/// Stores one chunk of messages: look up the client offsets already stored, then
 /// insert the rest with the ids from `next.id` on and their channels' next seqs, in chunk
 /// order.
 async fn insert_chunk(
@@ -353,32 +323,4 @@ async fn insert_mentions(
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-/// Stores one private message (or finds it stored under its client offset).
-async fn insert_private(
-    tx: &mut sqlx::PgConnection,
-    message: &NewMessage,
-    created_at: i64,
-) -> Result<WriteOutcome, StoreError> {
-    let recipient = message.recipient.as_ref().map_or("", |r| r.as_str());
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO private_messages (client_offset, sender, recipient, content, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-    )
-    .bind(message.client_offset.as_str())
-    .bind(message.author.as_str())
-    .bind(recipient)
-    .bind(message.text.as_str())
-    .bind(created_at)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(id) = inserted {
-        return Ok(WriteOutcome::Inserted(ServerOffset(id)));
-    }
-    let id: i64 = sqlx::query_scalar("SELECT id FROM private_messages WHERE client_offset = $1")
-        .bind(message.client_offset.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(WriteOutcome::Duplicate(ServerOffset(id)))
 }

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
 use crate::domain::ChannelId;
-use crate::store::channels::{Channel, NewChannel};
+use crate::store::channels::{Channel, DirectChannel, NewChannel, direct_key};
 use crate::store::{AccountId, StoreError};
 
 /// A channel's highest seq (0 before its first message), `?1` being the channel.
@@ -46,18 +46,69 @@ impl SqliteStore {
             .await
     }
 
+    /// See [`crate::store::Store::direct_channel`].
+    pub async fn direct_channel(
+        &self,
+        a: AccountId,
+        b: AccountId,
+        now: i64,
+    ) -> Result<DirectChannel, StoreError> {
+        let key = direct_key(a, b);
+        self.writer()?
+            .run(move |connection| {
+                let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let made: Option<i64> = tx
+                    .prepare_cached(
+                        "INSERT INTO channels \
+                         (name, name_key, private, direct, topic, created_by, created_at) \
+                         VALUES (?1, ?1, 1, 1, '', ?2, ?3) ON CONFLICT (name_key) DO NOTHING RETURNING id",
+                    )?
+                    .query_row(params![key, a.0, now], |row| row.get(0))
+                    .optional()?;
+                let channel = match made {
+                    Some(id) => {
+                        let mut add = tx.prepare_cached(
+                            "INSERT OR IGNORE INTO channel_members \
+                             (channel_id, account_id, last_read, joined_at) VALUES (?1, ?2, 0, ?3)",
+                        )?;
+                        for account in [a, b] {
+                            add.execute(params![id, account.0, now])?;
+                        }
+                        DirectChannel {
+                            id: ChannelId(id),
+                            created: true,
+                        }
+                    }
+                    None => DirectChannel {
+                        id: ChannelId(tx.query_row(
+                            "SELECT id FROM channels WHERE name_key = ?1",
+                            [&key],
+                            |row| row.get(0),
+                        )?),
+                        created: false,
+                    },
+                };
+                tx.commit()?;
+                Ok(channel)
+            })
+            .await
+    }
+
     /// See [`crate::store::Store::channel`].
     pub async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         self.readers
             .run(move |connection| {
                 connection
-                    .prepare_cached("SELECT id, name, private, topic FROM channels WHERE id = ?1")?
+                    .prepare_cached(
+                        "SELECT id, name, private, direct, topic FROM channels WHERE id = ?1",
+                    )?
                     .query_row([id.0], |row| {
                         Ok(Channel {
                             id: ChannelId(row.get(0)?),
                             name: row.get(1)?,
                             private: row.get(2)?,
-                            topic: row.get(3)?,
+                            direct: row.get(3)?,
+                            topic: row.get(4)?,
                         })
                     })
                     .optional()
@@ -152,15 +203,19 @@ impl SqliteStore {
                          (SELECT COUNT(*) FROM messages WHERE channel_id = c.id \
                              AND seq > m.last_read AND author <> ?2), \
                          (SELECT COUNT(*) FROM mentions WHERE account_id = ?1 \
-                             AND channel_id = c.id AND seq > m.last_read) \
+                             AND channel_id = c.id AND seq > m.last_read), \
+                         CASE WHEN c.direct THEN COALESCE((SELECT a.username \
+                             FROM channel_members o JOIN accounts a ON a.id = o.account_id \
+                             WHERE o.channel_id = c.id AND o.account_id <> ?1), ?2) END AS direct_with \
                          FROM channel_members m JOIN channels c ON c.id = m.channel_id \
-                         WHERE m.account_id = ?1 ORDER BY c.id <> 1, c.name",
+                         WHERE m.account_id = ?1 ORDER BY c.id <> 1, c.direct, direct_with, c.name",
                     )?
                     .query_map(params![account.0, username], |row| {
                         Ok(ChannelInfo {
                             id: ChannelId(row.get(0)?),
                             name: row.get(1)?,
                             private: row.get(2)?,
+                            direct_with: row.get(8)?,
                             topic: row.get(3)?,
                             last_read: row.get(4)?,
                             last_seq: row.get(5)?,

@@ -23,7 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use self::readers::Readers;
 use self::writer::WriterThread;
-use super::{ChannelFilter, Committed, StoreError, StoredMessage, StoredPrivateMessage};
+use super::{ChannelFilter, Committed, StoreError, StoredMessage};
 use crate::domain::{ChannelId, NewMessage, ServerOffset};
 
 /// Messages stored in one SQLite file.
@@ -107,21 +107,6 @@ impl SqliteStore {
     ) -> Result<Vec<StoredMessage>, StoreError> {
         self.readers
             .run(move |connection| queries::messages_before(connection, channel, before, limit))
-            .await
-    }
-
-    /// Up to `limit` private messages sent or received by `nickname` after `after`.
-    pub async fn private_messages_after(
-        &self,
-        nickname: &str,
-        after: ServerOffset,
-        limit: u32,
-    ) -> Result<Vec<StoredPrivateMessage>, StoreError> {
-        let nickname = nickname.to_owned();
-        self.readers
-            .run(move |connection| {
-                queries::private_messages_after(connection, &nickname, after, limit)
-            })
             .await
     }
 
