@@ -1,6 +1,6 @@
 // Takes the README screenshots (desktop, and `-phone.png` beside it): three signed-in people chatting; Ben is back from a
-// disconnect, has a private message from Cleo, two unread messages (one mentioning him) in
-// #rust, and sees Ana typing. Use a fresh database
+// disconnect, has an unread private message from Cleo (listed under "Direct messages"), two
+// unread messages (one mentioning him) in #rust, and sees Ana typing. Use a fresh database
 // (the three accounts are signed up here).
 // Usage: start the server (e.g. scripts/run.sh, or target/debug/chat-server --db /tmp/shot.db),
 // then: node scripts/screenshot.mjs [url] [out.png]
@@ -43,7 +43,7 @@ await ben.getByRole("button", { name: "Connect" }).click();
 await ben.waitForSelector("#messages li.divider");
 await cleo.locator(".online").getByRole("button", { name: "ben" }).click();
 await say(cleo, "Psst, this one is only for you.");
-await ben.waitForSelector("#messages li.private");
+await ben.waitForSelector(".channels ul.direct .channel[data-direct-with=cleo] .unread-count");
 // Ana opens #rust, invites Ben and mentions him there: his channel list shows the badges.
 await ana.locator(".channels summary", { hasText: "New channel" }).click();
 await ana.getByLabel("Name").fill("rust");

@@ -29,12 +29,12 @@ describe("identity: the takeover scenario, on two workers", () => {
     await carl.until(() => carl.replayDone);
     assert.deepEqual(vic.identity, { name: `vic${run}`, guest: false, canPost: true });
     // 1. vic and carl exchange two private messages.
-    assert.ok((await privately(vic, `carl${run}`, "hi carl", "v-1")).privateOffset > 0);
-    assert.ok((await privately(carl, `VIC${run}`, "hi vic", "c-1")).privateOffset > 0, "names fold case");
+    assert.ok((await privately(vic, `carl${run}`, "hi carl", "v-1")).serverOffset > 0);
+    assert.ok((await privately(carl, `VIC${run}`, "hi vic", "c-1")).serverOffset > 0, "names fold case");
     await vic.until(() => vic.private.length === 2);
 
     // 2. mallory, a guest on the other worker, asks for vic's name in her auth.
-    const mallory = await connectClient(b, { nickname: `vic${run}`, privateOffset: 0 });
+    const mallory = await connectClient(b, { nickname: `vic${run}`, serverOffset: 0 });
     await mallory.until(() => mallory.replayDone);
     assert.equal(mallory.identity.guest, true);
     assert.match(mallory.identity.name, /^guest-[0-9a-f]{4}$/);

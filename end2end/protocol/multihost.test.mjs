@@ -52,8 +52,11 @@ describe("two hosts on PostgreSQL and Redis", { skip }, () => {
     const carl = await connectClient(hostA.urls[1], {}, { cookie: await signUp(hostB.urls[0], `mhcarl${run}`) });
     await carl.until(() => carl.replayDone);
     const ack = await carl.socket.timeout(5000).emitWithAck("private message", `mhvic${run}`, "across hosts", `mh-pm-${run}`);
-    assert.ok(ack.privateOffset > 0, JSON.stringify(ack));
+    assert.ok(ack.serverOffset > 0 && ack.channel > 1, JSON.stringify(ack));
     await onB.until(() => onB.private.some((m) => m.text === "across hosts"), 5000, "private message on host B");
+    // #general's latest offset goes past the conversation's again: the churn test below
+    // counts #general's offsets from there.
+    await carl.send("back in #general", `mh-pub-${run}`);
     const onA = await connectClient(hostA.urls[0], {}, { cookie });
     await onA.until(() => onA.replayDone);
     const gone = Promise.all([disconnected(onA.socket, 1500), disconnected(onB.socket, 1500)]);

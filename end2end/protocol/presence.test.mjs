@@ -159,31 +159,45 @@ describe("private messages across workers", () => {
     const ana = await user(cluster.urls[0], "pmana");
     const bob = await user(cluster.urls[1], "pmbob");
     const eve = await user(cluster.urls[1], "pmeve");
+    const joined = [];
+    bob.socket.on("channel joined", (info) => joined.push(info));
     const ack = await sendPrivate(ana, "pmbob", "only for bob", "pm-1");
-    assert.ok(Number.isInteger(ack.privateOffset), JSON.stringify(ack));
+    assert.ok(Number.isInteger(ack.serverOffset) && ack.channel > 1, JSON.stringify(ack));
     await waitFor(() => bob.private.length === 1, "bob's private message");
     await waitFor(() => ana.private.length === 1, "ana's copy");
-    assert.deepEqual([bob.private[0].text, bob.private[0].from, bob.private[0].to, bob.private[0].offset], ["only for bob", "pmana", "pmbob", ack.privateOffset]);
+    const got = bob.private[0];
+    assert.deepEqual([got.text, got.author, got.channel, got.seq, got.offset], ["only for bob", "pmana", ack.channel, 1, ack.serverOffset]);
+    // bob (on the other worker) was put in the conversation before its first message, and told.
+    assert.deepEqual(joined.map((c) => [c.id, c.directWith, c.private]), [[ack.channel, "pmana", true]]);
     // A public message after it reaches eve: by then the private one would have, too.
     const marker = await ana.send("public marker", "pm-marker");
     await eve.until(() => eve.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
     assert.equal(eve.private.length, 0);
     assert.ok(!eve.received.some((m) => m.text === "only for bob"));
-    // Replay: bob (any worker) gets it again from privateOffset 0; eve never does.
-    const bobAgain = await user(cluster.urls[0], "pmbob", { privateOffset: 0 });
+    // Replay: bob (any worker) gets it again from offset 0; eve never does.
+    const bobAgain = await user(cluster.urls[0], "pmbob", { serverOffset: 0 });
     assert.deepEqual(bobAgain.private.map((m) => m.text), ["only for bob"]);
     assert.deepEqual(bobAgain.private[0], bob.private[0], "the live event and the replay carry the same fields");
-    const bobLater = await user(cluster.urls[0], "pmbob", { privateOffset: ack.privateOffset });
+    const bobLater = await user(cluster.urls[0], "pmbob", { serverOffset: ack.serverOffset });
     assert.equal(bobLater.private.length, 0);
-    const eveAgain = await user(cluster.urls[0], "pmeve", { privateOffset: 0, serverOffset: 0 });
+    const eveAgain = await user(cluster.urls[0], "pmeve", { serverOffset: 0 });
     assert.equal(eveAgain.private.length, 0);
     assert.ok(!eveAgain.received.some((m) => m.text === "only for bob"));
     // A resend is stored once.
     const again = await sendPrivate(ana, "pmbob", "only for bob", "pm-1");
-    assert.deepEqual(again, { privateOffset: ack.privateOffset, duplicate: true });
-    // Public offsets stay consecutive around private messages.
-    const next = await ana.send("public after", "pm-after");
-    assert.equal(next.serverOffset, marker.serverOffset + 1);
+    assert.deepEqual(again, { serverOffset: ack.serverOffset, channel: ack.channel, duplicate: true });
+    // The conversation keeps its own sequence; the next message in it is seq 2, to both.
+    const second = await sendPrivate(bob, "PMANA", "and back", "pm-2");
+    assert.equal(second.channel, ack.channel, "one conversation per pair, either way, whatever the case");
+    await waitFor(() => ana.private.length === 2 && bob.private.length === 2, "the reply");
+    assert.deepEqual(ana.private.map((m) => m.seq), [1, 2]);
+    // Nobody else can join it, post in it or read its history.
+    assert.match((await eve.socket.timeout(5000).emitWithAck("channel join", { channel: ack.channel })).error, /between two others/);
+    assert.match((await eve.socket.timeout(5000).emitWithAck("channel message", ack.channel, "let me in", "pm-eve")).error, /not in that private conversation/);
+    const history = await eve.socket.timeout(5000).emitWithAck("history", second.serverOffset + 1, 50, ack.channel);
+    assert.ok(history.error, JSON.stringify(history));
+    assert.match((await ana.socket.timeout(5000).emitWithAck("channel leave", { channel: ack.channel })).error, /cannot be left/);
+    assert.match((await ana.socket.timeout(5000).emitWithAck("channel invite", { channel: ack.channel, username: "pmeve" })).error, /between two/);
     for (const c of [ana, bob, eve, bobAgain, bobLater, eveAgain]) c.close();
   });
 
@@ -197,7 +211,7 @@ describe("private messages across workers", () => {
     // Nothing was stored for anyone: a public marker reaches both, and no private message.
     const marker = await named.send("after the refusals", "pm-anon-marker");
     await anon.until(() => anon.received.some((m) => m.offset === marker.serverOffset), 5000, "marker");
-    const again = await user(cluster.urls[0], "pmnamed", { privateOffset: 0 });
+    const again = await user(cluster.urls[0], "pmnamed", { serverOffset: 0 });
     assert.equal(again.private.length + named.private.length + anon.private.length, 0);
     for (const c of [anon, named, again]) c.close();
   });

@@ -101,8 +101,6 @@ export async function connectClient(url, auth = {}, { cookie, transports = ["web
   const received = [];
   // Listeners go on before the connection opens: the replay right after CONNECT can arrive
   // in the same read as the CONNECT itself, before an `await connectClient()` resumes.
-  const privateMessages = [];
-  socket.on("private message", (text, offset, meta) => { privateMessages.push({ text, offset, ...meta }); notify(); });
   let replayDone = null;
   let liveFrom = 0;
   const waiters = [];
@@ -127,8 +125,16 @@ export async function connectClient(url, auth = {}, { cookie, transports = ["web
   const client = {
     socket,
     received,
-    /** `private message` events received: `{ text, offset, from, to, createdAt }`. */
-    private: privateMessages,
+    /**
+     * Messages received outside #general: `{ text, offset, author, createdAt, channel, seq }`.
+     * Where a test uses no other channel, these are its private conversations (direct
+     * channels of two, whose messages arrive as any channel's).
+     */
+    get private() {
+      return received
+        .filter((m) => m.rest[0] && m.rest[0].channel !== 1)
+        .map((m) => ({ text: m.text, offset: m.offset, ...m.rest[0] }));
+    },
     get replayDone() { return replayDone; },
     /** The server's `identity` event: `{ name, guest, canPost }`. */
     get identity() { return identity; },

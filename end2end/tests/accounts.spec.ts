@@ -1,9 +1,10 @@
 // Accounts in the browser, as people use them: a guest name that survives a reload; sign
 // up and sign in through the page's own forms (with JavaScript off too); verified names on
-// messages; private messages between two accounts, live and after a reload, on either
-// worker; and the impostor of the takeover scenario (a guest who put "vic" in its saved
+// messages; private conversations between two accounts (direct channels), live and after
+// a reload, on either worker; and the impostor of the takeover scenario (a guest who put "vic" in its saved
 // name) sees and can do none of it.
-import { expect, test, type Browser } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import {
   guestTag, messageTexts, openChat, openPanel, send, signInThroughPage, signUpThroughPage, tag, userTag, waitLive,
 } from "./support";
@@ -54,26 +55,51 @@ test("sign up, sign in elsewhere, private messages between two accounts; the imp
     const row = page.locator("#messages li.message").filter({ hasText: hello });
     await expect(row.locator(".author.verified")).toHaveText(vic);
   }
-  // carl writes to vic privately from the online list (a guest is never offered).
+  // carl writes to vic privately from the online list (a guest is never offered): that
+  // opens their conversation, named after vic.
   await carlPage.locator(".online").getByRole("button", { name: vic }).click();
-  await expect(carlPage.locator(".private-to")).toContainText(`Private to ${vic}`);
+  const conversation = (page: Page, other: string) =>
+    page.locator(`nav.channels ul.direct button.channel[data-direct-with="${other}"]`);
+  await expect(carlPage.locator(".channel-title")).toHaveText(vic);
+  await expect(conversation(carlPage, vic)).toHaveAttribute("aria-current", "page");
+  await expect(carlPage.locator(".channel-header .leave")).toHaveCount(0);
   const secret = tag("secret");
   await send(carlPage, secret);
-  for (const page of [vicPage, vicElsewhere, carlPage]) {
-    const row = page.locator("#messages li.message.private").filter({ hasText: secret });
+  await expect(messageTexts(carlPage).filter({ hasText: secret })).toHaveCount(1);
+  // vic's two browsers are told of the conversation at once, with the message unread
+  // (both checked before either opens it: reading it in one clears it in the other).
+  for (const page of [vicPage, vicElsewhere]) {
+    await expect(conversation(page, carl).locator(".unread-count .n")).toHaveText("1");
+  }
+  for (const page of [vicPage, vicElsewhere]) {
+    await conversation(page, carl).click();
+    const row = page.locator("#messages li.message").filter({ hasText: secret });
     await expect(row).toHaveCount(1);
     await expect(row.locator(".author")).toHaveText(carl);
-    await expect(row.locator(".recipient")).toHaveText(vic);
+    await expect(page.locator(".channel-title")).toHaveText(carl);
   }
-  // vic answers; after a reload both still have both, from the server.
+  await expect(conversation(vicElsewhere, carl).locator(".unread-count")).toHaveCount(0);
+  await expect(messageTexts(vicPage).filter({ hasText: hello })).toHaveCount(0);
+  // The list with its conversation and the conversation's header, in both themes: no
+  // serious or critical violation.
+  for (const colorScheme of ["light", "dark"] as const) {
+    await vicPage.emulateMedia({ colorScheme });
+    const results = await new AxeBuilder({ page: vicPage }).include(".channels").include(".channel-header").analyze();
+    console.log(`[axe conversation ${colorScheme}] ${results.passes.length} rules pass; violations: ${results.violations.map((v) => `${v.impact} ${v.id}`).join("; ") || "none"}`);
+    const blocking = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    expect(blocking.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
+  }
+  // vic answers from the online list (the same conversation); after a reload both still
+  // have both, from the server.
   await vicPage.locator(".online").getByRole("button", { name: carl }).click();
   const answer = tag("answer");
   await send(vicPage, answer);
-  for (const page of [vicPage, carlPage]) {
+  for (const [page, other] of [[vicPage, carl], [carlPage, vic]] as const) {
     await page.reload();
     await waitLive(page);
+    await conversation(page, other).click();
     for (const text of [secret, answer]) {
-      await expect(page.locator("#messages li.message.private").filter({ hasText: text })).toHaveCount(1);
+      await expect(messageTexts(page).filter({ hasText: text })).toHaveCount(1);
     }
   }
   // mallory: nothing private, live or after a reload, and no way to write privately.
@@ -83,6 +109,7 @@ test("sign up, sign in elsewhere, private messages between two accounts; the imp
   await expect(mallory.getByText(secret)).toHaveCount(0);
   await expect(mallory.getByText(answer)).toHaveCount(0);
   await expect(mallory.locator(".online button.user")).toHaveCount(0);
+  await expect(mallory.locator("nav.channels ul.direct")).toHaveCount(0);
 
   // Sign-out: vic's page is a guest again, and vic's other browser stays signed in.
   await vicPage.getByRole("button", { name: "Sign out" }).click();

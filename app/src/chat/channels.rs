@@ -271,7 +271,7 @@ mod browser {
     }
 
     /// Adds a joined channel to the list and shows it, or says why not.
-    pub(crate) fn shown_if_joined(
+    pub fn shown_if_joined(
         chat: Chat,
         socket: Socket,
         answer: Result<Answer<ChannelJoined>, leptos_socketio::EmitError>,
