@@ -69,13 +69,22 @@ pub fn total_unread(channels: &[ChannelInfo], shown: ChannelId) -> u64 {
         .sum()
 }
 
-/// Adds or replaces `info` (a channel joined, here or in another tab), keeping the server's
-/// order: `#general` first, the other channels by name, then the private conversations by
-/// the other person's name ([`super::direct::list_order`]).
+/// Where a channel is listed: `#general` first, the other channels by name, then the
+/// private conversations by the other person's name (the server's order too).
+pub fn list_order(info: &ChannelInfo) -> (u8, String) {
+    match &info.direct_with {
+        _ if info.id == ChannelId::GENERAL => (0, String::new()),
+        None => (1, info.name.clone()),
+        Some(other) => (2, other.to_ascii_lowercase()),
+    }
+}
+
+/// Adds or replaces `info` (a channel joined, here or in another tab), keeping the list in
+/// [`list_order`].
 pub fn upsert(channels: &mut Vec<ChannelInfo>, info: ChannelInfo) {
     channels.retain(|c| c.id != info.id);
     channels.push(info);
-    channels.sort_by_key(super::direct::list_order);
+    channels.sort_by_key(list_order);
 }
 
 /// Whether the shown channel has something to mark read: its latest message is after the

@@ -2,7 +2,7 @@
 //! channel of two accounts ([`ChannelInfo::direct_with`] names the other one), so its
 //! messages, unread counts, read marker and recovery are a channel's; what is particular is
 //! only how it is named (the other person, not a `#name`), where it is listed (after the
-//! channels, by that name) and how it is opened (by picking a person: the server makes the
+//! channels, by that name: [`super::channels::list_order`]) and how it is opened (by picking a person: the server makes the
 //! channel on first use). The rules are pure (tested natively); [`open`] wires them.
 
 use chat_protocol::channels::{ChannelId, ChannelInfo};
@@ -12,16 +12,6 @@ pub fn label(info: &ChannelInfo) -> String {
     match &info.direct_with {
         Some(other) => other.clone(),
         None => format!("#{}", info.name),
-    }
-}
-
-/// Where a channel is listed: `#general` first, the other channels by name, then the
-/// conversations by the other person's name (the server's order too).
-pub fn list_order(info: &ChannelInfo) -> (u8, String) {
-    match &info.direct_with {
-        _ if info.id == ChannelId::GENERAL => (0, String::new()),
-        None => (1, info.name.clone()),
-        Some(other) => (2, other.to_ascii_lowercase()),
     }
 }
 
@@ -100,7 +90,7 @@ mod tests {
             info(1, "general", None),
             info(5, "alpha", None),
         ];
-        channels.sort_by_key(list_order);
+        channels.sort_by_key(crate::chat::channels::list_order);
         let labels: Vec<String> = channels.iter().map(label).collect();
         assert_eq!(labels, ["#general", "#alpha", "#zoo", "bo", "Zed"]);
     }
