@@ -3,7 +3,9 @@
 // serious or critical violation may remain; lesser ones are listed in the test's output.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { openChat, send, tag } from "./support";
+import { closeOpenedContexts, openChat, send, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const viewports = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 

@@ -1,13 +1,16 @@
 // Accounts in the browser, as people use them: a guest name that survives a reload; sign
 // up and sign in through the page's own forms (with JavaScript off too); verified names on
 // messages; private conversations between two accounts (direct channels), live and after
-// a reload, on either worker; and the impostor of the takeover scenario (a guest who put "vic" in its saved
-// name) sees and can do none of it.
+// a reload, on either worker; and the impostor of the takeover scenario (a guest who put
+// "vic" in its saved name) sees and can do none of it.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import {
+  closeOpenedContexts,
   guestTag, messageTexts, openChat, openPanel, send, signInThroughPage, signUpThroughPage, tag, userTag, waitLive,
 } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const otherWorker = (baseURL: string) => baseURL.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);
 
@@ -33,6 +36,8 @@ test("a first visit is a guest whose name survives a reload, shown as a guest", 
 });
 
 test("sign up, sign in elsewhere, private messages between two accounts; the impostor sees none of it", async ({ browser, baseURL }) => {
+  // Four browsers, two reloads and two axe runs: ~28 s alone, more in the full suite.
+  test.setTimeout(90_000);
   const [vic, carl] = [userTag("vic"), userTag("carl")];
   const vicPage = await guestPage(browser);
   await signUpThroughPage(vicPage, vic);

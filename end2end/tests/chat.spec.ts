@@ -1,6 +1,8 @@
 // The tutorial's chat in the browser: send, broadcast, history, and text that stays text.
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, tag, waitLive } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, send, tag, waitLive } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 test("two people exchange messages, each seen once by both", async ({ browser }) => {
   const alice = await openChat(await browser.newContext());

@@ -2,7 +2,9 @@
 // messages" through the rest, in order, with no duplicates; a reader scrolled up is not
 // yanked down by new messages but gets a "New messages" pill.
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, seedMessages, send, tag } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, seedMessages, send, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const seed = seedMessages;
 

@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, startOwnServer, tag } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, send, startOwnServer, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 let server: Awaited<ReturnType<typeof startOwnServer>>;
 let url: string;

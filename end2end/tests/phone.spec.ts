@@ -2,7 +2,9 @@
 // tapped (nothing covers it), and the online list opens as a drawer from the top bar,
 // for a guest and for a signed-in user.
 import { expect, test, type Page } from "@playwright/test";
-import { openChat, send, signUpThroughPage, tag, userTag } from "./support";
+import { closeOpenedContexts, openChat, send, signUpThroughPage, tag, userTag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 

@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { io } from "socket.io-client";
-import { guestTag, openChat, send, startOwnServer } from "./support";
+import { closeOpenedContexts, guestTag, openChat, send, startOwnServer } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 /** A browser context whose pages propose the guest name `nickname` (as kept from an earlier visit). */
 async function asUser(browser: Browser, nickname: string, baseURL?: string): Promise<BrowserContext> {

@@ -1,7 +1,9 @@
 // Connection state recovery and client delivery (tutorial steps 6-8), with the page's
 // Disconnect/Connect toggle.
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, tag, waitLive } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, send, tag, waitLive } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 test("messages sent while away are recovered on reconnect, exactly, and marked", async ({ browser }) => {
   const alice = await openChat(await browser.newContext());

@@ -3,7 +3,9 @@
 // send; "Load older" keeps the reader's place; a reader scrolled up gets a pill that says
 // how many are new.
 import { expect, test, type Page } from "@playwright/test";
-import { messageTexts, openChat, seedMessages, send, tag } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, seedMessages, send, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const small = { viewport: { width: 800, height: 400 } };
 const atBottom = (page: Page) =>

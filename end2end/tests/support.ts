@@ -1,7 +1,16 @@
 // Shared steps: open the chat in a fresh page and wait until it is live.
-import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { io } from "socket.io-client";
+
+/**
+ * Closes every context a test opened itself (`browser.newContext()`), keeping the test's own
+ * `context` fixture for Playwright to close: pages left open would go on rendering every
+ * later test's messages on the same 2 cores. `test.afterEach(closeOpenedContexts)`.
+ */
+export async function closeOpenedContexts({ browser, context }: { browser: Browser; context: BrowserContext }) {
+  await Promise.all(browser.contexts().filter((c) => c !== context).map((c) => c.close()));
+}
 
 /** Opens the chat and waits for hydration and a live socket. */
 export async function openChat(context: BrowserContext, path = "/"): Promise<Page> {

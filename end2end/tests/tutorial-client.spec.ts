@@ -2,7 +2,9 @@
 // Leptos page through this server. The test serves the page on the server's origin.
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, tag } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, send, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 const tutorialPage = readFileSync(new URL("../fixtures/tutorial.html", import.meta.url), "utf8");
 

@@ -1,6 +1,8 @@
 // Scale-out in the browser: two pages served by two different worker processes chat.
 import { expect, test } from "@playwright/test";
-import { messageTexts, openChat, send, tag } from "./support";
+import { closeOpenedContexts, messageTexts, openChat, send, tag } from "./support";
+
+test.afterEach(closeOpenedContexts);
 
 test("pages on two different worker ports chat with each other", async ({ browser, baseURL }) => {
   const secondWorker = baseURL!.replace(/:(\d+)$/, (_, port) => `:${Number(port) + 1}`);

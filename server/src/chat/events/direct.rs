@@ -14,7 +14,7 @@ use chat_protocol::events::CHANNEL_DIRECT;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
-use super::channels::{Refusal, answer, info_for, join_everywhere};
+use super::channel_access::{Refusal, answer, info_for, join_everywhere};
 use super::messages::post_then;
 use crate::adapter::ChatAdapter;
 use crate::chat::ChatState;

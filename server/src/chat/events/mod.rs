@@ -4,7 +4,8 @@
 //! - [`connect`]: admitting a socket (limits, its connect `auth`), its replay, its
 //!   disconnect;
 //! - [`messages`]: `chat message`, the tutorial's event, and `channel message`;
-//! - [`channels`]: creating, joining, leaving, inviting to and reading channels;
+//! - [`channels`]: creating, joining, leaving, inviting to and reading channels (what
+//!   their handlers share, refusals included, in `channel_access`);
 //! - [`direct`]: private conversations, the direct channels of two (`channel direct`,
 //!   `private message`);
 //! - [`history`]: `history` pages;
@@ -13,6 +14,7 @@
 //! What they share per socket is its [`super::session::SocketSession`]; what they share
 //! per process is [`super::ChatState`].
 
+mod channel_access;
 pub mod channels;
 pub mod connect;
 pub mod direct;
