@@ -16,8 +16,8 @@ use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::session::{SocketSession, storage_unavailable};
 use crate::chat::{ChatState, user_room};
-use crate::domain::ChannelId;
-use crate::store::{AccountId, Channel, StoreError};
+use crate::domain::{ChannelId, Username};
+use crate::store::{Account, AccountId, Channel, StoreError};
 
 /// Why a channel request was refused: sent as its `{ error }` ack. A channel is named by
 /// its label ([`Channel::label`]: `#name`, or "that private conversation").
@@ -77,15 +77,32 @@ pub(super) async fn answer<R, T, F>(
     };
     match handle(request, account, username.to_owned()).await {
         Ok(reply) => ack.send(&reply).await,
-        Err(Refusal::Store(error)) => {
+        Err(refusal) => refuse(chat, ack, event, refusal).await,
+    }
+}
+
+/// Acks `refusal` to `event`: a store failure as "storage unavailable, retry" (logged), any
+/// other with its words (counted as a refused channel request).
+pub(super) async fn refuse(chat: &ChatState, ack: Ack, event: &'static str, refusal: Refusal) {
+    match refusal {
+        Refusal::Store(error) => {
             tracing::warn!(%error, event, "a channel request failed on the store");
             ack.send(&storage_unavailable()).await;
         }
-        Err(refusal) => {
+        refusal => {
             chat.metrics.refuse("channel_request");
             ack.send(&Refused::permanent(refusal)).await;
         }
     }
+}
+
+/// The account named `name` (in any case), or why not.
+pub(super) async fn account_named(chat: &ChatState, name: &str) -> Result<Account, Refusal> {
+    let found = match Username::parse(name) {
+        Ok(name) => chat.store.account_by_username(&name.key()).await?,
+        Err(_) => None,
+    };
+    found.ok_or_else(|| Refusal::NoSuchAccount(name.to_owned()))
 }
 
 /// The channel `id`, or why not.

@@ -21,14 +21,16 @@ use chat_protocol::events::{
 use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, State, TryData};
 
-use super::channel_access::{Refusal, answer, existing, info_for, join_everywhere, member_of};
+use super::channel_access::{
+    Refusal, account_named, answer, existing, info_for, join_everywhere, member_of,
+};
 use crate::adapter::ChatAdapter;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::sequencer::now_millis;
 use crate::chat::session::{SocketSession, storage_unavailable};
 use crate::chat::{ChatState, user_room};
-use crate::domain::{ChannelId, Username};
+use crate::domain::ChannelId;
 use crate::store::{NewChannel, StoreError};
 
 /// `channels` + ack: the channels one is in (`#general` first, with unread and mention
@@ -178,13 +180,7 @@ pub async fn on_channel_invite(
         if channel.direct {
             return Err(Refusal::InviteToConversation);
         }
-        let invitee = match Username::parse(&request.username) {
-            Ok(name) => chat.store.account_by_username(&name.key()).await?,
-            Err(_) => None,
-        };
-        let Some(invitee) = invitee else {
-            return Err(Refusal::NoSuchAccount(request.username));
-        };
+        let invitee = account_named(chat, &request.username).await?;
         if !chat
             .store
             .add_member(channel.id, invitee.id, now_millis())

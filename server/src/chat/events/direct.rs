@@ -9,56 +9,50 @@
 use std::sync::Arc;
 
 use chat_protocol::acks::{DirectStored, Refused};
-use chat_protocol::channels::{ChannelJoined, OpenDirect};
-use chat_protocol::events::CHANNEL_DIRECT;
+use chat_protocol::channels::{ChannelInfo, ChannelJoined, OpenDirect};
+use chat_protocol::events::{CHANNEL_DIRECT, PRIVATE_MESSAGE};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 
-use super::channel_access::{Refusal, answer, info_for, join_everywhere};
+use super::channel_access::{Refusal, account_named, answer, info_for, join_everywhere, refuse};
 use super::messages::post_then;
 use crate::adapter::ChatAdapter;
 use crate::chat::ChatState;
 use crate::chat::ack::Ack;
 use crate::chat::args::EventArgs;
 use crate::chat::sequencer::now_millis;
-use crate::chat::session::{SocketSession, storage_unavailable};
-use crate::domain::{ChannelId, NewMessage, Username};
+use crate::chat::session::SocketSession;
+use crate::domain::{ChannelId, NewMessage};
 use crate::store::{Account, AccountId, WriteOutcome};
 
 /// The direct channel of `account` (named `username`) and the account named `other`, made
 /// if they have none; when made, every socket of both accounts joins it everywhere and is
-/// told (`channel joined`).
+/// told (`channel joined`), and the channel as `account` sees it comes back too.
 async fn open(
     chat: &ChatState,
     io: &SocketIo<ChatAdapter>,
     (account, username): (AccountId, &str),
     other: &str,
-) -> Result<ChannelId, Refusal> {
-    let other_account = match Username::parse(other) {
-        Ok(name) => chat.store.account_by_username(&name.key()).await?,
-        Err(_) => None,
-    };
-    let Some(Account {
+) -> Result<(ChannelId, Option<ChannelInfo>), Refusal> {
+    let Account {
         id: other_id,
         username: other_name,
         ..
-    }) = other_account
-    else {
-        return Err(Refusal::NoSuchAccount(other.to_owned()));
-    };
+    } = account_named(chat, other).await?;
     let direct = chat
         .store
         .direct_channel(account, other_id, now_millis())
         .await?;
-    if direct.created {
-        let info = info_for(chat, direct.id, account, username).await?;
-        join_everywhere(io, username, &info).await;
-        if other_id != account {
-            let info = info_for(chat, direct.id, other_id, &other_name).await?;
-            join_everywhere(io, &other_name, &info).await;
-        }
+    if !direct.created {
+        return Ok((direct.id, None));
     }
-    Ok(direct.id)
+    let info = info_for(chat, direct.id, account, username).await?;
+    join_everywhere(io, username, &info).await;
+    if other_id != account {
+        let theirs = info_for(chat, direct.id, other_id, &other_name).await?;
+        join_everywhere(io, &other_name, &theirs).await;
+    }
+    Ok((direct.id, Some(info)))
 }
 
 /// `channel direct` ({ username }) + ack `{ channel }`: the conversation of this account
@@ -72,8 +66,10 @@ pub async fn on_channel_direct(
 ) {
     let (chat, io) = (&chat, &io);
     let handle = |request: OpenDirect, account, username: String| async move {
-        let id = open(chat, io, (account, &username), &request.username).await?;
-        let channel = info_for(chat, id, account, &username).await?;
+        let channel = match open(chat, io, (account, &username), &request.username).await? {
+            (_, Some(made)) => made,
+            (id, None) => info_for(chat, id, account, &username).await?,
+        };
         Ok(ChannelJoined { channel })
     };
     answer(CHANNEL_DIRECT, args, ack, chat, &session, handle).await;
@@ -104,17 +100,8 @@ pub async fn on_private_message(
         return;
     };
     let channel = match open(&chat, &io, (account, username), to.as_str()).await {
-        Ok(channel) => channel,
-        Err(Refusal::Store(error)) => {
-            tracing::warn!(sid = %socket.id, %error, "opening a conversation failed; error ack");
-            ack.send(&storage_unavailable()).await;
-            return;
-        }
-        Err(refusal) => {
-            chat.metrics.refuse("private_message");
-            ack.send(&Refused::permanent(refusal)).await;
-            return;
-        }
+        Ok((channel, _)) => channel,
+        Err(refusal) => return refuse(&chat, ack, PRIVATE_MESSAGE, refusal).await,
     };
     let message = NewMessage { channel, ..message };
     let stored = |outcome: WriteOutcome| DirectStored {
