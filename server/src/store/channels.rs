@@ -92,13 +92,19 @@ impl Store {
     }
 
     /// The direct channel of `a` and `b` (a conversation with oneself when they are the
-    /// same), made with both as its members, having read nothing, unless it exists.
+    /// same), made with both as its members, having read nothing, unless it exists. Every
+    /// `private message` asks: an existing one is found by a read, so only a pair's first
+    /// message takes the write lock for it.
     pub async fn direct_channel(
         &self,
         a: AccountId,
         b: AccountId,
         now: i64,
     ) -> Result<DirectChannel, StoreError> {
+        let key = direct_key(a, b);
+        if let Some(id) = each_store!(self, store => store.channel_by_key(&key).await)? {
+            return Ok(DirectChannel { id, created: false });
+        }
         each_store!(self, store => store.direct_channel(a, b, now).await)
     }
 

@@ -111,6 +111,15 @@ impl PostgresStore {
         Ok(channel)
     }
 
+    /// The channel whose `name_key` is `key`, if any (a direct channel's lookup).
+    pub async fn channel_by_key(&self, key: &str) -> Result<Option<ChannelId>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE name_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(ChannelId))
+    }
+
     /// See [`crate::store::Store::channel`].
     pub async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         let row: Option<(i64, String, bool, bool, String)> =

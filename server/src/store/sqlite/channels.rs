@@ -94,6 +94,19 @@ impl SqliteStore {
             .await
     }
 
+    /// The channel whose `name_key` is `key`, if any (a direct channel's lookup).
+    pub async fn channel_by_key(&self, key: &str) -> Result<Option<ChannelId>, StoreError> {
+        let key = key.to_owned();
+        self.readers
+            .run(move |connection| {
+                connection
+                    .prepare_cached("SELECT id FROM channels WHERE name_key = ?1")?
+                    .query_row([&key], |row| row.get(0).map(ChannelId))
+                    .optional()
+            })
+            .await
+    }
+
     /// See [`crate::store::Store::channel`].
     pub async fn channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         self.readers
