@@ -36,7 +36,7 @@ pub fn ChannelNav() -> impl IntoView {
                 <NewChannel/>
                 <Joinable/>
             </Show>
-            <Show when=move || !listed(true).is_empty()>
+            <Show when=move || chat.channels.with(|c| c.iter().any(|info| info.direct_with.is_some()))>
                 <h2 class="direct-heading">"Direct messages"</h2>
                 <ul class="direct">
                     <For each=move || listed(true) key=key let:info>
